@@ -1,0 +1,107 @@
+"""ganzoo: a plugin-based zoo of GANs.
+
+>>> import ganzoo
+>>> ganzoo.list_models("dcgan*")
+['dcgan-faces', 'dcgan-mnist']
+>>> g = ganzoo.load("dcgan-mnist")            # doctest: +SKIP
+>>> images = g.sample(16, seed=0)             # doctest: +SKIP
+
+``import ganzoo`` is cheap: the registry and records need no torch. Functions that work
+with tensors (``load``, ``create``, ``save``, ``train``) import their modules, and torch,
+on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+from .errors import (
+    ConfigError,
+    DataNotFoundError,
+    DuplicateNameError,
+    GanzooError,
+    PluginError,
+    TrainingDivergedError,
+    UnknownNameError,
+    WeightsError,
+)
+from .hookspecs import hookimpl
+from .protocols import Dataset, Discriminator, Generator, Loss
+from .registry import (
+    get_dataset_spec,
+    get_extractor_spec,
+    get_loss_spec,
+    get_model_spec,
+    get_registry,
+    list_datasets,
+    list_extractors,
+    list_losses,
+    list_models,
+    reset_registry,
+)
+from .specs import DatasetSpec, ExtractorSpec, LossSpec, ModelSpec, WeightsSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .hub import create, load, save
+    from .training import TrainConfig, train
+
+# Public names that import torch, resolved on first attribute access (PEP 562).
+_LAZY = {
+    "load": "ganzoo.hub",
+    "create": "ganzoo.hub",
+    "save": "ganzoo.hub",
+    "train": "ganzoo.training",
+    "TrainConfig": "ganzoo.training",
+}
+
+__all__ = [
+    "ConfigError",
+    "DataNotFoundError",
+    "Dataset",
+    "DatasetSpec",
+    "Discriminator",
+    "DuplicateNameError",
+    "ExtractorSpec",
+    "GanzooError",
+    "Generator",
+    "Loss",
+    "LossSpec",
+    "ModelSpec",
+    "PluginError",
+    "TrainConfig",
+    "TrainingDivergedError",
+    "UnknownNameError",
+    "WeightsError",
+    "WeightsSpec",
+    "__version__",
+    "create",
+    "get_dataset_spec",
+    "get_extractor_spec",
+    "get_loss_spec",
+    "get_model_spec",
+    "get_registry",
+    "hookimpl",
+    "list_datasets",
+    "list_extractors",
+    "list_losses",
+    "list_models",
+    "load",
+    "reset_registry",
+    "save",
+    "train",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,116 @@
+"""The ``ganzoo`` command: the root Typer app, error handling and command wiring.
+
+Start-up must stay fast: this module and the command modules it imports do not import
+torch; each command imports what it needs inside its function. Commands that plugins
+add through ``register_commands`` are attached when the app is built.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import warnings
+from typing import Any
+
+import typer
+
+from .._version import __version__
+from ..errors import GanzooError
+from .common import error
+
+__all__ = ["build_app", "error", "main"]
+
+# Command modules of ganzoo itself; each exposes ``register(app)``. A module that is not
+# there yet (a partial checkout) is skipped so that the others keep working.
+COMMAND_MODULES: tuple[str, ...] = (
+    "ganzoo.cli.listing",
+    "ganzoo.cli.info",
+    "ganzoo.cli.plugins_cmd",
+    "ganzoo.cli.train",
+    "ganzoo.cli.sample",
+    "ganzoo.cli.eval",
+)
+
+
+def _one_line_warning(message: Any, category: type[Warning], filename: str, lineno: int, line: Any = None) -> str:
+    name = "warning" if category is UserWarning else category.__name__
+    return f"ganzoo: {name}: {message}\n"
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"ganzoo {__version__}")
+        raise typer.Exit()
+
+
+def build_app() -> typer.Typer:
+    """A fresh root app with ganzoo's commands and those of the installed plugins."""
+    app = typer.Typer(
+        name="ganzoo",
+        help="A plugin-based zoo of GANs: list, inspect, train, sample and evaluate models.",
+        no_args_is_help=True,
+        add_completion=True,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    @app.callback()
+    def root(
+        version: bool = typer.Option(
+            False, "--version", "-V", callback=_version_callback, is_eager=True, help="Show the version and exit."
+        ),
+    ) -> None:
+        """A plugin-based zoo of GANs: list, inspect, train, sample and evaluate models."""
+
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as missing:
+            if missing.name != module_name:
+                raise
+            continue
+        module.register(app)
+    _add_plugin_commands(app)
+    return app
+
+
+def _add_plugin_commands(app: typer.Typer) -> None:
+    """Let plugins add commands; a plugin whose hook raises is reported and skipped."""
+    from ..plugins import report_failure
+    from ..registry import get_registry
+
+    registry = get_registry()
+    for info in registry.plugins:
+        if info.error is not None or "register_commands" not in info.hooks:
+            continue
+        plugin = registry.manager.get_plugin(info.name)
+        others = [p for p in registry.manager.get_plugins() if p is not plugin]
+        caller = registry.manager.subset_hook_caller("register_commands", remove_plugins=others)
+        try:
+            caller(app=app)
+        except Exception as failure:
+            report_failure(info, failure, "register_commands")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the app, turning user errors into one-line messages."""
+    warnings.formatwarning = _one_line_warning
+    try:
+        application = build_app()
+        command = typer.main.get_command(application)
+        command.main(args=argv, prog_name="ganzoo", standalone_mode=True)
+    except GanzooError as failure:
+        try:
+            error(str(failure))
+        except typer.Exit as exit_:
+            sys.exit(exit_.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("ganzoo: interrupted\n")
+        sys.exit(130)
+
+
+def __getattr__(name: str) -> Any:
+    # ``from ganzoo.cli.app import app`` builds the app on demand (tests, typer's own tools)
+    if name == "app":
+        return build_app()
+    raise AttributeError(name)

@@ -1,0 +1,124 @@
+"""``ganzoo list``: the registered models, as a table on a terminal, plain text when piped, or JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+
+from ..registry import get_registry
+from ..specs import ModelSpec
+from .common import is_terminal, stdout_console, user_errors
+
+__all__ = ["model_row", "register"]
+
+
+def model_row(spec: ModelSpec) -> dict[str, Any]:
+    """The facts ``ganzoo list`` shows for one model (also its JSON record)."""
+    return {
+        "name": spec.name,
+        "kind": spec.kind,
+        "default_dataset": spec.default_dataset,
+        "datasets": list(spec.datasets),
+        "default_loss": spec.default_loss,
+        "pretrained": bool(spec.weights),
+        "weights": [f"{spec.name}.{w.tag}" for w in spec.weights],
+        "plugin": spec.plugin,
+        "summary": spec.summary,
+    }
+
+
+def _list_table(rows: list[dict[str, Any]], kind: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=None, header_style="bold", box=None, pad_edge=False)
+    for column in ("name", "kind", "dataset", "pretrained", "plugin", "summary"):
+        table.add_column(column, overflow="fold" if column == "summary" else "ellipsis")
+    for row in rows:
+        table.add_row(
+            f"[cyan]{row['name']}[/]",
+            row["kind"],
+            row["default_dataset"] or "-",
+            ", ".join(row["weights"]) if row["weights"] else "[dim]no[/]",
+            row["plugin"],
+            row["summary"],
+        )
+    stdout_console().print(table)
+
+
+def _list_plain(rows: list[dict[str, Any]]) -> None:
+    header = ("NAME", "KIND", "DATASET", "PRETRAINED", "PLUGIN")
+    records = [
+        (r["name"], r["kind"], r["default_dataset"] or "-", ",".join(r["weights"]) or "no", r["plugin"])
+        for r in rows
+    ]
+    widths = [max(len(str(v)) for v in column) for column in zip(header, *records, strict=True)]
+    for record in (header, *records):
+        typer.echo("  ".join(str(v).ljust(w) for v, w in zip(record, widths, strict=True)).rstrip())
+
+
+def _simple_rows(kind: str, pattern: str | None) -> list[dict[str, Any]]:
+    registry = get_registry()
+    table = {"losses": registry.losses, "datasets": registry.datasets, "extractors": registry.extractors}[kind]
+    rows = []
+    for name in table.names(pattern):
+        spec = table.records[name]
+        row: dict[str, Any] = {"name": name, "plugin": spec.plugin, "summary": spec.summary}
+        if kind == "datasets":
+            row.update(
+                sample_shape=list(spec.sample_shape) if spec.sample_shape else None,
+                num_classes=spec.num_classes,
+                can_download=spec.can_download,
+                embedded=spec.embedded,
+                license=spec.license,
+            )
+        rows.append(row)
+    return rows
+
+
+def register(app: typer.Typer) -> None:
+    from .common import complete_model
+
+    @app.command("list")
+    @user_errors
+    def list_command(
+        pattern: str | None = typer.Argument(
+            None, help="fnmatch pattern, e.g. 'dcgan*'.", autocompletion=complete_model
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+        losses: bool = typer.Option(False, "--losses", help="List the registered losses instead."),
+        datasets: bool = typer.Option(False, "--datasets", help="List the registered datasets instead."),
+        extractors: bool = typer.Option(False, "--extractors", help="List the feature extractors instead."),
+    ) -> None:
+        """List the registered models (or losses, datasets, feature extractors)."""
+        chosen = [k for k, v in {"losses": losses, "datasets": datasets, "extractors": extractors}.items() if v]
+        if len(chosen) > 1:
+            from .common import error
+
+            error("choose one of --losses, --datasets, --extractors")
+        if chosen:
+            rows = _simple_rows(chosen[0], pattern)
+            if as_json:
+                typer.echo(json.dumps(rows, indent=2))
+            elif is_terminal():
+                from rich.table import Table
+
+                table = Table(box=None, header_style="bold", pad_edge=False)
+                for column in ("name", "plugin", "summary"):
+                    table.add_column(column)
+                for row in rows:
+                    table.add_row(f"[cyan]{row['name']}[/]", row["plugin"], row["summary"])
+                stdout_console().print(table)
+            else:
+                for row in rows:
+                    typer.echo(f"{row['name']}\t{row['plugin']}\t{row['summary']}")
+            return
+        registry = get_registry()
+        rows = [model_row(registry.models.records[name]) for name in registry.models.names(pattern)]
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2))
+        elif is_terminal():
+            _list_table(rows, "models")
+        else:
+            _list_plain(rows)

@@ -1,0 +1,74 @@
+"""The errors a user of ganzoo can meet.
+
+Every error that a user can fix derives from :class:`GanzooError`; the CLI prints such an
+error's message (one or two lines) on stderr and exits non-zero instead of showing a
+traceback. Messages name the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "ConfigError",
+    "DataNotFoundError",
+    "DuplicateNameError",
+    "GanzooError",
+    "PluginError",
+    "TrainingDivergedError",
+    "UnknownNameError",
+    "WeightsError",
+]
+
+
+class GanzooError(Exception):
+    """Base class of every error caused by input that the user can correct."""
+
+
+class UnknownNameError(GanzooError, LookupError):
+    """A model, loss, dataset or weights name that no installed plugin registered."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]):
+        self.kind = kind
+        self.name = name
+        self.known = sorted(known)
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        close = difflib.get_close_matches(self.name, self.known, n=3, cutoff=0.5)
+        if close:
+            hint = "Did you mean " + " or ".join(repr(c) for c in close) + "?"
+        elif self.known:
+            listing = "ganzoo list" if self.kind == "model" else f"ganzoo list --{self.kind}s"
+            hint = f"Run '{listing}' to see the {len(self.known)} available."
+        else:
+            hint = "No plugin registers any; check 'ganzoo plugins'."
+        return f"unknown {self.kind} {self.name!r}. {hint}"
+
+    def __str__(self) -> str:  # LookupError would otherwise quote the message like a KeyError
+        return self.args[0]
+
+
+class DuplicateNameError(GanzooError):
+    """Two plugins registered the same name; the later one is refused, never silently shadowing."""
+
+
+class PluginError(GanzooError):
+    """A plugin failed to import, failed inside a hook, or implements a misspelled hook."""
+
+
+class ConfigError(GanzooError):
+    """An option, hyper-parameter or combination that a model, loss or dataset does not accept."""
+
+
+class DataNotFoundError(GanzooError):
+    """A dataset is not on disk and cannot (or may not) be downloaded."""
+
+
+class WeightsError(GanzooError):
+    """Weights that are missing, corrupt, fail their hash check, or do not fit the architecture."""
+
+
+class TrainingDivergedError(GanzooError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""

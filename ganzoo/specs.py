@@ -1,0 +1,297 @@
+"""The records plugins register: models, losses, datasets, feature extractors, weights.
+
+Records are plain frozen dataclasses that import nothing heavy: building the registry
+(and so ``ganzoo list``) never imports torch. Anything that needs torch is named lazily
+as a ``"package.module:attribute"`` string (or given as a callable) and imported only
+when a model is actually built, a loss computed or a dataset loaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = [
+    "Builder",
+    "DatasetSpec",
+    "ExtractorSpec",
+    "LossSpec",
+    "ModelSpec",
+    "WeightsSpec",
+    "call_with_accepted",
+    "resolve",
+]
+
+Builder = str | Callable[..., Any]
+"""A callable, or a lazy reference ``"package.module:attribute"`` imported on first use."""
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_REFERENCE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
+def resolve(builder: str | Callable[..., Any]) -> Callable[..., Any]:
+    """Import a lazy ``"module:attribute"`` reference (or return a callable as it is)."""
+    if callable(builder):
+        return builder
+    module_name, _, attribute = builder.partition(":")
+    target: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def call_with_accepted(builder: str | Callable[..., Any], options: Mapping[str, Any]) -> Any:
+    """Call ``builder`` with those of ``options`` that its signature accepts.
+
+    Generator and discriminator constructors share one model configuration but each
+    needs only part of it; passing only the accepted keys lets a plugin's classes keep
+    honest signatures instead of swallowing ``**kwargs``.
+    """
+    function = resolve(builder)
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):  # builtins without a signature: pass everything
+        return function(**options)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return function(**options)
+    accepted = {k: v for k, v in options.items() if k in parameters}
+    return function(**accepted)
+
+
+def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+def _check_name(kind: str, name: str) -> None:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(
+            f"invalid {kind} name {name!r}: use lower-case letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit"
+        )
+
+
+def _check_builder(kind: str, name: str, field_name: str, builder: Any) -> None:
+    if callable(builder):
+        return
+    if not isinstance(builder, str) or not _REFERENCE.match(builder):
+        raise ConfigError(
+            f"{kind} {name!r}: {field_name} must be a callable or a 'package.module:attribute' "
+            f"string, got {builder!r}"
+        )
+
+
+def describe_builder(builder: str | Callable[..., Any]) -> str:
+    """A printable reference for a builder, without importing it."""
+    if isinstance(builder, str):
+        return builder
+    return f"{builder.__module__}:{builder.__qualname__}"
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """One set of pretrained weights for a model, with the facts its model card states.
+
+    Like torchvision's weights enums, the record carries its own metadata (hash, size,
+    metrics, recipe) so that tools can show them without reading the card, and a test
+    can check that record, card and file agree.
+    """
+
+    tag: str
+    """Short name appended to the model name: ``dcgan-mnist.mnist``."""
+    dataset: str
+    sha256: str
+    package: str | None = None
+    """Package holding the weights file (``importlib.resources``), or None for download only."""
+    filename: str | None = None
+    url: str | None = None
+    config: Mapping[str, Any] = field(default_factory=dict)
+    """Model configuration the weights were trained with (constructor arguments)."""
+    num_params: int | None = None
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    recipe: str = ""
+    """The exact command that produced the weights."""
+    card: str | None = None
+    """File name of the model card inside the card package (``ganzoo_plugins.model_cards``)."""
+    card_package: str | None = None
+    license: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Further facts: seed, steps, training time, hardware, storage dtype."""
+
+    def __post_init__(self) -> None:
+        _check_name("weights tag", self.tag)
+        if not re.fullmatch(r"[0-9a-f]{64}", self.sha256 or ""):
+            raise ConfigError(f"weights {self.tag!r}: sha256 must be 64 lower-case hex digits")
+        if not (self.filename or self.url):
+            raise ConfigError(f"weights {self.tag!r}: give a packaged filename, a url, or both")
+        object.__setattr__(self, "config", _freeze(self.config))
+        object.__setattr__(self, "metrics", _freeze(self.metrics))
+        object.__setattr__(self, "extra", _freeze(self.extra))
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A GAN model that ganzoo can build, train, export and load."""
+
+    name: str
+    summary: str
+    generator: str | Callable[..., Any]
+    """Builds the generator; called with the accepted keys of the resolved configuration."""
+    discriminator: str | Callable[..., Any]
+    config: Mapping[str, Any] = field(default_factory=dict)
+    """Default constructor arguments shared by generator and discriminator. The keys
+    ``sample_shape``, ``channels``, ``image_size`` and ``num_classes`` are filled in from
+    the dataset where present."""
+    options: Mapping[str, tuple[Any, ...] | type] = field(default_factory=dict)
+    """Configuration keys a user may set (``--option image_size=128``), each with its
+    allowed values (a tuple) or its type."""
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Configuration tied to an option value, e.g. ``{"image_size=128": {"latent_dim": 200}}``."""
+    conditional: bool = False
+    default_dataset: str = ""
+    datasets: tuple[str, ...] = ()
+    """Datasets the model trains on (fnmatch patterns); empty means any of the right shape."""
+    default_loss: str = "non-saturating"
+    losses: tuple[str, ...] = ()
+    """Losses the model accepts; empty means any registered loss."""
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+    """Training defaults: batch_size, lr, betas, d_steps, ..."""
+    architecture: str = ""
+    """A human-readable summary of both networks (shown by ``ganzoo info``)."""
+    reference: str = ""
+    weights: tuple[WeightsSpec, ...] = ()
+    default_weights: str | None = None
+    plugin: str = ""
+    """Set by the registry: the plugin that registered this model."""
+
+    def __post_init__(self) -> None:
+        _check_name("model", self.name)
+        for field_name in ("generator", "discriminator"):
+            _check_builder("model", self.name, field_name, getattr(self, field_name))
+        object.__setattr__(self, "config", _freeze(self.config))
+        object.__setattr__(self, "options", _freeze(self.options))
+        object.__setattr__(self, "presets", _freeze({k: _freeze(v) for k, v in self.presets.items()}))
+        object.__setattr__(self, "hyperparameters", _freeze(self.hyperparameters))
+        object.__setattr__(self, "datasets", tuple(self.datasets))
+        object.__setattr__(self, "losses", tuple(self.losses))
+        object.__setattr__(self, "weights", tuple(self.weights))
+        tags = [w.tag for w in self.weights]
+        if len(set(tags)) != len(tags):
+            raise ConfigError(f"model {self.name!r}: weights tags must be unique, got {tags}")
+        if self.default_weights is None and self.weights:
+            object.__setattr__(self, "default_weights", self.weights[0].tag)
+        if self.default_weights is not None and self.default_weights not in tags:
+            raise ConfigError(
+                f"model {self.name!r}: default_weights {self.default_weights!r} is not one of {tags}"
+            )
+
+    @property
+    def kind(self) -> str:
+        return "conditional" if self.conditional else "unconditional"
+
+    def get_weights(self, tag: str | None = None) -> WeightsSpec:
+        """The weights entry with ``tag`` (the default entry when ``tag`` is None)."""
+        from .errors import UnknownNameError
+
+        tag = tag or self.default_weights
+        for weights in self.weights:
+            if weights.tag == tag:
+                return weights
+        if not self.weights:
+            raise UnknownNameError("weights", f"{self.name}.{tag}", [])
+        raise UnknownNameError("weights", f"{self.name}.{tag}", [f"{self.name}.{w.tag}" for w in self.weights])
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """An adversarial loss. ``builder`` returns an object with the ``ganzoo.Loss`` protocol."""
+
+    name: str
+    summary: str
+    builder: str | Callable[..., Any]
+    formula: str = ""
+    reference: str = ""
+    plugin: str = ""
+
+    def __post_init__(self) -> None:
+        _check_name("loss", self.name)
+        _check_builder("loss", self.name, "builder", self.builder)
+
+    def build(self, **options: Any) -> Any:
+        return call_with_accepted(self.builder, options)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset description; it satisfies the ``ganzoo.Dataset`` protocol.
+
+    ``loader`` is called as ``loader(root=..., split=..., download=..., image_size=...)``
+    (only the keywords it accepts) and returns a ``ganzoo.data.SampleSet``.
+    """
+
+    name: str
+    summary: str
+    loader: str | Callable[..., Any]
+    sample_shape: tuple[int, ...] | None = None
+    """Shape of one sample; None when the loader resizes to the model's ``image_size``."""
+    channels: int | None = None
+    num_classes: int | None = None
+    can_download: bool = False
+    embedded: bool = False
+    """True for data generated in code (needs no files at all)."""
+    splits: tuple[str, ...] = ("train",)
+    license: str = ""
+    homepage: str = ""
+    plugin: str = ""
+
+    def __post_init__(self) -> None:
+        _check_name("dataset", self.name)
+        _check_builder("dataset", self.name, "loader", self.loader)
+        if self.sample_shape is not None:
+            object.__setattr__(self, "sample_shape", tuple(int(s) for s in self.sample_shape))
+        object.__setattr__(self, "splits", tuple(self.splits))
+
+    def load(
+        self,
+        root: Any = None,
+        split: str = "train",
+        *,
+        download: bool = False,
+        image_size: int | None = None,
+    ) -> Any:
+        """Load ``split`` under ``root`` as a ``ganzoo.data.SampleSet``."""
+        if split not in self.splits:
+            raise ConfigError(
+                f"dataset {self.name!r} has no split {split!r}; choose one of {', '.join(self.splits)}"
+            )
+        return call_with_accepted(
+            self.loader, {"root": root, "split": split, "download": download, "image_size": image_size}
+        )
+
+
+@dataclass(frozen=True)
+class ExtractorSpec:
+    """A feature extractor for evaluation metrics (FID features, class predictions)."""
+
+    name: str
+    summary: str
+    builder: str | Callable[..., Any]
+    datasets: tuple[str, ...] = ()
+    """Datasets the extractor serves (fnmatch patterns); empty means any image data."""
+    classifier: bool = False
+    """True when the extractor also predicts class labels (class coverage, conditional accuracy)."""
+    plugin: str = ""
+
+    def __post_init__(self) -> None:
+        _check_name("feature extractor", self.name)
+        _check_builder("feature extractor", self.name, "builder", self.builder)
+        object.__setattr__(self, "datasets", tuple(self.datasets))
+
+    def build(self, **options: Any) -> Any:
+        return call_with_accepted(self.builder, options)

@@ -1,0 +1,1 @@
+"""The zoo's model cards (Markdown + sample grids), shipped as package data for ``ganzoo info``."""

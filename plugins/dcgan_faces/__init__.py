@@ -1,0 +1,35 @@
+"""The DCGAN paper's 64x64 RGB architecture, and its 128x128 extension, for faces."""
+
+from __future__ import annotations
+
+import ganzoo
+
+ARCHITECTURE = """\
+image_size=64 (default, z=100, ngf=ndf=64):
+G: z as 100x1x1 -> ConvT(k4 s1 p0) 512x4x4, BN, ReLU -> ConvT(k4 s2 p1) 256x8x8, BN, ReLU
+   -> 128x16x16, BN, ReLU -> 64x32x32, BN, ReLU -> ConvT 3x64x64, Tanh
+D: Conv(k4 s2 p1) 64x32x32, LeakyReLU(0.2) -> 128x16x16, BN, LReLU -> 256x8x8, BN, LReLU
+   -> 512x4x4, BN, LReLU -> Conv(k4 s1 p0) 1x1x1 logit
+image_size=128 (z=200): one more up/down block, G 1024x4x4 -> ... -> 3x128x128, D mirrored.
+Init: conv weights N(0, 0.02); BatchNorm weight N(1, 0.02), bias 0 (Radford et al. 2016)."""
+
+
+@ganzoo.hookimpl
+def register_models(register):
+    register(
+        ganzoo.ModelSpec(
+            name="dcgan-faces",
+            summary="DCGAN (Radford et al. 2016) for RGB faces at 64x64, or 128x128 with --option image_size=128.",
+            generator="ganzoo_plugins.dcgan_faces.nets:DCGANGenerator",
+            discriminator="ganzoo_plugins.dcgan_faces.nets:DCGANDiscriminator",
+            config={"latent_dim": 100, "image_size": 64, "channels": 3, "ngf": 64, "ndf": 64},
+            options={"image_size": (64, 128), "latent_dim": int, "ngf": int, "ndf": int},
+            presets={"image_size=128": {"latent_dim": 200}},
+            default_dataset="image-folder",
+            datasets=("image-folder", "celeba"),
+            default_loss="non-saturating",
+            hyperparameters={"batch_size": 128, "lr": 2e-4, "betas": (0.5, 0.999)},
+            architecture=ARCHITECTURE,
+            reference="Radford, Metz & Chintala, Unsupervised Representation Learning with DCGANs, ICLR 2016",
+        )
+    )

@@ -1,0 +1,44 @@
+"""Shared fixtures: isolated registries and throw-away plugin modules."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import ganzoo
+
+
+@pytest.fixture(autouse=True)
+def _isolated_state(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each test starts with a fresh registry and private cache/data directories."""
+    home = tmp_path_factory.mktemp("ganzoo-home")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    monkeypatch.delenv("GANZOO_CACHE_DIR", raising=False)
+    monkeypatch.delenv("GANZOO_DATA_DIR", raising=False)
+    for switch in ("GANZOO_LOAD_PLUGINS", "GANZOO_STRICT_PLUGINS", "GANZOO_TRACE_PLUGINS"):
+        monkeypatch.delenv(switch, raising=False)
+    ganzoo.reset_registry()
+    yield
+    ganzoo.reset_registry()
+
+
+@pytest.fixture
+def plugin_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], str]:
+    """Write ``source`` as a uniquely named importable module and return its name."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    created: list[str] = []
+
+    def make(source: str) -> str:
+        name = f"ganzoo_test_plugin_{uuid.uuid4().hex[:8]}"
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+        created.append(name)
+        return name
+
+    yield make
+    for name in created:
+        sys.modules.pop(name, None)

@@ -1,0 +1,115 @@
+"""The CLI's list/info/plugins/--version, through CliRunner and the real console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ganzoo import __version__
+from ganzoo.cli.app import build_app
+
+runner = CliRunner()
+SCRIPT = shutil.which("ganzoo", path=str(Path(sys.executable).parent)) or shutil.which("ganzoo")
+
+
+def invoke(*args: str):
+    return runner.invoke(build_app(), list(args))
+
+
+def test_version():
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.output.strip() == f"ganzoo {__version__}"
+
+
+def test_list_plain_shows_builtins():
+    result = invoke("list")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["NAME", "KIND", "DATASET", "PRETRAINED", "PLUGIN"]
+    names = [line.split()[0] for line in lines[1:]]
+    assert names == ["cgan-mnist", "dcgan-faces", "dcgan-mnist", "mlp-gan"]
+    assert "conditional" in lines[1] and "unconditional" in lines[2]
+
+
+def test_list_json_is_valid_and_complete():
+    result = invoke("list", "--json")
+    rows = json.loads(result.output)
+    assert {row["name"] for row in rows} == {"cgan-mnist", "dcgan-faces", "dcgan-mnist", "mlp-gan"}
+    for row in rows:
+        assert {"kind", "default_dataset", "pretrained", "plugin"} <= set(row)
+    assert json.loads(invoke("list", "dcgan*", "--json").output)[0]["name"] == "dcgan-faces"
+
+
+@pytest.mark.parametrize(
+    "flag,expected", [("--losses", "wgan-gp"), ("--datasets", "ring-8"), ("--extractors", "mnist-classifier")]
+)
+def test_list_other_tables(flag, expected):
+    result = invoke("list", flag, "--json")
+    assert result.exit_code == 0
+    assert expected in [row["name"] for row in json.loads(result.output)]
+
+
+def test_info_shows_spec():
+    result = invoke("info", "dcgan-faces")
+    assert result.exit_code == 0, result.output
+    for fact in ("image-folder", "celeba", "non-saturating", "image_size", "latent_dim=200", "Radford", "lr=0.0002"):
+        assert fact in result.output
+    info = json.loads(invoke("info", "cgan-mnist", "--json").output)
+    assert info["kind"] == "conditional" and info["datasets"] == ["fashion-mnist", "kmnist", "mnist"]
+
+
+def test_unknown_model_is_a_one_line_error():
+    result = invoke("info", "dcgan-mnst")
+    assert result.exit_code == 1
+    assert "Did you mean 'dcgan-mnist'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_plugins_lists_builtins_with_hooks():
+    records = json.loads(invoke("plugins", "--json").output)
+    by_name = {r["name"]: r for r in records}
+    assert by_name["losses"]["hooks"] == ["register_losses"]
+    assert by_name["dcgan-mnist"]["registered"]["models"] == ["dcgan-mnist"]
+    assert all(r["distribution"] == "ganzoo" and r["error"] is None for r in records if r["builtin"])
+
+
+def test_completion_of_model_names():
+    from ganzoo.cli.common import complete_model
+
+    assert sorted(name for name, _ in complete_model("dcgan")) == ["dcgan-faces", "dcgan-mnist"]
+    assert list(complete_model("zzz")) == []
+
+
+def test_console_script_errors_and_piping():
+    assert SCRIPT is not None, "the ganzoo console script is not installed next to this python"
+    done = subprocess.run([SCRIPT, "info", "dcgan-mnst"], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "Did you mean 'dcgan-mnist'" in done.stderr
+    assert len(done.stderr.strip().splitlines()) <= 2 and "Traceback" not in done.stderr
+    listed = subprocess.run([SCRIPT, "list", "--json"], capture_output=True, text=True, check=True)
+    assert len(json.loads(listed.stdout)) >= 4
+
+
+def test_commands_that_list_do_not_import_torch():
+    code = (
+        "import sys\n"
+        "from ganzoo.cli.app import main\n"
+        "for argv in (['--help'], ['list'], ['info', 'dcgan-faces'], ['plugins']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit as done:\n"
+        "        assert not done.code, (argv, done.code)\n"
+        "print('HEAVY', sorted(m for m in ('torch', 'torchvision', 'numpy') if m in sys.modules))\n"
+    )
+    env = {**os.environ, "COLUMNS": "120"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "HEAVY []" in done.stdout

@@ -1,0 +1,207 @@
+"""The registry: queries, suggestions, isolation of failing plugins, duplicates, lazy builders."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import ganzoo
+from ganzoo.errors import ConfigError, PluginError, UnknownNameError
+from ganzoo.plugins import DEFAULT_PLUGINS, PluginWarning
+from ganzoo.registry import Registry, natural_key
+from ganzoo.specs import resolve
+
+BUILTIN_MODELS = ["cgan-mnist", "dcgan-faces", "dcgan-mnist", "mlp-gan"]
+
+MODEL_PLUGIN = '''
+import ganzoo
+
+@ganzoo.hookimpl
+def register_models(register):
+    register(ganzoo.ModelSpec(
+        name={name!r}, summary="test", generator="ganzoo_plugins.mlp_gan.nets:MLPGenerator",
+        discriminator="ganzoo_plugins.mlp_gan.nets:MLPDiscriminator", default_dataset="ring-8"))
+'''
+
+
+def registry_with(*modules: str) -> Registry:
+    return Registry.from_plugins(builtins=DEFAULT_PLUGINS + modules, entry_points=False)
+
+
+def test_builtins_are_registered():
+    assert ganzoo.list_models() == BUILTIN_MODELS
+    assert set(ganzoo.list_losses()) >= {"minimax", "non-saturating", "least-squares", "hinge", "wgan-gp"}
+    assert set(ganzoo.list_datasets()) >= {"mnist", "fashion-mnist", "kmnist", "celeba", "image-folder", "ring-8"}
+
+
+def test_fnmatch_filter_and_sorting():
+    assert ganzoo.list_models("dcgan*") == ["dcgan-faces", "dcgan-mnist"]
+    assert ganzoo.list_models("*mnist") == ["cgan-mnist", "dcgan-mnist"]
+    assert ganzoo.list_models("nothing*") == []
+    assert sorted(["gan10", "gan2", "gan1"], key=natural_key) == ["gan1", "gan2", "gan10"]
+
+
+def test_unknown_name_suggests_closest():
+    with pytest.raises(UnknownNameError) as caught:
+        ganzoo.get_model_spec("dcgan-mnst")
+    assert "Did you mean 'dcgan-mnist'" in str(caught.value)
+    with pytest.raises(UnknownNameError, match=r"unknown loss 'hinj'.*'hinge'"):
+        ganzoo.get_loss_spec("hinj")
+    with pytest.raises(UnknownNameError, match="ganzoo list"):
+        ganzoo.get_model_spec("zzzzzzzzzz")
+
+
+def test_weights_tag_is_split_from_name():
+    assert ganzoo.get_model_spec("dcgan-mnist.mnist").name == "dcgan-mnist"
+    spec = ganzoo.get_model_spec("mlp-gan")
+    with pytest.raises(UnknownNameError):
+        spec.get_weights("no-such-tag")
+
+
+@pytest.mark.parametrize("name", BUILTIN_MODELS)
+def test_builtin_specs_are_valid(name):
+    spec = ganzoo.get_model_spec(name)
+    assert spec.plugin and spec.summary and spec.architecture
+    assert spec.default_dataset in ganzoo.list_datasets()
+    assert spec.default_loss in ganzoo.list_losses()
+    for pattern in spec.datasets:
+        assert ganzoo.list_datasets(pattern), f"{name} accepts {pattern!r} but no dataset matches"
+    assert {"batch_size", "lr", "betas"} <= set(spec.hyperparameters)
+    for option in spec.options:
+        assert option in spec.config, f"option {option!r} has no default in config"
+
+
+def test_every_lazy_reference_resolves():
+    registry = ganzoo.get_registry()
+    references = [s.generator for s in registry.models.records.values()]
+    references += [s.discriminator for s in registry.models.records.values()]
+    references += [s.builder for s in registry.losses.records.values()]
+    references += [s.loader for s in registry.datasets.records.values()]
+    references += [s.builder for s in registry.extractors.records.values()]
+    for reference in references:
+        assert callable(resolve(reference)), reference
+
+
+def test_listing_is_lazy_and_does_not_import_torch():
+    code = (
+        "import sys, ganzoo; ganzoo.list_models(); ganzoo.list_datasets(); "
+        "heavy = [m for m in ('torch', 'torchvision', 'ganzoo_plugins.mlp_gan.nets') if m in sys.modules]; "
+        "print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_third_party_cannot_shadow_a_builtin(plugin_module):
+    module = plugin_module(MODEL_PLUGIN.format(name="dcgan-mnist"))
+    with pytest.warns(PluginWarning, match="already registered by plugin 'dcgan-mnist'"):
+        registry = registry_with(module)
+    assert registry.models.get("dcgan-mnist").plugin == "dcgan-mnist"
+    failed = registry.plugin(module.replace("_", "-"))
+    assert "dcgan-mnist" in failed.error and failed.name in failed.error
+
+
+def test_duplicate_raises_in_strict_mode(plugin_module, monkeypatch):
+    module = plugin_module(MODEL_PLUGIN.format(name="mlp-gan"))
+    monkeypatch.setenv("GANZOO_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError, match="mlp-gan"):
+        registry_with(module)
+
+
+def test_plugin_raising_in_hook_is_skipped(plugin_module):
+    module = plugin_module(
+        MODEL_PLUGIN.format(name="half-registered")
+        + '''
+@ganzoo.hookimpl
+def register_losses(register):
+    raise RuntimeError("boom in a hook")
+'''
+    )
+    with pytest.warns(PluginWarning, match="boom in a hook"):
+        registry = registry_with(module)
+    assert "half-registered" not in registry.models.names()  # all of the plugin's records go
+    assert registry.models.names() == BUILTIN_MODELS
+    assert "RuntimeError: boom in a hook" in registry.plugin(module.replace("_", "-")).error
+
+
+def test_plugin_failing_at_import_is_skipped(plugin_module):
+    module = plugin_module("raise ImportError('missing dependency xyz')\n")
+    with pytest.warns(PluginWarning, match="missing dependency xyz"):
+        registry = registry_with(module)
+    assert registry.models.names() == BUILTIN_MODELS
+
+
+def test_misspelled_hook_is_reported(plugin_module):
+    module = plugin_module(
+        '''
+import ganzoo
+
+@ganzoo.hookimpl
+def register_model(register):
+    pass
+'''
+    )
+    with pytest.warns(PluginWarning, match=r"unknown hook 'register_model' \(did you mean 'register_models'"):
+        registry = registry_with(module)
+    assert registry.plugin(module.replace("_", "-")).error.startswith("validation")
+
+
+def test_hookimpl_with_unknown_argument_is_reported(plugin_module):
+    module = plugin_module(
+        '''
+import ganzoo
+
+@ganzoo.hookimpl
+def register_models(register, colour):
+    pass
+'''
+    )
+    with pytest.warns(PluginWarning, match="colour"):
+        registry_with(module)
+
+
+def test_register_wrong_record_type(plugin_module):
+    module = plugin_module(
+        '''
+import ganzoo
+
+@ganzoo.hookimpl
+def register_models(register):
+    register({"name": "dict-instead-of-spec"})
+'''
+    )
+    with pytest.warns(PluginWarning, match="takes a ModelSpec, got dict"):
+        registry_with(module)
+
+
+def test_spec_validation():
+    with pytest.raises(ConfigError, match="invalid model name"):
+        ganzoo.ModelSpec(name="Bad Name", summary="", generator="a:b", discriminator="a:b")
+    with pytest.raises(ConfigError, match=r"must be a callable or a 'package\.module:attribute'"):
+        ganzoo.ModelSpec(name="ok", summary="", generator="no-colon", discriminator="a:b")
+    with pytest.raises(ConfigError, match="sha256"):
+        ganzoo.WeightsSpec(tag="t", dataset="mnist", sha256="abc", url="http://x")
+
+
+def test_duplicate_names_inside_one_plugin(plugin_module):
+    module = plugin_module(
+        """
+import ganzoo
+
+@ganzoo.hookimpl
+def register_models(register):
+    for _ in range(2):
+        register(ganzoo.ModelSpec(name="twice", summary="", generator="a:b", discriminator="a:b"))
+"""
+    )
+    with pytest.warns(PluginWarning, match="'twice' is registered twice by plugin"):
+        registry = registry_with(module)
+    assert "twice" not in registry.models.names()
+
+
+def test_trace_switch_prints_hook_calls(monkeypatch, capsys):
+    monkeypatch.setenv("GANZOO_TRACE_PLUGINS", "1")
+    Registry.from_plugins(entry_points=False)
+    assert "register_models" in capsys.readouterr().err
