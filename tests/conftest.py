@@ -42,3 +42,14 @@ def plugin_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[
     yield make
     for name in created:
         sys.modules.pop(name, None)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread() -> Iterator[None]:
+    """Tiny tensors gain nothing from threads, and on a loaded 2-core machine extra threads thrash."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -9,7 +9,8 @@ G: [z(100), embedding(label) (10)] -> Linear 256, ReLU -> Linear 512, BN, ReLU -
    -> Linear prod(sample_shape), Tanh -> reshape (1x28x28)
 D: [flatten(x) (784), embedding(label) (10)] -> Linear 1024, LeakyReLU(0.2) -> Linear 512, LeakyReLU(0.2)
    -> Linear 256, LeakyReLU(0.2) -> Linear 1 (logit)
-Labels enter both networks through learned embeddings concatenated to the input."""
+Labels enter both networks through learned embeddings concatenated to the input.
+BatchNorm1d: momentum 0.2, eps 0.8 (as mlp-gan; see its card)."""
 
 
 @ganzoo.hookimpl
@@ -20,8 +21,8 @@ def register_models(register):
             summary="Conditional GAN (Mirza & Osindero 2014): draws the digit (or class) it is asked for.",
             generator="ganzoo_plugins.cgan_mnist.nets:ConditionalGenerator",
             discriminator="ganzoo_plugins.cgan_mnist.nets:ConditionalDiscriminator",
-            config={"latent_dim": 100, "sample_shape": (1, 28, 28), "num_classes": 10, "embedding_dim": 10},
-            options={"latent_dim": int, "embedding_dim": int},
+            config={"latent_dim": 100, "sample_shape": (1, 28, 28), "num_classes": 10, "embedding_dim": 10, "bn_eps": 0.8},
+            options={"latent_dim": int, "embedding_dim": int, "bn_eps": float},
             conditional=True,
             default_dataset="mnist",
             datasets=("mnist", "fashion-mnist", "kmnist"),

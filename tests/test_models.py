@@ -1,0 +1,330 @@
+"""Every registered model, parametrised over the registry: builds, shapes, gradients, init, options.
+
+A model registered by a new plugin is tested here without a line of new test code (timm's
+practice): the parameters come from ``ganzoo.list_models()`` and each spec's own config.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+
+import pytest
+import torch
+from torch import nn
+
+import ganzoo
+from ganzoo.errors import ConfigError, GanzooError
+from ganzoo.nn import count_parameters, dcgan_init
+from ganzoo.specs import call_with_accepted, resolve
+
+MODELS = ganzoo.list_models()
+BATCH = 3
+
+
+def spec_of(name: str) -> ganzoo.ModelSpec:
+    return ganzoo.get_model_spec(name)
+
+
+def build(spec: ganzoo.ModelSpec, config: dict | None = None) -> tuple[nn.Module, nn.Module]:
+    config = dict(spec.config) if config is None else config
+    return call_with_accepted(spec.generator, config), call_with_accepted(spec.discriminator, config)
+
+
+def labels_for(generator: nn.Module, count: int = BATCH) -> torch.Tensor | None:
+    if generator.num_classes is None:
+        return None
+    return torch.arange(count) % generator.num_classes
+
+
+def generate(generator: nn.Module, count: int = BATCH) -> tuple[torch.Tensor, torch.Tensor | None]:
+    labels = labels_for(generator, count)
+    return generator(torch.randn(count, generator.latent_dim), labels), labels
+
+
+def dataset_config(spec: ganzoo.ModelSpec, dataset: ganzoo.DatasetSpec) -> dict:
+    """The model configuration for ``dataset``, resolved as the trainer does (see the shared conventions)."""
+    config = dict(spec.config)
+    if "sample_shape" in config and dataset.sample_shape is not None:
+        config["sample_shape"] = dataset.sample_shape
+    if "channels" in config and dataset.channels is not None:
+        config["channels"] = dataset.channels
+    if "num_classes" in config and dataset.num_classes is not None:
+        config["num_classes"] = dataset.num_classes
+    return config
+
+
+def fits(spec: ganzoo.ModelSpec, dataset: ganzoo.DatasetSpec) -> bool:
+    if spec.datasets:
+        return any(fnmatch.fnmatchcase(dataset.name, pattern) for pattern in spec.datasets)
+    if spec.conditional and dataset.num_classes is None:
+        return False
+    # "Any dataset of the right shape": a fixed-size model needs a dataset with a fixed sample shape.
+    return dataset.sample_shape is not None or "image_size" in spec.config
+
+
+MODEL_DATASETS = [
+    (model, dataset)
+    for model, dataset in itertools.product(MODELS, ganzoo.list_datasets())
+    if fits(spec_of(model), ganzoo.get_dataset_spec(dataset))
+]
+
+OPTION_VALUES = [
+    (model, key, value)
+    for model in MODELS
+    for key, allowed in spec_of(model).options.items()
+    if isinstance(allowed, tuple)
+    for value in allowed
+]
+
+
+def is_builtin(spec: ganzoo.ModelSpec) -> bool:
+    return resolve(spec.generator).__module__.startswith("ganzoo_plugins.")
+
+
+DEFAULT_GENERATORS = {name: build(spec_of(name))[0] for name in MODELS}
+"""Each model's generator at its default config, built once at collection to pick the parameter sets below."""
+
+IMAGE_MODELS = [name for name in MODELS if len(DEFAULT_GENERATORS[name].sample_shape) == 3]
+
+CONV_MODELS = [
+    name
+    for name in MODELS
+    if is_builtin(spec_of(name))
+    and any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in DEFAULT_GENERATORS[name].modules())
+]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """These batches are tiny: one thread is faster than two, and immune to a busy machine's spin-waits."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_registry_has_the_built_in_models():
+    assert {"mlp-gan", "dcgan-mnist", "dcgan-faces", "cgan-mnist"} <= set(MODELS)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_protocol_attributes_and_output_shapes(name):
+    spec = spec_of(name)
+    generator, discriminator = build(spec)
+    assert isinstance(generator, ganzoo.Generator) and isinstance(discriminator, ganzoo.Discriminator)
+    assert isinstance(generator.latent_dim, int) and generator.latent_dim > 0
+    assert isinstance(generator.sample_shape, tuple) and all(isinstance(s, int) for s in generator.sample_shape)
+    if "latent_dim" in spec.config:
+        assert generator.latent_dim == spec.config["latent_dim"]
+    if "sample_shape" in spec.config:
+        assert generator.sample_shape == tuple(spec.config["sample_shape"])
+    if "image_size" in spec.config:
+        assert generator.sample_shape[-2:] == (spec.config["image_size"],) * 2
+    expected_classes = spec.config.get("num_classes") if spec.conditional else None
+    assert generator.num_classes == expected_classes
+    assert discriminator.num_classes == expected_classes
+
+    samples, labels = generate(generator)
+    assert samples.shape == (BATCH, *generator.sample_shape)
+    assert samples.dtype == torch.float32
+    if len(generator.sample_shape) == 3:  # images live in [-1, 1]
+        assert samples.min() >= -1 and samples.max() <= 1
+    logits = discriminator(samples, labels)
+    assert logits.shape == (BATCH,)
+
+
+@pytest.mark.parametrize(("name", "dataset"), MODEL_DATASETS)
+def test_shapes_for_each_dataset_the_model_trains_on(name, dataset):
+    spec, data = spec_of(name), ganzoo.get_dataset_spec(dataset)
+    config = dataset_config(spec, data)
+    generator, discriminator = build(spec, config)
+    if data.sample_shape is not None:
+        expected = data.sample_shape
+    else:
+        expected = (data.channels, config["image_size"], config["image_size"])
+    assert generator.sample_shape == expected
+    samples, labels = generate(generator, 2)
+    assert samples.shape == (2, *expected)
+    real = torch.rand(2, *expected) * 2 - 1
+    assert discriminator(real, labels).shape == (2,)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_parameter_gets_a_finite_nonzero_gradient(name):
+    torch.manual_seed(0)
+    generator, discriminator = build(spec_of(name))
+    samples, labels = generate(generator, 4)
+    discriminator(samples, labels).mean().backward()
+    for module_name, module in (("generator", generator), ("discriminator", discriminator)):
+        for parameter_name, parameter in module.named_parameters():
+            where = f"{name} {module_name}.{parameter_name}"
+            assert parameter.grad is not None, f"{where} gets no gradient"
+            assert torch.isfinite(parameter.grad).all(), f"{where} has a non-finite gradient"
+            assert parameter.grad.abs().sum() > 0, f"{where} has an all-zero gradient"
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_labels_are_required_by_conditional_models_and_ignored_by_others(name):
+    spec = spec_of(name)
+    generator, discriminator = build(spec)
+    generator.eval()
+    z = torch.randn(4, generator.latent_dim)
+    if spec.conditional:
+        with pytest.raises(GanzooError, match="labels"):
+            generator(z)
+        with pytest.raises(GanzooError, match="labels"):
+            discriminator(torch.zeros(4, *generator.sample_shape))
+        with pytest.raises(GanzooError, match="shape"):
+            generator(z, torch.zeros(3, dtype=torch.long))
+        zeros, ones = torch.zeros(4, dtype=torch.long), torch.ones(4, dtype=torch.long)
+        assert not torch.allclose(generator(z, zeros), generator(z, ones))
+    else:
+        with torch.no_grad():
+            assert torch.equal(generator(z), generator(z, torch.arange(4)))
+            x = generator(z)
+            discriminator.eval()
+            assert torch.equal(discriminator(x), discriminator(x, torch.arange(4)))
+
+
+@pytest.mark.parametrize("name", IMAGE_MODELS)
+def test_channels_last_gives_the_same_results(name):
+    torch.manual_seed(0)
+    generator, discriminator = build(spec_of(name))
+    generator.eval()
+    discriminator.eval()
+    z = torch.randn(2, generator.latent_dim)
+    labels = labels_for(generator, 2)
+    with torch.no_grad():
+        expected_images = generator(z, labels)
+        expected_logits = discriminator(expected_images, labels)
+        generator.to(memory_format=torch.channels_last)
+        discriminator.to(memory_format=torch.channels_last)
+        images = generator(z, labels)
+        logits = discriminator(expected_images.contiguous(memory_format=torch.channels_last), labels)
+    assert torch.allclose(images, expected_images, atol=1e-5)
+    assert torch.allclose(logits, expected_logits, atol=1e-5)
+
+
+@pytest.mark.parametrize(("name", "key", "value"), OPTION_VALUES)
+def test_every_allowed_option_value_builds(name, key, value):
+    """E.g. dcgan-faces at image_size=128 (with its preset latent_dim=200)."""
+    spec = spec_of(name)
+    config = {**spec.config, key: value, **spec.presets.get(f"{key}={value}", {})}
+    generator, discriminator = build(spec, config)
+    if "latent_dim" in config:
+        assert generator.latent_dim == config["latent_dim"]
+    samples, labels = generate(generator, 2)
+    if key == "image_size":
+        assert samples.shape[-2:] == (value, value)
+    assert discriminator(samples, labels).shape == (2,)
+
+
+def test_dcgan_faces_128_layout():
+    spec = spec_of("dcgan-faces")
+    generator, discriminator = build(spec, {**spec.config, "image_size": 128, "latent_dim": 200})
+    assert generator.latent_dim == 200 and generator.sample_shape == (3, 128, 128)
+    first = next(m for m in generator.modules() if isinstance(m, nn.ConvTranspose2d))
+    assert (first.in_channels, first.out_channels) == (200, 64 * 16)
+    convs = [m for m in discriminator.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 6 and convs[-1].in_channels == 64 * 16
+
+
+def test_dcgan_faces_rejects_other_image_sizes():
+    spec = spec_of("dcgan-faces")
+    for builder in (spec.generator, spec.discriminator):
+        with pytest.raises(ConfigError, match=r"image_size must be one of 64, 128"):
+            call_with_accepted(builder, {**spec.config, "image_size": 96})
+
+
+def test_bad_sizes_are_config_errors():
+    with pytest.raises(ConfigError, match="latent_dim"):
+        call_with_accepted(spec_of("mlp-gan").generator, {"latent_dim": 0})
+    with pytest.raises(ConfigError, match="sample_shape"):
+        call_with_accepted(spec_of("mlp-gan").discriminator, {"sample_shape": ()})
+
+
+def test_dcgan_mnist_layer_sizes_follow_width():
+    spec = spec_of("dcgan-mnist")
+    generator, discriminator = build(spec)
+    g_channels = [m.out_channels for m in generator.modules() if isinstance(m, nn.ConvTranspose2d)]
+    d_channels = [m.out_channels for m in discriminator.modules() if isinstance(m, nn.Conv2d)]
+    assert g_channels == [112, 56, 28, 1]
+    assert d_channels == [28, 56, 112, 1]
+
+
+def test_mlp_gan_on_2d_points_and_its_batchnorm_momentum():
+    generator, discriminator = build(spec_of("mlp-gan"), {"latent_dim": 8, "sample_shape": (2,)})
+    points = generator(torch.randn(5, 8))
+    assert points.shape == (5, 2)
+    assert discriminator(points).shape == (5,)
+    norms = [m for m in generator.modules() if isinstance(m, nn.BatchNorm1d)]
+    assert len(norms) == 2
+    assert all(m.momentum == pytest.approx(0.2) and m.eps == pytest.approx(1e-5) for m in norms)
+    classic = call_with_accepted(spec_of("mlp-gan").generator, {"sample_shape": (2,), "bn_eps": 0.8})
+    assert [m.eps for m in classic.modules() if isinstance(m, nn.BatchNorm1d)] == [0.8, 0.8]
+    with pytest.raises(ConfigError, match="bn_eps"):
+        call_with_accepted(spec_of("mlp-gan").generator, {"bn_eps": 0})
+
+
+def test_the_convolutional_built_ins_are_found():
+    assert {"dcgan-mnist", "dcgan-faces"} <= set(CONV_MODELS)
+
+
+@pytest.mark.parametrize("name", CONV_MODELS)
+def test_convolutional_built_ins_use_the_dcgan_init(name):
+    torch.manual_seed(0)
+    for module in build(spec_of(name)):
+        for layer in module.modules():
+            if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+                if layer.weight.numel() >= 400:
+                    assert layer.weight.std().item() == pytest.approx(0.02, rel=0.15), layer
+                    assert abs(layer.weight.mean().item()) < 0.005, layer
+                if layer.bias is not None:
+                    assert torch.count_nonzero(layer.bias) == 0, layer
+            elif isinstance(layer, nn.BatchNorm2d):
+                assert abs(layer.weight.mean().item() - 1.0) < 0.02, layer
+                assert 0.005 < layer.weight.std().item() < 0.04, layer
+                assert torch.count_nonzero(layer.bias) == 0, layer
+
+
+def test_dcgan_init_and_count_parameters():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 64, 4), nn.BatchNorm2d(64), nn.Linear(64, 64), nn.Embedding(10, 4))
+    embedding_before = model[3].weight.clone()
+    assert dcgan_init(model) is model
+    assert model[0].weight.std().item() == pytest.approx(0.02, rel=0.1)
+    assert model[2].weight.std().item() == pytest.approx(0.02, rel=0.1)
+    assert torch.count_nonzero(model[0].bias) == 0 and torch.count_nonzero(model[1].bias) == 0
+    assert model[1].weight.mean().item() == pytest.approx(1.0, abs=0.01)
+    assert torch.equal(model[3].weight, embedding_before)  # embeddings keep their own init
+    expected = (3 * 64 * 16 + 64) + 2 * 64 + (64 * 64 + 64) + 10 * 4
+    assert count_parameters(model) == expected
+    model[3].weight.requires_grad_(False)
+    assert count_parameters(model, trainable_only=True) == expected - 40
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_a_few_training_steps_on_synthetic_data(name):
+    """Both networks update, with the model's default loss, and nothing becomes non-finite."""
+    torch.manual_seed(0)
+    spec = spec_of(name)
+    generator, discriminator = build(spec)
+    loss = ganzoo.get_loss_spec(spec.default_loss).build()
+    g_opt = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    d_opt = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    before = [p.detach().clone() for p in itertools.chain(generator.parameters(), discriminator.parameters())]
+    for _ in range(3):
+        real = torch.rand(4, *generator.sample_shape) * 2 - 1
+        fake, labels = generate(generator, 4)
+        d_loss = loss.discriminator_loss(discriminator(real, labels), discriminator(fake.detach(), labels))
+        d_opt.zero_grad()
+        d_loss.backward()
+        d_opt.step()
+        g_loss = loss.generator_loss(discriminator(fake, labels))
+        g_opt.zero_grad()
+        g_loss.backward()
+        g_opt.step()
+        assert torch.isfinite(d_loss) and torch.isfinite(g_loss)
+    after = list(itertools.chain(generator.parameters(), discriminator.parameters()))
+    assert all(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
