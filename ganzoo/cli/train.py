@@ -1,0 +1,197 @@
+"""``ganzoo train MODEL``: train a registered model and export it with a model card.
+
+This module is imported whenever the CLI starts, so torch and the trainer are imported
+inside the command only: ``ganzoo --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..errors import ConfigError
+from .common import complete_model, stdout_console, user_errors
+
+__all__ = ["parse_options", "register"]
+
+_PANEL_DATA = "Data"
+_PANEL_LENGTH = "Length and optimisation"
+_PANEL_RUN = "Run folder and output"
+
+
+def parse_options(pairs: list[str], image_size: int | None = None) -> dict[str, str | int]:
+    """``["image_size=128", ...]`` (and the ``--image-size`` shortcut) as a dict of model options."""
+    options: dict[str, str | int] = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator or not key.strip():
+            raise ConfigError(f"--option takes KEY=VALUE, got {pair!r} (for example --option image_size=128)")
+        options[key.strip().replace("-", "_")] = value.strip()
+    if image_size is not None:
+        options["image_size"] = image_size
+    return options
+
+
+def _command_line(ctx: typer.Context) -> str:
+    """The command for the model card: argv when run as ``ganzoo``, else (CliRunner, embedding apps) the
+    options given on the command line, in their order."""
+    program = Path(sys.argv[0]).name if sys.argv else ""
+    if program == "ganzoo" or sys.argv[0].endswith(("ganzoo/__main__.py", "ganzoo/cli/app.py")):
+        return shlex.join(["ganzoo", *sys.argv[1:]])
+    parts = ["ganzoo", "train"]
+    by_name = {parameter.name: parameter for parameter in ctx.command.params}
+    for name, value in ctx.params.items():  # click fills params in command-line order
+        parameter = by_name.get(name)
+        source = ctx.get_parameter_source(name)
+        if parameter is None or getattr(source, "name", "") != "COMMANDLINE":  # typer bundles its own click
+            continue
+        if parameter.param_type_name == "argument":
+            parts.insert(2, str(value))  # click processes arguments after options; they come first
+            continue
+        flag = max(parameter.opts, key=len)
+        if getattr(parameter, "is_flag", False):
+            if value:
+                parts.append(flag)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                parts += [flag, str(item)]
+        else:
+            parts += [flag, str(value)]
+    return shlex.join(parts)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``ganzoo train`` to the root app."""
+
+    @app.command("train", no_args_is_help=True)
+    @user_errors
+    def train_command(
+        ctx: typer.Context,
+        model: str = typer.Argument(..., help="Model to train (see 'ganzoo list').", autocompletion=complete_model),
+        dataset: str | None = typer.Option(
+            None, "--dataset", "-d", help="Dataset (default: the model's; see 'ganzoo list --datasets').",
+            rich_help_panel=_PANEL_DATA,
+        ),
+        data: Path | None = typer.Option(
+            None, "--data", help="Data directory (default: $GANZOO_DATA_DIR or ~/.cache/ganzoo/data).",
+            rich_help_panel=_PANEL_DATA,
+        ),
+        download: bool = typer.Option(
+            False, "--download", help="Download the dataset if it is missing.", rich_help_panel=_PANEL_DATA
+        ),
+        limit: int | None = typer.Option(
+            None, "--limit", help="Train on the first N samples only (quick runs).", rich_help_panel=_PANEL_DATA
+        ),
+        loss: str | None = typer.Option(
+            None, "--loss", help="Adversarial loss (default: the model's; see 'ganzoo list --losses').",
+            rich_help_panel=_PANEL_LENGTH,
+        ),
+        steps: int | None = typer.Option(
+            None, "--steps", help="Generator updates to train for (or use --epochs).", rich_help_panel=_PANEL_LENGTH
+        ),
+        epochs: float | None = typer.Option(
+            None, "--epochs", help="Passes over the data (default 1 unless the model says otherwise).",
+            rich_help_panel=_PANEL_LENGTH,
+        ),
+        batch_size: int | None = typer.Option(
+            None, "--batch-size", "-b", help="Batch size (default: the model's).", rich_help_panel=_PANEL_LENGTH
+        ),
+        lr: float | None = typer.Option(
+            None, "--lr", help="Adam learning rate for G and D (default: the model's, usually 2e-4).",
+            rich_help_panel=_PANEL_LENGTH,
+        ),
+        seed: int = typer.Option(0, "--seed", help="Random seed.", rich_help_panel=_PANEL_LENGTH),
+        device: str = typer.Option(
+            "auto", "--device", help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel=_PANEL_LENGTH
+        ),
+        precision: str = typer.Option(
+            "fp32", "--precision", help="fp32, bf16 (CPU or recent GPU) or fp16 (CUDA).", rich_help_panel=_PANEL_LENGTH
+        ),
+        option: list[str] = typer.Option(
+            [], "--option", metavar="KEY=VALUE",
+            help="Model option, repeatable (see 'ganzoo info MODEL'), e.g. --option image_size=128.",
+        ),
+        image_size: int | None = typer.Option(
+            None, "--image-size", help="Shortcut for --option image_size=N (models that have it)."
+        ),
+        out: Path | None = typer.Option(
+            None, "--out", help="Run folder (default: runs/MODEL-DATASET).", rich_help_panel=_PANEL_RUN
+        ),
+        resume: bool = typer.Option(
+            False, "--resume", help="Continue the run in --out from its last checkpoint.", rich_help_panel=_PANEL_RUN
+        ),
+        sample_every: int | None = typer.Option(
+            None, "--sample-every", help="Steps between sample grids (default 500).", rich_help_panel=_PANEL_RUN
+        ),
+        checkpoint_every: int | None = typer.Option(
+            None, "--checkpoint-every", help="Steps between checkpoints (default 1000).", rich_help_panel=_PANEL_RUN
+        ),
+        log_every: int | None = typer.Option(
+            None, "--log-every", help="Steps between log records (default 50).", rich_help_panel=_PANEL_RUN
+        ),
+        quiet: bool = typer.Option(
+            False, "--quiet", "-q", help="No progress display, only the final summary.", rich_help_panel=_PANEL_RUN
+        ),
+    ) -> None:
+        """Train MODEL on a dataset; write samples, curves, a log, checkpoints and an export with a model card.
+
+        Example: ganzoo train mlp-gan --dataset ring-8 --steps 1500
+        """
+        from ..training import TrainConfig, train
+
+        config = TrainConfig(
+            model=model,
+            dataset=dataset,
+            data_dir=data,
+            download=download,
+            loss=loss,
+            device=device,
+            epochs=epochs,
+            steps=steps,
+            batch_size=batch_size,
+            lr=lr,
+            seed=seed,
+            out=out,
+            resume=resume,
+            precision=precision,
+            sample_every=sample_every,
+            checkpoint_every=checkpoint_every,
+            log_every=log_every,
+            quiet=quiet,
+            options=parse_options(option, image_size),
+            limit=limit,
+            command=_command_line(ctx),
+        )
+        result = train(config)
+        _summary(result)
+
+
+def _summary(result: Any) -> None:
+    from rich.markup import escape
+
+    console = stdout_console()
+    steps = result.steps - result.start_step
+    resumed = f" (resumed at step {result.start_step})" if result.start_step else ""
+    console.print(
+        f"[bold green]trained[/] {result.model} on {result.dataset}: {result.steps} steps{resumed}, "
+        f"{steps} in this session, {result.wall_time_s:.1f} s in all, {result.images_per_s:,.0f} images/s",
+        soft_wrap=True,
+    )
+    rows = [
+        ("export", f"{result.export_dir}/ (model.safetensors, config.json, README.md, samples.png)"),
+        ("samples", f"{result.final_samples}"),
+        ("card", f"{result.card}"),
+        ("log", f"{result.log}"),
+        ("curves", f"{result.curves}"),
+        ("checkpoint", f"{result.checkpoint}"),
+    ]
+    for name, value in rows:
+        console.print(f"  {name:<11}{escape(value)}", soft_wrap=True)
+    shown = {k: v for k, v in result.metrics.items() if k != "images_per_s"}
+    if shown:
+        console.print("  metrics    " + ", ".join(f"{k} {v}" for k, v in shown.items()), soft_wrap=True)
+    console.print(f"  sample it: ganzoo sample {escape(str(result.export_dir))} -n 64 -o grid.png", soft_wrap=True)

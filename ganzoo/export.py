@@ -1,0 +1,214 @@
+"""The export folder ``ganzoo train`` writes and ``ganzoo.load`` reads, and the zoo's generator-only files.
+
+An export is a folder in the huggingface_hub shape::
+
+    model.safetensors   "generator.<key>" and "discriminator.<key>" tensors (float32), with metadata
+                        {"format": "ganzoo", "ganzoo_version", "model", "config": json}
+    config.json         everything needed to rebuild the networks and what trained them
+    README.md           the model card
+    samples.png         the final fixed-noise sample grid
+
+Tensors are written with safetensors (nothing is pickled, so reading never runs code) and
+every file goes through a temporary file and a rename, so an interrupted export never
+leaves a half-written file behind a valid name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+from .errors import WeightsError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from .specs import ModelSpec
+
+__all__ = [
+    "CONFIG_NAME",
+    "EXPORT_FORMAT",
+    "EXPORT_FORMAT_VERSION",
+    "SAMPLES_NAME",
+    "WEIGHTS_NAME",
+    "jsonable",
+    "read_export",
+    "weights_metadata",
+    "write_export",
+    "write_generator_weights",
+]
+
+EXPORT_FORMAT = "ganzoo-export"
+EXPORT_FORMAT_VERSION = 1
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+CARD_NAME = "README.md"
+SAMPLES_NAME = "samples.png"
+
+
+def jsonable(value: Any) -> Any:
+    """Tuples to lists, mappings to dicts, paths to strings: the JSON view of a config."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+    """Run ``write(temporary_path)`` then rename the result onto ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        with open(temporary, "rb") as file:
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _write_text(path: Path, text: str) -> Path:
+    return _atomic_write(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+
+
+def _tensors(prefix: str, module: torch.nn.Module, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
+    """``module``'s state as contiguous CPU tensors under ``prefix.``; floats cast to ``dtype`` if given."""
+    tensors = {}
+    for key, tensor in module.state_dict().items():
+        tensor = tensor.detach()
+        if dtype is not None and tensor.is_floating_point():
+            tensor = tensor.to(dtype)
+        tensors[f"{prefix}.{key}"] = tensor.cpu().contiguous().clone()
+    return tensors
+
+
+def weights_metadata(model: str, config: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The safetensors header every ganzoo weights file carries (string values only, by the format)."""
+    metadata = {
+        "format": "ganzoo",
+        "ganzoo_version": __version__,
+        "model": model,
+        "config": json.dumps(jsonable(config), sort_keys=True),
+    }
+    for key, value in (extra or {}).items():
+        metadata[str(key)] = value if isinstance(value, str) else json.dumps(jsonable(value), sort_keys=True)
+    return metadata
+
+
+def _save_safetensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> Path:
+    from safetensors.torch import save_file
+
+    return _atomic_write(path, lambda temporary: save_file(tensors, str(temporary), metadata=metadata))
+
+
+def write_export(
+    folder: str | os.PathLike[str],
+    *,
+    spec: ModelSpec,
+    config: Mapping[str, Any],
+    generator: torch.nn.Module,
+    discriminator: torch.nn.Module,
+    training: Mapping[str, Any],
+    metrics: Mapping[str, Any],
+    card: str,
+    samples_png: str | os.PathLike[str] | None = None,
+    dataset: str = "",
+    loss: str = "",
+) -> Path:
+    """Write an export folder (weights, config, card, sample grid) and return its path."""
+    import torch
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = _tensors("generator", generator, torch.float32)
+    tensors.update(_tensors("discriminator", discriminator, torch.float32))
+    _save_safetensors(folder / WEIGHTS_NAME, tensors, weights_metadata(spec.name, config))
+    document = {
+        "format": EXPORT_FORMAT,
+        "format_version": EXPORT_FORMAT_VERSION,
+        "ganzoo_version": __version__,
+        "model": spec.name,
+        "config": jsonable(config),
+        "dataset": dataset,
+        "loss": loss,
+        "latent_dim": int(generator.latent_dim),
+        "num_classes": getattr(generator, "num_classes", None),
+        "sample_shape": [int(s) for s in generator.sample_shape],
+        "training": jsonable(training),
+        "metrics": jsonable(metrics),
+    }
+    _write_text(folder / CONFIG_NAME, json.dumps(document, indent=2, sort_keys=False) + "\n")
+    _write_text(folder / CARD_NAME, card)
+    if samples_png is not None and Path(samples_png).resolve() != (folder / SAMPLES_NAME).resolve():
+        _atomic_write(folder / SAMPLES_NAME, lambda temporary: shutil.copyfile(samples_png, temporary))
+    return folder
+
+
+def read_export(
+    folder: str | os.PathLike[str],
+) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """``(config.json as a dict, generator state dict, discriminator state dict)`` of an export folder."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    config_path, weights_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
+    for path in (config_path, weights_path):
+        if not path.is_file():
+            raise WeightsError(f"{folder} is not a ganzoo export folder: {path.name} is missing")
+    try:
+        document = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise WeightsError(f"{config_path} is not valid JSON ({error})") from None
+    if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+        raise WeightsError(f"{config_path} is not a ganzoo export config (format {EXPORT_FORMAT!r} expected)")
+    if int(document.get("format_version", 0)) > EXPORT_FORMAT_VERSION:
+        raise WeightsError(
+            f"{folder} has export format version {document.get('format_version')}; this ganzoo reads up to "
+            f"{EXPORT_FORMAT_VERSION}: upgrade ganzoo"
+        )
+    try:
+        tensors = load_file(str(weights_path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise WeightsError(f"{weights_path} is corrupt or truncated ({error})") from None
+    generator: dict[str, torch.Tensor] = {}
+    discriminator: dict[str, torch.Tensor] = {}
+    for key, tensor in tensors.items():
+        prefix, _, name = key.partition(".")
+        if prefix == "generator":
+            generator[name] = tensor
+        elif prefix == "discriminator":
+            discriminator[name] = tensor
+    if not generator:
+        raise WeightsError(f"{weights_path} holds no generator.* tensors")
+    return document, generator, discriminator
+
+
+def write_generator_weights(
+    path: str | os.PathLike[str],
+    generator: torch.nn.Module,
+    *,
+    model: str,
+    config: Mapping[str, Any],
+    dtype: torch.dtype | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a generator-only weights file (the zoo's shipped format; ``dtype`` float16 halves it)."""
+    import torch
+
+    tensors = _tensors("generator", generator, dtype or torch.float32)
+    extra = dict(metadata or {})
+    extra.setdefault("dtype", str(dtype or torch.float32).replace("torch.", ""))
+    return _save_safetensors(Path(path), tensors, weights_metadata(model, config, extra))

@@ -1,0 +1,351 @@
+"""What a training run is asked to do (``TrainConfig``) and what that means once checked (``ResolvedConfig``).
+
+``TrainConfig`` holds the user's request as given: ``None`` means "the model's default".
+:func:`resolve` checks it against the registry (model, dataset, loss, options, device,
+precision) and fills the defaults from the model's spec, so that every mistake is a
+one-line ``ConfigError`` before any data is loaded or any network built. The model's
+final constructor configuration also needs facts only the loaded data knows (sample shape,
+channels, classes): :func:`model_config_for` adds them.
+
+Defaults, in one place:
+
+* ``dataset``, ``loss``: the spec's ``default_dataset`` / ``default_loss``.
+* ``batch_size``, ``lr``, ``betas``: the spec's ``hyperparameters`` (else 64, 2e-4, (0.5, 0.999)).
+* length: ``--steps`` or ``--epochs``, one of them; with neither, the spec's
+  ``hyperparameters["steps"]`` or ``["epochs"]``, else **one epoch**. A step is one
+  generator update (with ``loss.d_steps`` discriminator updates, each on its own real batch).
+* ``sample_every`` 500 steps, ``checkpoint_every`` 1000 steps, ``log_every`` 50 steps.
+* ``out``: ``runs/<model>-<dataset>``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..specs import DatasetSpec, LossSpec, ModelSpec
+
+__all__ = [
+    "ResolvedConfig",
+    "TrainConfig",
+    "coerce_options",
+    "model_config_for",
+    "resolve",
+]
+
+DEFAULT_BATCH_SIZE = 64
+DEFAULT_LR = 2e-4
+DEFAULT_BETAS = (0.5, 0.999)
+DEFAULT_SAMPLE_EVERY = 500
+DEFAULT_CHECKPOINT_EVERY = 1000
+DEFAULT_LOG_EVERY = 50
+
+# Settings that define the run's data stream and networks: a resumed run must keep them.
+FIXED_ON_RESUME = ("model", "dataset", "loss", "options", "batch_size", "seed", "limit", "split")
+
+
+@dataclass
+class TrainConfig:
+    """A training request. ``None`` fields take the model's defaults (see the module docstring)."""
+
+    model: str
+    dataset: str | None = None
+    data_dir: str | Path | None = None
+    download: bool = False
+    loss: str | None = None
+    device: str = "auto"
+    epochs: float | None = None
+    steps: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    betas: tuple[float, float] | None = None
+    seed: int = 0
+    out: str | Path | None = None
+    resume: bool = False
+    precision: str = "fp32"
+    sample_every: int | None = None
+    checkpoint_every: int | None = None
+    log_every: int | None = None
+    quiet: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+    """Model options (``--option key=value``), checked against the spec's ``options``."""
+    limit: int | None = None
+    """Train on the first ``limit`` samples only (quick runs, tests)."""
+    num_samples: int = 64
+    """Images in the fixed-noise sample grid."""
+    split: str = "train"
+    command: str | None = None
+    """The command line recorded in the model card (the CLI passes its argv)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON- and checkpoint-safe: paths as strings, tuples as lists."""
+        values = dataclasses.asdict(self)
+        for key in ("data_dir", "out"):
+            if values[key] is not None:
+                values[key] = str(values[key])
+        if values["betas"] is not None:
+            values["betas"] = [float(b) for b in values["betas"]]
+        values["options"] = _plain(values["options"])
+        return values
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in values.items() if k in known}
+        if kwargs.get("betas") is not None:
+            kwargs["betas"] = tuple(kwargs["betas"])
+        return cls(**kwargs)
+
+
+def _plain(value: Any) -> Any:
+    """Tuples to lists, mappings to dicts: what JSON and ``torch.load(weights_only=True)`` keep."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass
+class ResolvedConfig:
+    """A checked request with every default filled in (the data-dependent model config comes later)."""
+
+    request: TrainConfig
+    spec: ModelSpec
+    dataset_spec: DatasetSpec
+    loss_spec: LossSpec
+    options: dict[str, Any]
+    batch_size: int
+    lr: float
+    betas: tuple[float, float]
+    out: Path
+    sample_every: int
+    checkpoint_every: int
+    log_every: int
+    steps: int | None
+    epochs: float | None
+
+    @property
+    def model(self) -> str:
+        return self.spec.name
+
+    @property
+    def dataset(self) -> str:
+        return self.dataset_spec.name
+
+    @property
+    def loss(self) -> str:
+        return self.loss_spec.name
+
+    def total_steps(self, batches_per_epoch: int, d_steps: int) -> int:
+        """Generator updates in the run: ``steps``, or ``epochs`` of data at ``d_steps`` batches per step."""
+        if self.steps is not None:
+            return self.steps
+        return max(1, math.ceil(self.epochs * batches_per_epoch / d_steps))  # type: ignore[operator]
+
+
+def _option_names(spec: ModelSpec) -> str:
+    return ", ".join(sorted(spec.options)) or "none"
+
+
+def _coerce_to_type(value: Any, kind: type, key: str, model: str) -> Any:
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    text = str(value).strip()
+    try:
+        if kind is bool:
+            lowered = text.lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(text)
+        if kind is int:
+            number = float(text)
+            if not number.is_integer():
+                raise ValueError(text)
+            return int(number)
+        return kind(text)
+    except (TypeError, ValueError):
+        raise ConfigError(f"option {key}={value!r} of {model} must be {kind.__name__}") from None
+
+
+def coerce_options(spec: ModelSpec, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Check ``options`` against the spec's accepted options and convert strings from the command line."""
+    result: dict[str, Any] = {}
+    for key, value in options.items():
+        if key not in spec.options:
+            raise ConfigError(
+                f"{spec.name} has no option {key!r}; it accepts: {_option_names(spec)}"
+            )
+        allowed = spec.options[key]
+        if isinstance(allowed, tuple):
+            match = [a for a in allowed if a == value or str(a) == str(value).strip()]
+            if not match:
+                choices = ", ".join(str(a) for a in allowed)
+                raise ConfigError(f"option {key}={value} is not accepted by {spec.name}; choose one of {choices}")
+            result[key] = match[0]
+        elif isinstance(allowed, type):
+            result[key] = _coerce_to_type(value, allowed, key, spec.name)
+            if allowed in (int, float) and result[key] <= 0:
+                raise ConfigError(f"option {key}={value} of {spec.name} must be positive")
+        else:
+            result[key] = value
+    return result
+
+
+def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    return not patterns or any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def _positive(name: str, value: Any, kind: type = int) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigError(f"--{name.replace('_', '-')} must be a positive number, got {value!r}")
+    if kind is int and float(value) != int(value):
+        raise ConfigError(f"--{name.replace('_', '-')} must be a whole number, got {value!r}")
+    return kind(value)
+
+
+def default_out(model: str, dataset: str) -> Path:
+    return Path("runs") / f"{model}-{dataset}"
+
+
+def resolve(config: TrainConfig) -> ResolvedConfig:
+    """Check ``config`` against the registry and fill in the model's defaults."""
+    from ..registry import get_dataset_spec, get_loss_spec, get_model_spec, list_datasets
+
+    spec = get_model_spec(config.model)
+    dataset_name = config.dataset or spec.default_dataset
+    if not dataset_name:
+        raise ConfigError(f"{spec.name} has no default dataset; choose one with --dataset")
+    dataset_spec = get_dataset_spec(dataset_name)
+    if not _matches(dataset_spec.name, spec.datasets):
+        accepted = [n for n in list_datasets() if _matches(n, spec.datasets)] or list(spec.datasets)
+        raise ConfigError(
+            f"{spec.name} does not train on dataset {dataset_spec.name!r}; use one of: {', '.join(accepted)}"
+        )
+    if config.split not in dataset_spec.splits:
+        raise ConfigError(
+            f"dataset {dataset_spec.name!r} has no split {config.split!r}; use one of {', '.join(dataset_spec.splits)}"
+        )
+    loss_spec = get_loss_spec(config.loss or spec.default_loss)
+    if spec.losses and loss_spec.name not in spec.losses:
+        raise ConfigError(
+            f"{spec.name} does not train with loss {loss_spec.name!r}; use one of: {', '.join(spec.losses)}"
+        )
+    options = coerce_options(spec, config.options)
+
+    if config.steps is not None and config.epochs is not None:
+        raise ConfigError("give --steps or --epochs, not both")
+    steps = _positive("steps", config.steps)
+    epochs = _positive("epochs", config.epochs, float)
+    if steps is None and epochs is None:
+        hyper = spec.hyperparameters
+        steps = _positive("steps", hyper.get("steps"))
+        epochs = None if steps is not None else _positive("epochs", hyper.get("epochs", 1), float)
+
+    hyper = spec.hyperparameters
+    batch_size = config.batch_size if config.batch_size is not None else hyper.get("batch_size", DEFAULT_BATCH_SIZE)
+    batch_size = _positive("batch_size", batch_size)
+    lr = _positive("lr", config.lr if config.lr is not None else hyper.get("lr", DEFAULT_LR), float)
+    betas = tuple(config.betas if config.betas is not None else hyper.get("betas", DEFAULT_BETAS))
+    if len(betas) != 2 or not all(0 <= float(b) < 1 for b in betas):
+        raise ConfigError(f"--betas must be two numbers in [0, 1), got {betas!r}")
+    if not isinstance(config.seed, int) or isinstance(config.seed, bool) or config.seed < 0:
+        raise ConfigError(f"--seed must be a non-negative integer, got {config.seed!r}")
+    if config.limit is not None:
+        _positive("limit", config.limit)
+    if not (isinstance(config.num_samples, int) and config.num_samples > 0):
+        raise ConfigError(f"num_samples must be a positive integer, got {config.num_samples!r}")
+
+    out = Path(config.out) if config.out else default_out(spec.name, dataset_spec.name)
+    return ResolvedConfig(
+        request=config,
+        spec=spec,
+        dataset_spec=dataset_spec,
+        loss_spec=loss_spec,
+        options=options,
+        batch_size=batch_size,
+        lr=lr,
+        betas=(float(betas[0]), float(betas[1])),
+        out=out,
+        sample_every=_positive("sample_every", config.sample_every) or DEFAULT_SAMPLE_EVERY,
+        checkpoint_every=_positive("checkpoint_every", config.checkpoint_every) or DEFAULT_CHECKPOINT_EVERY,
+        log_every=_positive("log_every", config.log_every) or DEFAULT_LOG_EVERY,
+        steps=steps,
+        epochs=epochs,
+    )
+
+
+def model_config_for(
+    spec: ModelSpec,
+    options: Mapping[str, Any],
+    *,
+    sample_shape: tuple[int, ...] | None = None,
+    channels: int | None = None,
+    num_classes: int | None = None,
+) -> dict[str, Any]:
+    """The constructor configuration: spec config, then presets for the chosen options, then the
+    user's options, then what the data dictates (keys the config does not have are left out)."""
+    config = dict(spec.config)
+    config.update(options)
+    for key, value in list(config.items()):
+        preset = spec.presets.get(f"{key}={value}")
+        if preset:
+            config.update({k: v for k, v in preset.items() if k not in options})
+    if sample_shape is not None and "sample_shape" in config:
+        config["sample_shape"] = tuple(int(s) for s in sample_shape)
+    if channels is not None and "channels" in config:
+        config["channels"] = int(channels)
+    if num_classes is not None and "num_classes" in config:
+        config["num_classes"] = int(num_classes)
+    return config
+
+
+def check_resume_compatible(request: TrainConfig, saved: Mapping[str, Any], out: Path) -> TrainConfig:
+    """The request to resume with: unset fields from the checkpoint; a changed fixed setting is an error."""
+    merged = dataclasses.replace(request)
+    for key in FIXED_ON_RESUME:
+        mine = getattr(request, key)
+        theirs = saved.get(key)
+        if key == "options":
+            if mine and _plain(mine) != _plain(theirs or {}):
+                raise ConfigError(
+                    f"{out} holds a run with options {theirs or {}}, not {mine}; "
+                    "resume without changing them or choose another --out"
+                )
+            merged.options = dict(theirs or {})
+            continue
+        if key == "seed":  # 0 is the default: only an explicit different seed conflicts
+            if mine not in (0, theirs):
+                raise ConfigError(f"{out} holds a run with --seed {theirs}, not {mine}; choose another --out")
+            merged.seed = int(theirs)
+            continue
+        if key == "split" and mine == "train":
+            merged.split = theirs or "train"
+            continue
+        if mine is not None and theirs is not None and mine != theirs:
+            raise ConfigError(
+                f"{out} holds a {key} {theirs!r} run, not {mine!r}; resume it unchanged or choose another --out"
+            )
+        if mine is None:
+            setattr(merged, key, theirs)
+    if merged.lr is None and saved.get("lr") is not None:
+        merged.lr = float(saved["lr"])
+    if merged.betas is None and saved.get("betas") is not None:
+        merged.betas = (float(saved["betas"][0]), float(saved["betas"][1]))
+    if merged.steps is None and merged.epochs is None:
+        merged.steps = saved.get("steps")
+        merged.epochs = saved.get("epochs") if merged.steps is None else None
+    for key in ("sample_every", "checkpoint_every", "log_every"):
+        if getattr(merged, key) is None:
+            setattr(merged, key, saved.get(key))
+    return merged

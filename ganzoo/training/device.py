@@ -1,0 +1,134 @@
+"""Devices and numeric precision: what ``--device`` and ``--precision`` mean on this machine.
+
+A request the machine cannot honour (``cuda`` without a GPU, ``fp16`` on a CPU) is refused
+up front with a one-line ``ConfigError`` instead of failing deep inside the first step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+from ..errors import ConfigError
+
+__all__ = ["PRECISIONS", "Precision", "describe_hardware", "resolve_device", "resolve_precision"]
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA, then Apple MPS, then the CPU; an explicit device must exist."""
+    name = (name or "auto").strip().lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", torch.cuda.current_device())
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    match = re.fullmatch(r"cuda(?::(\d+))?", name)
+    if match:
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda: no CUDA GPU is available here; use --device cpu (or auto)")
+        index = int(match.group(1) or torch.cuda.current_device())
+        count = torch.cuda.device_count()
+        if index >= count:
+            raise ConfigError(f"--device {name}: this machine has {count} CUDA device(s), cuda:0..cuda:{count - 1}")
+        return torch.device("cuda", index)
+    if name == "mps":
+        if not _mps_available():
+            raise ConfigError("--device mps: Apple MPS is not available here; use --device cpu (or auto)")
+        return torch.device("mps")
+    raise ConfigError(f"unknown --device {name!r}; use auto, cpu, cuda, cuda:N or mps")
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How the forward passes run: full fp32, or autocast to bf16/fp16 (fp16 with loss scaling)."""
+
+    name: str
+    device_type: str
+
+    @property
+    def dtype(self) -> torch.dtype | None:
+        return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.name)
+
+    @property
+    def needs_scaler(self) -> bool:
+        return self.name == "fp16"
+
+    def autocast(self) -> contextlib.AbstractContextManager[None]:
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device_type, dtype=self.dtype)
+
+    @contextlib.contextmanager
+    def inference(self) -> Iterator[None]:
+        """No gradients, same precision: for sample grids during training."""
+        with torch.no_grad(), self.autocast():
+            yield
+
+    def make_scaler(self) -> torch.amp.GradScaler:
+        """A gradient scaler: active for fp16 only (bf16 has fp32's range and needs none)."""
+        return torch.amp.GradScaler(self.device_type if self.needs_scaler else "cpu", enabled=self.needs_scaler)
+
+
+def resolve_precision(name: str, device: torch.device) -> Precision:
+    """Check that ``device`` can run ``name`` (fp16 needs CUDA; bf16 needs a CPU or a bf16-capable GPU)."""
+    name = (name or "fp32").strip().lower()
+    if name not in PRECISIONS:
+        raise ConfigError(f"unknown --precision {name!r}; use one of {', '.join(PRECISIONS)}")
+    if name == "fp16" and device.type != "cuda":
+        raise ConfigError(
+            f"--precision fp16 needs a CUDA GPU (device is {device}); use --precision bf16 or fp32"
+        )
+    if name == "bf16":
+        if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            raise ConfigError(
+                f"--precision bf16: {torch.cuda.get_device_name(device)} has no bf16 support; use fp16 or fp32"
+            )
+        if device.type not in ("cpu", "cuda"):
+            raise ConfigError(f"--precision bf16 is not supported on {device.type}; use fp32")
+    return Precision(name, device.type)
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as file:
+            for line in file:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def _cpu_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def describe_hardware(device: torch.device) -> str:
+    """What the model card states as hardware: the GPU's name, or the CPU model and its cores."""
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        properties = torch.cuda.get_device_properties(index)
+        return f"1x {properties.name} ({properties.total_memory / 2**30:.0f} GiB)"
+    if device.type == "mps":
+        return f"Apple {platform.machine()} GPU (MPS)"
+    cores = _cpu_cores()
+    return f"{_cpu_model()} CPU, {cores} core{'s' if cores != 1 else ''} ({torch.get_num_threads()} torch threads)"
