@@ -45,6 +45,7 @@ from .specs import DatasetSpec, ExtractorSpec, LossSpec, ModelSpec, WeightsSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from .hub import create, load, save
+    from .sampling import GAN, PretrainedGenerator
     from .training import TrainConfig, train
 
 # Public names that import torch, resolved on first attribute access (PEP 562).
@@ -52,11 +53,14 @@ _LAZY = {
     "load": "ganzoo.hub",
     "create": "ganzoo.hub",
     "save": "ganzoo.hub",
+    "PretrainedGenerator": "ganzoo.sampling",
+    "GAN": "ganzoo.sampling",
     "train": "ganzoo.training",
     "TrainConfig": "ganzoo.training",
 }
 
 __all__ = [
+    "GAN",
     "ConfigError",
     "DataNotFoundError",
     "Dataset",
@@ -70,6 +74,7 @@ __all__ = [
     "LossSpec",
     "ModelSpec",
     "PluginError",
+    "PretrainedGenerator",
     "TrainConfig",
     "TrainingDivergedError",
     "UnknownNameError",

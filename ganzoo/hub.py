@@ -1,0 +1,473 @@
+"""``ganzoo.load``, ``ganzoo.create`` and ``ganzoo.save``: models in and out of the zoo.
+
+``load`` tells its sources apart by their spelling alone, never by looking at the disk
+first, so that a folder named like a model cannot shadow the model, nor the reverse:
+
+* a ``pathlib.Path`` (any ``os.PathLike``), a string with the prefix ``path:``, or a
+  string that contains a path separator or starts with ``.`` or ``~`` is a **path**: an
+  export folder written by ``ganzoo train`` (``OUT/export``, or ``OUT`` when it holds
+  ``export/``), or a single ganzoo ``.safetensors`` file;
+* a string starting with ``http://``, ``https://`` or ``file://`` is a **URL** of a
+  ganzoo ``.safetensors`` file (a ``file://`` URL may also name an export folder);
+* any other string is a **registry name**: ``"dcgan-mnist"`` (its default weights) or
+  ``"dcgan-mnist.mnist"`` (the weights tagged ``mnist``).
+
+Registry weights come from the plugin's package, else the cache, else their URL, each
+hash-checked before use (:mod:`ganzoo.weights`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import tempfile
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from ._version import __version__
+from .errors import ConfigError, GanzooError, UnknownNameError, WeightsError
+from .paths import cache_dir as default_cache_dir
+from .registry import get_registry, split_weights_name
+from .sampling import GAN, PretrainedGenerator, Sampler, resolve_device
+from .specs import DatasetSpec, ModelSpec, WeightsSpec, call_with_accepted
+from .weights import (
+    check_sha256,
+    download_file,
+    fetch_weights,
+    generator_state,
+    load_generator_state,
+    read_safetensors,
+    sha256_hex,
+)
+
+__all__ = ["GAN", "PretrainedGenerator", "Source", "create", "load", "parse_source", "save"]
+
+_URL = re.compile(r"^(https?|file)://", re.IGNORECASE)
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Source:
+    """What ``load`` was asked for, decided from the spelling of the argument alone."""
+
+    kind: Literal["name", "url", "path"]
+    value: str
+
+
+def parse_source(source: str | os.PathLike[str]) -> Source:
+    """Classify ``source`` as a registry name, a URL or a path (the rules are in the module docstring)."""
+    if isinstance(source, os.PathLike):
+        return Source("path", os.fspath(source))
+    if not isinstance(source, str):
+        raise ConfigError(f"a model source is a name, a URL or a path, got {type(source).__name__} {source!r}")
+    text = source.strip()
+    if not text:
+        raise ConfigError("empty model source: give a model name such as 'dcgan-mnist', a URL or a path")
+    if text.startswith("path:"):
+        if not text[len("path:") :]:
+            raise ConfigError("'path:' needs a path after it, e.g. 'path:runs/mnist/export'")
+        return Source("path", text[len("path:") :])
+    if _URL.match(text):
+        return Source("url", text)
+    if _SCHEME.match(text):
+        raise ConfigError(f"unsupported URL scheme in {text!r}: use http://, https:// or file://")
+    separators = {"/", os.sep} | ({os.altsep} if os.altsep else set())
+    if any(separator in text for separator in separators) or text.startswith((".", "~")):
+        return Source("path", text)
+    return Source("name", text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Building networks
+
+
+def _tuples(value: Any) -> Any:
+    """JSON gives lists where the registry uses tuples (``sample_shape``); restore them."""
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value
+
+
+def _build(spec: ModelSpec, builder: Any, config: Mapping[str, Any], role: str) -> nn.Module:
+    try:
+        module = call_with_accepted(builder, config)
+    except GanzooError:
+        raise
+    except (TypeError, ValueError, RuntimeError) as failure:
+        raise ConfigError(f"model {spec.name!r}: cannot build the {role} with {dict(config)}: {failure}") from failure
+    if not isinstance(module, nn.Module):
+        raise ConfigError(f"model {spec.name!r}: its {role} builder returned a {type(module).__name__}, not a Module")
+    return module
+
+
+def _dataset_spec(spec: ModelSpec, dataset: str | None) -> DatasetSpec | None:
+    registry = get_registry()
+    if dataset is None:
+        return registry.datasets.records.get(spec.default_dataset)
+    found = registry.datasets.get(dataset)
+    import fnmatch
+
+    if spec.datasets and not any(fnmatch.fnmatchcase(found.name, p) for p in spec.datasets):
+        raise ConfigError(
+            f"{spec.name} does not train on dataset {found.name!r}; use one of: {', '.join(spec.datasets)}"
+        )
+    return found
+
+
+def create(
+    name: str,
+    *,
+    device: str | torch.device = "cpu",
+    dataset: str | None = None,
+    seed: int | None = None,
+    **options: Any,
+) -> GAN:
+    """A new, untrained GAN of the registered model ``name``: its generator and discriminator.
+
+    ``options`` are the model's configurable keys (``ganzoo info NAME`` lists them);
+    any other key is a ConfigError that names the accepted ones. ``dataset`` (default:
+    the model's own) supplies the sample shape, channels and number of classes, as in
+    training. ``seed`` makes the initial weights reproducible without disturbing torch's
+    global random state.
+
+    >>> gan = ganzoo.create("dcgan-mnist", width=32)          # doctest: +SKIP
+    >>> gan.sample(4, seed=0).shape                            # doctest: +SKIP
+    torch.Size([4, 1, 28, 28])
+    """
+    from .training.config import coerce_options, model_config_for
+
+    if not isinstance(name, str):
+        raise ConfigError(f"create() takes a model name, got {type(name).__name__}")
+    spec = get_registry().models.get(name)
+    checked = coerce_options(spec, options)
+    data = _dataset_spec(spec, dataset)
+    if data is None:
+        config = model_config_for(spec, checked, num_classes=spec.config.get("num_classes"))
+    else:
+        if spec.conditional and data.num_classes is None:
+            raise ConfigError(f"{spec.name} is conditional and needs labelled data; {data.name!r} has no labels")
+        config = model_config_for(
+            spec, checked, sample_shape=data.sample_shape, channels=data.channels, num_classes=data.num_classes
+        )
+    target = resolve_device(device)
+    with torch.random.fork_rng(devices=[]) if seed is not None else contextlib.nullcontext():
+        if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+                raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+            torch.manual_seed(seed)
+        generator = _build(spec, spec.generator, config, "generator")
+        discriminator = _build(spec, spec.discriminator, config, "discriminator")
+    return GAN(
+        generator.to(target),
+        discriminator.to(target),
+        spec=spec,
+        config=config,
+        dataset=data.name if data is not None else None,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def load(
+    source: str | os.PathLike[str],
+    *,
+    device: str | torch.device = "cpu",
+    cache_dir: str | os.PathLike[str] | None = None,
+    download: bool = True,
+    sha256: str | None = None,
+) -> PretrainedGenerator:
+    """A pretrained generator in eval mode, ready to sample, from a zoo name, a URL or a path.
+
+    ``source`` is read by its spelling alone, never by what happens to be on disk:
+
+    * ``pathlib.Path``, ``"path:..."``, or a string containing ``/`` (or the OS separator)
+      or starting with ``.`` or ``~``: a local export folder (``OUT/export``, or a
+      training output ``OUT`` that holds ``export/``) or one ganzoo ``.safetensors`` file;
+    * ``http://``, ``https://`` or ``file://``: the URL of a ganzoo ``.safetensors`` file
+      (a ``file://`` URL may also name an export folder). It is hash-checked when
+      ``sha256=`` (or a ``#sha256=<hex>`` fragment) is given, or when it is the URL of
+      a registry entry (against that entry's hash);
+    * any other string: a registry name, ``"dcgan-mnist"`` (its default weights) or
+      ``"dcgan-mnist.mnist"`` (weights tag ``mnist``). ``"mlp-gan"`` is always the model,
+      even when a folder ``mlp-gan`` exists here; load that folder as ``"./mlp-gan"``.
+
+    Registry weights are taken from the installed package, else the cache directory
+    (``cache_dir``, else ``$GANZOO_CACHE_DIR``, else ``~/.cache/ganzoo/weights``), else
+    downloaded (unless ``download=False``), and every file's sha256 is checked before use.
+    Only safetensors files are read: nothing is unpickled.
+
+    >>> g = ganzoo.load("dcgan-mnist")                        # doctest: +SKIP
+    >>> g.sample(16, seed=0).shape                            # doctest: +SKIP
+    torch.Size([16, 1, 28, 28])
+    """
+    parsed = parse_source(source)
+    if parsed.kind == "name":
+        loaded = _load_registry(parsed.value, cache_dir=cache_dir, download=download)
+    elif parsed.kind == "url":
+        loaded = _load_url(parsed.value, cache_dir=cache_dir, download=download, sha256=sha256)
+    else:
+        loaded = _load_path(Path(parsed.value).expanduser(), sha256=sha256)
+    loaded.to(device)
+    return loaded
+
+
+def _load_registry(name: str, *, cache_dir: Any, download: bool) -> PretrainedGenerator:
+    records = get_registry().models.records
+    model, tag = split_weights_name(name)
+    spec = records.get(model)
+    if spec is None:
+        failure = UnknownNameError("model", model, records)
+        if Path(name).exists():
+            failure.args = (
+                f"{failure.args[0]} A file or folder {name!r} exists here: load it as './{name}' or 'path:{name}'.",
+            )
+        raise failure
+    if not spec.weights:
+        raise WeightsError(
+            f"model {spec.name!r} has no pretrained weights yet: ganzoo.create({spec.name!r}) builds an untrained "
+            f"one and 'ganzoo train {spec.name}' trains it"
+        )
+    weights = spec.get_weights(tag)
+    data, origin = fetch_weights(spec, weights, cache_dir=cache_dir, download=download)
+    return _from_bytes(data, origin, spec=spec, weights=weights)
+
+
+def _registry_spec(model: Any, origin: str) -> ModelSpec:
+    records = get_registry().models.records
+    spec = records.get(model) if isinstance(model, str) else None
+    if spec is None:
+        failure = UnknownNameError("model", str(model), records)
+        raise WeightsError(f"{origin} holds model {model!r}, which no installed plugin provides ({failure})")
+    return spec
+
+
+def _from_bytes(
+    data: bytes,
+    origin: str,
+    *,
+    spec: ModelSpec | None = None,
+    weights: WeightsSpec | None = None,
+) -> PretrainedGenerator:
+    """Build the generator the registry (or the file's metadata) names and load ``data`` into it.
+
+    The configuration is the spec's defaults, overridden by the file's own record of its
+    configuration, overridden by the registry's weights record where there is one.
+    """
+    tensors, metadata = read_safetensors(data, origin)
+    model_name = metadata.get("model")
+    if spec is None:
+        if not model_name:
+            raise WeightsError(f"{origin} does not say which model it holds (no 'model' in its metadata)")
+        spec = _registry_spec(model_name, origin)
+    elif model_name and model_name != spec.name:
+        raise WeightsError(f"{origin} holds model {model_name!r}, not {spec.name!r}")
+    config = dict(spec.config)
+    if "config" in metadata:
+        try:
+            config.update(_tuples(json.loads(metadata["config"])))
+        except (ValueError, TypeError):
+            raise WeightsError(f"{origin}: the model configuration in its metadata is not a JSON object") from None
+    if weights is not None:
+        config.update(_tuples(dict(weights.config)))
+    name = f"{spec.name}.{weights.tag}" if weights is not None else spec.name
+    generator = _build_for_loading(spec, config)
+    load_generator_state(generator, generator_state(tensors, origin), origin)
+    return PretrainedGenerator(
+        generator, spec=spec, config=config, name=name, weights=weights, source=origin, metadata=metadata
+    )
+
+
+def _build_for_loading(spec: ModelSpec, config: Mapping[str, Any]) -> nn.Module:
+    with torch.random.fork_rng(devices=[]):  # the initial values are overwritten; keep the caller's RNG as it was
+        return _build(spec, spec.generator, config, "generator")
+
+
+def _load_url(url: str, *, cache_dir: Any, download: bool, sha256: str | None) -> PretrainedGenerator:
+    parts = urllib.parse.urlsplit(url)
+    fragment = urllib.parse.parse_qs(parts.fragment)
+    expected = sha256_hex(sha256 if sha256 is not None else (fragment.get("sha256") or [None])[0])
+    plain = urllib.parse.urlunsplit(parts._replace(fragment=""))
+    if parts.scheme.lower() == "file":
+        return _load_path(Path(urllib.request.url2pathname(parts.path)), sha256=expected)
+    for spec in get_registry().models.records.values():
+        for weights in spec.weights:
+            if weights.url == plain:
+                if expected is not None and expected != weights.sha256:
+                    raise WeightsError(
+                        f"{plain} is the URL of '{spec.name}.{weights.tag}', whose sha256 is {weights.sha256}, "
+                        f"not {expected}"
+                    )
+                data, origin = fetch_weights(spec, weights, cache_dir=cache_dir, download=download)
+                return _from_bytes(data, origin, spec=spec, weights=weights)
+    key = hashlib.sha256(plain.encode()).hexdigest()[:16]
+    cached = default_cache_dir(cache_dir) / "urls" / f"{key}-{Path(parts.path).name or 'weights.safetensors'}"
+    if cached.is_file():
+        data = cached.read_bytes()
+        if expected is None or hashlib.sha256(data).hexdigest() == expected:
+            return _from_bytes(data, str(cached))
+        cached.unlink()
+    if not download:
+        raise WeightsError(f"{plain} is not in the cache ({cached}) and downloading is off")
+    download_file(plain, cached, expected, f"weights from {plain}")
+    return _from_bytes(cached.read_bytes(), str(cached))
+
+
+def _export_folder(path: Path) -> Path:
+    from .export import CONFIG_NAME
+
+    if (path / CONFIG_NAME).is_file():
+        return path
+    if (path / "export" / CONFIG_NAME).is_file():
+        return path / "export"
+    raise WeightsError(
+        f"{path} is not an export folder: it has no {CONFIG_NAME} (nor export/{CONFIG_NAME}); "
+        "'ganzoo train' writes OUT/export when a run ends"
+    )
+
+
+def _load_path(path: Path, *, sha256: str | None = None) -> PretrainedGenerator:
+    from .export import CARD_NAME, WEIGHTS_NAME, read_export
+
+    if not path.exists():
+        raise WeightsError(f"no such file or folder: {path}")
+    if path.is_file():
+        data = path.read_bytes()
+        check_sha256(data, sha256, str(path))
+        return _from_bytes(data, str(path))
+    folder = _export_folder(path)
+    weights_file = folder / WEIGHTS_NAME
+    if sha256 is not None and weights_file.is_file():
+        check_sha256(weights_file.read_bytes(), sha256, str(weights_file))
+    document, state, _ = read_export(folder)
+    spec = _registry_spec(document.get("model"), str(folder))
+    config = {**spec.config, **_tuples(document.get("config") or {})}
+    generator = _build_for_loading(spec, config)
+    load_generator_state(generator, state, str(weights_file))
+    readme = folder / CARD_NAME
+    return PretrainedGenerator(
+        generator,
+        spec=spec,
+        config=config,
+        name=spec.name,
+        card=readme.read_text(encoding="utf-8") if readme.is_file() else None,
+        source=str(folder),
+        metadata={k: v for k, v in document.items() if k not in ("config",)},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Saving
+
+
+def _untrained_card(model: Sampler, spec: ModelSpec) -> str:
+    from .cards import dump_front_matter
+
+    front = {"library_name": "ganzoo", "tags": ["ganzoo", "gan", spec.name], "ganzoo": {"model": spec.name}}
+    return (
+        f"{dump_front_matter(front)}\n# {spec.name} (not trained)\n\n{spec.summary}\n\n"
+        "These weights were saved by `ganzoo.save` without training: they are the initial values "
+        f"(`ganzoo.create({spec.name!r})`), for tests and as a starting point, not for producing samples.\n"
+    )
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write through a temporary file and a rename, so a reader never sees half a file."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+
+
+def save(
+    model: Sampler,
+    folder: str | os.PathLike[str],
+    *,
+    card: str | None = None,
+    metrics: Mapping[str, Any] | None = None,
+    training: Mapping[str, Any] | None = None,
+    samples: bool = True,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``model`` as an export folder that ``ganzoo.load(Path(folder))`` reads back.
+
+    A ``GAN`` (from ``create``) is written with both networks, as ``ganzoo train`` writes
+    its export; a ``PretrainedGenerator`` (from ``load``) with its generator only, plus the
+    same ``config.json``. ``card`` replaces the README.md (default: the loaded model's own
+    card, or a note that the weights are untrained); ``samples`` writes ``samples.png``,
+    a grid of 64 samples drawn with seed 0. A folder that already holds an export is
+    replaced only with ``overwrite=True``.
+    """
+    from . import export
+    from .imaging import save_samples
+
+    if not isinstance(model, Sampler):
+        raise ConfigError(
+            f"save() takes what ganzoo.create or ganzoo.load returned, not a {type(model).__name__}"
+        )
+    if model.spec is None:
+        raise ConfigError("save() needs a model from the registry: this generator has no ModelSpec")
+    spec = model.spec
+    target = Path(folder).expanduser()
+    if not overwrite and any((target / name).exists() for name in (export.CONFIG_NAME, export.WEIGHTS_NAME)):
+        raise ConfigError(f"{target} already holds an export; choose another folder or pass overwrite=True")
+    target.mkdir(parents=True, exist_ok=True)
+    text = card or getattr(model, "card", None) or _untrained_card(model, spec)
+    samples_png = None
+    if samples:
+        count = 64 if model.num_classes is None else 10 * model.num_classes
+        samples_png = save_samples(
+            model.sample(count, seed=0), target / export.SAMPLES_NAME, nrow=model.num_classes or 8
+        )
+    if isinstance(model, GAN):
+        return export.write_export(
+            target,
+            spec=spec,
+            config=model.config,
+            generator=model.generator,
+            discriminator=model.discriminator,
+            training=training or {},
+            metrics=metrics or {},
+            card=text,
+            samples_png=samples_png,
+            dataset=model.dataset or "",
+            loss=(training or {}).get("loss", ""),
+        )
+    export.write_generator_weights(target / export.WEIGHTS_NAME, model.generator, model=spec.name, config=model.config)
+    recorded = dict(model.metadata) if isinstance(model, PretrainedGenerator) else {}
+    weights = model.weights if isinstance(model, PretrainedGenerator) else None
+    document = {
+        "format": export.EXPORT_FORMAT,
+        "format_version": export.EXPORT_FORMAT_VERSION,
+        "ganzoo_version": __version__,
+        "model": spec.name,
+        "config": export.jsonable(model.config),
+        "dataset": weights.dataset if weights is not None else recorded.get("dataset", ""),
+        "loss": recorded.get("loss", ""),
+        "latent_dim": model.latent_dim,
+        "num_classes": model.num_classes,
+        "sample_shape": list(model.sample_shape),
+        "training": export.jsonable(training or recorded.get("training") or {}),
+        "metrics": export.jsonable(metrics or (weights.metrics if weights is not None else {})),
+        "generator_only": True,
+    }
+    _write_text(target / export.CONFIG_NAME, json.dumps(document, indent=2) + "\n")
+    _write_text(target / export.CARD_NAME, text)
+    return target

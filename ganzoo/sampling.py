@@ -1,0 +1,325 @@
+"""The objects ``ganzoo.load`` and ``ganzoo.create`` return: a generator you can sample from.
+
+Sampling is reproducible by construction: latents are always drawn on the CPU from a
+private ``torch.Generator`` seeded with ``seed``, then moved to the model's device, so the
+same seed gives the same latents whatever the device, the batch size, or what else the
+program did with torch's global random state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from .errors import ConfigError
+from .specs import ModelSpec, WeightsSpec
+
+__all__ = ["GAN", "PretrainedGenerator", "Sampler", "resolve_device", "slerp"]
+
+CARD_PACKAGE = "ganzoo_plugins.model_cards"
+"""Where the zoo's model cards live, unless a weights record names another package."""
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """A torch device from a name (``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps``), checked to exist."""
+    if isinstance(device, torch.device):
+        return device
+    if device is None or (isinstance(device, str) and device.strip().lower() == "cpu"):
+        return torch.device("cpu")  # the common case needs no device probing (nor the training package)
+    from .training.device import resolve_device as resolve
+
+    return resolve(device)
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
+    """``steps`` points on the great-circle arc from ``a`` to ``b`` (their norms interpolated too).
+
+    Gaussian latents concentrate near a sphere; straight lines between them pass through
+    the low-norm interior the generator never saw (White 2016, "Sampling Generative Networks").
+    """
+    t = torch.linspace(0.0, 1.0, steps, dtype=a.dtype)[:, None]
+    a_unit = a / a.norm().clamp_min(1e-12)
+    b_unit = b / b.norm().clamp_min(1e-12)
+    omega = torch.arccos((a_unit * b_unit).sum().clamp(-1.0, 1.0))
+    if float(torch.sin(omega)) < 1e-6:  # (anti)parallel: the arc is undefined, fall back to a line
+        return (1 - t) * a + t * b
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+
+class Sampler:
+    """Draws samples from a generator module; the part ``PretrainedGenerator`` and ``GAN`` share."""
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        *,
+        spec: ModelSpec | None = None,
+        config: Mapping[str, Any] | None = None,
+        name: str | None = None,
+    ):
+        self.generator = generator
+        self.spec = spec
+        self.config = dict(config or {})
+        self.name = name or (spec.name if spec is not None else type(generator).__name__)
+
+    # -- facts of the generator ------------------------------------------------------------
+    @property
+    def latent_dim(self) -> int:
+        return int(self.generator.latent_dim)
+
+    @property
+    def num_classes(self) -> int | None:
+        value = getattr(self.generator, "num_classes", None)
+        return int(value) if value else None
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        return tuple(int(s) for s in self.generator.sample_shape)
+
+    @property
+    def device(self) -> torch.device:
+        for tensor in self.generator.parameters():
+            return tensor.device
+        return torch.device("cpu")
+
+    @property
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.generator.parameters())
+
+    def to(self, device: str | torch.device) -> Sampler:
+        """Move the networks to ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps``); returns self."""
+        self.generator.to(resolve_device(device))
+        return self
+
+    # -- inputs ----------------------------------------------------------------------------
+    def latents(self, n: int, *, seed: int | None = None, truncation: float | None = None) -> torch.Tensor:
+        """``n`` latent vectors from N(0, I), on the CPU, reproducible for a given ``seed``.
+
+        ``truncation`` (the truncation trick of BigGAN, Brock et al. 2019): every coordinate
+        whose magnitude exceeds it is redrawn until none does, trading variety for fidelity.
+        Redrawing, unlike clamping, keeps no mass piled up at the bound.
+        """
+        n = _count(n)
+        generator = torch.Generator(device="cpu")
+        if seed is None:
+            generator.seed()
+        else:
+            generator.manual_seed(_seed(seed))
+        z = torch.randn(n, self.latent_dim, generator=generator)
+        if truncation is not None:
+            if isinstance(truncation, bool) or not isinstance(truncation, numbers.Real) or not truncation > 0:
+                raise ConfigError(f"truncation must be a positive number (typically 0.5 to 2), got {truncation!r}")
+            outside = z.abs() > truncation
+            while bool(outside.any()):
+                z[outside] = torch.randn(int(outside.sum()), generator=generator)
+                outside = z.abs() > truncation
+        return z
+
+    def class_labels(self, n: int, labels: Any = None) -> torch.Tensor | None:
+        """The ``(n,)`` int64 labels to draw: None for an unconditional model.
+
+        ``labels`` is one int (every sample of that class), or ``n`` ints (a sequence or
+        tensor); None on a conditional model draws the classes in turn, 0..K-1, 0..,
+        so every class is present. Labels given to an unconditional model are refused.
+        """
+        classes = self.num_classes
+        if classes is None:
+            if labels is not None:
+                raise ConfigError(f"{self.name} is unconditional: it takes no labels")
+            return None
+        if labels is None:
+            return torch.arange(n, dtype=torch.int64) % classes
+        if isinstance(labels, torch.Tensor):
+            if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+                raise ConfigError(f"labels must be integer class indices, got a {labels.dtype} tensor")
+            values = labels.detach().cpu().to(torch.int64).reshape(-1)
+            if labels.ndim == 0:
+                values = values.expand(n)
+        elif isinstance(labels, numbers.Integral) and not isinstance(labels, bool):
+            values = torch.full((n,), int(labels), dtype=torch.int64)
+        elif isinstance(labels, Sequence) and not isinstance(labels, str):
+            bad = [v for v in labels if isinstance(v, bool) or not isinstance(v, numbers.Integral)]
+            if bad:
+                raise ConfigError(f"labels must be integer class indices, got {bad[0]!r}")
+            values = torch.tensor([int(v) for v in labels], dtype=torch.int64)
+        else:
+            raise ConfigError(f"labels must be an int, a sequence of ints or a tensor, got {type(labels).__name__}")
+        if values.numel() != n:
+            raise ConfigError(f"got {values.numel()} labels for {n} samples: give one per sample, or a single int")
+        out_of_range = values[(values < 0) | (values >= classes)]
+        if out_of_range.numel():
+            raise ConfigError(
+                f"label {int(out_of_range[0])} is out of range: {self.name} draws classes 0..{classes - 1}"
+            )
+        return values.contiguous()
+
+    # -- outputs ---------------------------------------------------------------------------
+    def decode(self, z: torch.Tensor, labels: Any = None, *, batch_size: int = 256) -> torch.Tensor:
+        """Samples for the latent vectors ``z`` ``(N, latent_dim)``, in eval mode, returned on the CPU."""
+        z = torch.as_tensor(z, dtype=torch.float32)
+        if z.ndim == 1:
+            z = z[None]
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ConfigError(f"{self.name} takes latents of shape (N, {self.latent_dim}), got {tuple(z.shape)}")
+        n = z.shape[0]
+        labels = self.class_labels(n, labels)
+        batch_size = _count(batch_size, "batch_size")
+        device = self.device
+        dtype = next((p.dtype for p in self.generator.parameters()), torch.float32)
+        was_training = self.generator.training
+        self.generator.eval()
+        outputs = []
+        try:
+            with torch.no_grad():  # not inference_mode: callers may edit the samples in place
+                for start in range(0, n, batch_size):
+                    batch = z[start : start + batch_size].to(device=device, dtype=dtype)
+                    batch_labels = labels[start : start + batch_size].to(device) if labels is not None else None
+                    outputs.append(self.generator(batch, batch_labels).float().cpu())
+        finally:
+            self.generator.train(was_training)
+        if not outputs:
+            return torch.empty(0, *self.sample_shape)
+        return torch.cat(outputs).reshape(n, *self.sample_shape)
+
+    def sample(
+        self,
+        n: int,
+        *,
+        seed: int | None = None,
+        labels: Any = None,
+        truncation: float | None = None,
+        batch_size: int = 256,
+    ) -> torch.Tensor:
+        """``n`` samples ``(n, *sample_shape)`` on the CPU, images in ``[-1, 1]``.
+
+        The same ``seed`` gives the same samples; the latents are the same whatever the
+        ``batch_size`` or device (they are drawn on the CPU), so other batchings or devices
+        differ only by floating-point rounding. See :meth:`latents` for ``truncation`` and
+        :meth:`class_labels` for ``labels``.
+        """
+        labels = self.class_labels(_count(n), labels)
+        return self.decode(self.latents(n, seed=seed, truncation=truncation), labels, batch_size=batch_size)
+
+    def _latent(self, end: Any) -> torch.Tensor:
+        if isinstance(end, numbers.Integral) and not isinstance(end, bool):
+            return self.latents(1, seed=int(end))[0]
+        vector = torch.as_tensor(end, dtype=torch.float32).detach().cpu().reshape(-1)
+        if vector.numel() != self.latent_dim:
+            raise ConfigError(
+                f"an interpolation end must be a seed or a latent vector of {self.latent_dim} values, "
+                f"got {vector.numel()}"
+            )
+        return vector
+
+    def interpolate(self, a: Any, b: Any, steps: int = 8, *, labels: Any = None) -> torch.Tensor:
+        """``steps`` samples along the spherical path from latent ``a`` to latent ``b``.
+
+        ``a`` and ``b`` are seeds (the latent that ``sample(1, seed=...)`` uses) or latent
+        vectors. A conditional model needs ``labels``: one class for the whole path, or one
+        per step.
+        """
+        steps = _count(steps, "steps")
+        if self.num_classes is not None and labels is None:
+            raise ConfigError(f"{self.name} is conditional: pass labels=<class> to interpolate within a class")
+        path = slerp(self._latent(a), self._latent(b), steps)
+        return self.decode(path, labels)
+
+    def _describe(self) -> str:
+        classes = f", num_classes={self.num_classes}" if self.num_classes else ""
+        return (
+            f"{self.name!r}, latent_dim={self.latent_dim}{classes}, sample_shape={self.sample_shape}, "
+            f"params={self.num_params:,}, device={self.device}"
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._describe()})"
+
+
+def _count(value: Any, what: str = "n") -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ConfigError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _seed(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+class PretrainedGenerator(Sampler):
+    """A generator with its weights loaded, in eval mode: what ``ganzoo.load`` returns.
+
+    ``generator`` is the ``nn.Module``; ``spec`` the registry record (None when the
+    module was wrapped by hand); ``config`` its constructor arguments; ``weights`` the
+    registry's weights record (None for a folder, file or URL); ``card`` the model card's
+    Markdown (None when there is none); ``source`` where the weights were read from.
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        *,
+        spec: ModelSpec | None = None,
+        config: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        weights: WeightsSpec | None = None,
+        card: str | None = None,
+        source: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ):
+        super().__init__(generator.eval(), spec=spec, config=config, name=name)
+        self.weights = weights
+        self._card = card
+        self.source = source
+        self.metadata = dict(metadata or {})
+
+    @property
+    def card(self) -> str | None:
+        if self._card is None and self.weights is not None and self.weights.card:
+            from importlib import resources
+
+            package = self.weights.card_package or CARD_PACKAGE
+            with contextlib.suppress(ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
+                self._card = (resources.files(package) / self.weights.card).read_text(encoding="utf-8")
+        return self._card
+
+    def __repr__(self) -> str:
+        source = f", source={self.source!r}" if self.source else ""
+        return f"PretrainedGenerator({self._describe()}{source})"
+
+
+class GAN(Sampler):
+    """An untrained generator and discriminator built from the registry: what ``ganzoo.create`` returns.
+
+    Both networks keep PyTorch's training mode; :meth:`sample` switches the generator to
+    eval mode only while it draws.
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        *,
+        spec: ModelSpec | None = None,
+        config: Mapping[str, Any] | None = None,
+        dataset: str | None = None,
+    ):
+        super().__init__(generator, spec=spec, config=config)
+        self.discriminator = discriminator
+        self.dataset = dataset
+
+    def to(self, device: str | torch.device) -> GAN:
+        target = resolve_device(device)
+        self.generator.to(target)
+        self.discriminator.to(target)
+        return self
+
+    def __repr__(self) -> str:
+        params = sum(p.numel() for p in self.discriminator.parameters())
+        return f"GAN({self._describe()}, discriminator_params={params:,})"
