@@ -1,0 +1,171 @@
+"""``ganzoo eval``: FID, KID, precision/recall and class coverage, with the protocol stated."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from .common import complete_model, is_terminal, stdout_console, user_errors
+
+__all__ = ["register"]
+
+METRIC_LABELS = {
+    "fid": "FID",
+    "kid_mean": "KID (mean)",
+    "kid_std": "KID (std over subsets)",
+    "precision": "precision",
+    "recall": "recall",
+    "classes_covered": "classes covered",
+    "class_tv": "class share TV to uniform",
+    "class_kl": "class share KL to uniform",
+    "conditional_accuracy": "conditional accuracy",
+}
+
+
+def _default_dataset(model: Any) -> str:
+    """The dataset a loaded model was trained on (weights record, export config, or spec default)."""
+    if getattr(model, "weights", None) is not None:
+        return model.weights.dataset
+    dataset = getattr(model, "metadata", {}).get("dataset")
+    if dataset:
+        return str(dataset)
+    if getattr(model, "spec", None) is not None and model.spec.default_dataset:
+        return model.spec.default_dataset
+    from ..errors import ConfigError
+
+    raise ConfigError("cannot tell which dataset to compare with: pass --dataset NAME")
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.1f}"
+    return str(value)
+
+
+def _print_result(title: str, result: Any) -> None:
+    rows = [(METRIC_LABELS.get(k, k), _format(v)) for k, v in result.metrics.items()]
+    if is_terminal():
+        from rich.table import Table
+
+        table = Table(title=title, box=None, header_style="bold", pad_edge=False)
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for row in rows:
+            table.add_row(*row)
+        console = stdout_console()
+        console.print(table)
+        console.print(f"[dim]{result.protocol_text()}[/]")
+        return
+    typer.echo(title)
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        typer.echo(f"  {label:<{width}}  {value}")
+    typer.echo("protocol: " + result.protocol_text().replace("\n", "\n          "))
+
+
+def _progress(quiet: bool) -> Any:
+    if quiet:
+        return None
+    import sys
+
+    def report(stage: str, done: int, total: int) -> None:
+        if done == total or done == 0:
+            sys.stderr.write(f"ganzoo eval: {stage} {done}/{total}\n")
+
+    return report
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("eval")
+    @user_errors
+    def eval_command(
+        source: str = typer.Argument(
+            ...,
+            help="Model name (name.tag), export folder (./path), URL; with --real, a dataset name.",
+            autocompletion=complete_model,
+        ),
+        dataset: str | None = typer.Option(None, "--dataset", help="Dataset to compare with (default: training data)."),
+        data: Path | None = typer.Option(None, "--data", help="Data directory (default: $GANZOO_DATA_DIR)."),
+        split: str | None = typer.Option(None, "--split", help="Reference split (default: test, if it exists)."),
+        n: int = typer.Option(10000, "--n", "-n", min=2, help="Generated (and reference) samples."),
+        extractor: str | None = typer.Option(None, "--extractor", help="Feature extractor (ganzoo list --extractors)."),
+        seed: int = typer.Option(0, "--seed", help="Seed for latents, labels and subsets."),
+        batch_size: int = typer.Option(500, "--batch-size", min=1),
+        device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N, mps or auto."),
+        download: bool = typer.Option(False, "--download", help="Allow downloading data or extractor weights."),
+        real: bool = typer.Option(False, "--real", help="Score real train samples against the reference: the floor."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON (metrics, protocol, details, timings)."),
+        write_card: bool = typer.Option(
+            False, "--write-card", help="Write the metrics into the export folder's config.json and model card."
+        ),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines on stderr."),
+    ) -> None:
+        """Measure a model's samples against real data: FID, KID, precision/recall, class coverage."""
+        from .. import metrics
+
+        options: dict[str, Any] = {
+            "data_dir": data,
+            "split": split,
+            "n": n,
+            "extractor": extractor,
+            "extractor_options": {"download": True} if download else None,
+            "batch_size": batch_size,
+            "seed": seed,
+            "device": device,
+            "progress": _progress(quiet or as_json),
+        }
+        if real:
+            if write_card:
+                from ..errors import ConfigError
+
+                raise ConfigError("--write-card needs a model export folder, not --real")
+            result = metrics.evaluate_real(dataset or source, reference_split=split, **{
+                k: v for k, v in options.items() if k != "split"
+            })
+            title = f"real {dataset or source} train vs {result.protocol['reference_split']} (the floor)"
+        else:
+            from ..hub import load
+
+            model = load(source, device=device)
+            chosen = dataset or _default_dataset(model)
+            result = metrics.evaluate_model(model, dataset=chosen, **options)
+            title = f"{source} vs {chosen}"
+            if write_card:
+                _write_card(model, result)
+        if as_json:
+            typer.echo(json.dumps({"source": source, **result.as_dict()}, indent=2, default=str))
+        else:
+            _print_result(title, result)
+
+
+def _write_card(model: Any, result: Any) -> None:
+    """Record the metrics in an export folder: config.json's "metrics" and the card's front matter."""
+    from ..cards import update_card_metrics
+    from ..errors import ConfigError
+    from ..export import CARD_NAME, CONFIG_NAME
+
+    source = getattr(model, "source", None)
+    folder = Path(source) if source else None
+    if folder is None or not (folder / CONFIG_NAME).is_file():
+        raise ConfigError("--write-card needs an export folder as the source (e.g. ./runs/NAME/export)")
+    document = json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8"))
+    document["metrics"] = {**document.get("metrics", {}), **result.metrics}
+    document["evaluation"] = {"protocol": result.protocol, "protocol_text": result.protocol_text()}
+    _replace_text(folder / CONFIG_NAME, json.dumps(document, indent=2, default=str) + "\n")
+    card = folder / CARD_NAME
+    if card.is_file():
+        text = update_card_metrics(card.read_text(encoding="utf-8"), result.metrics, result.protocol_text())
+        _replace_text(card, text)
+
+
+def _replace_text(path: Path, text: str) -> None:
+    import os
+    import tempfile
+
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.replace(temporary, path)
