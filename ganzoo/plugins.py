@@ -120,9 +120,26 @@ def get_plugin_manager() -> pluggy.PluginManager:
     manager = pluggy.PluginManager("ganzoo")
     manager.add_hookspecs(hookspecs)
     if _env_flag("GANZOO_TRACE_PLUGINS"):
-        manager.trace.root.setwriter(lambda text: sys.stderr.write(f"ganzoo trace: {text}"))
-        manager.enable_tracing()
+        _trace_hook_calls(manager)
     return manager
+
+
+def _trace_hook_calls(manager: pluggy.PluginManager) -> None:
+    """Write each hook call, the plugins whose implementations it runs, and how it ended, to stderr."""
+
+    def plugins(hook_impls: list[Any]) -> str:
+        return ", ".join(repr(manager.get_name(impl.plugin) or impl.plugin_name) for impl in hook_impls) or "none"
+
+    def before(hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
+        arguments = ", ".join(f"{key}={value!r}" for key, value in kwargs.items())
+        sys.stderr.write(f"ganzoo trace: {hook_name}({arguments}) -> plugin {plugins(hook_impls)}\n")
+
+    def after(outcome: Any, hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
+        error = outcome.exception
+        ended = f"raised {describe_error(error)}" if error is not None else f"returned {outcome.get_result()!r}"
+        sys.stderr.write(f"ganzoo trace: {hook_name} in plugin {plugins(hook_impls)} {ended}\n")
+
+    manager.add_hookcall_monitoring(before, after)
 
 
 def _unknown_hooks(manager: pluggy.PluginManager, plugin: object) -> list[str]:

@@ -1,0 +1,196 @@
+"""CONTRIBUTING.md stays true: every hook is documented with its signature and tested, every environment
+switch is documented and tested, and the tutorial's files make a plugin that installs, lists and trains.
+
+The datasette pattern: adding a hook to ganzoo/hookspecs.py (or a switch to ganzoo/plugins.py) fails
+here until CONTRIBUTING.md shows it and HOOK_TESTS (or SWITCH_TESTS) names a test that exercises it.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_entry_points import ganzoo as run_ganzoo
+
+from ganzoo import hookspecs
+
+ROOT = Path(__file__).resolve().parent.parent
+GUIDE = ROOT / "CONTRIBUTING.md"
+TESTS = ROOT / "tests"
+
+HOOK_TESTS: dict[str, list[str]] = {
+    "register_models": [
+        "test_registry.py::test_builtins_are_registered",
+        "test_example_plugin.py::test_list_and_plugins_show_it",
+    ],
+    "register_losses": [
+        "test_entry_points.py::test_broken_plugin_is_reported_and_skipped",
+        "test_example_plugin.py::test_train_its_model_with_its_loss_on_its_dataset",
+    ],
+    "register_datasets": [
+        "test_example_plugin.py::test_train_its_model_with_its_loss_on_its_dataset",
+        "test_contract.py::test_a_dataset_of_another_shape_fails",
+    ],
+    "register_feature_extractors": [
+        "test_contributing.py::test_the_tutorial_plugin_installs_lists_trains_and_passes_its_tests",
+    ],
+    "register_commands": [
+        "test_entry_points.py::test_plugin_command_is_added",
+        "test_example_plugin.py::test_its_command_runs",
+    ],
+}
+"""For each hook, tests that fail if ganzoo stops calling it: a plugin's records (or command) must show."""
+
+SWITCH_TESTS: dict[str, list[str]] = {
+    "GANZOO_LOAD_PLUGINS": [
+        "test_entry_points.py::test_load_plugins_switch_limits_third_party",
+        "test_plugin_switches.py::test_load_plugins_restricts_third_party_by_entry_point_name",
+    ],
+    "GANZOO_STRICT_PLUGINS": [
+        "test_entry_points.py::test_strict_switch_raises_for_plugin_authors",
+        "test_plugin_switches.py::test_strict_raises_for_each_kind_of_plugin_failure",
+    ],
+    "GANZOO_TRACE_PLUGINS": [
+        "test_registry.py::test_trace_switch_prints_hook_calls",
+        "test_plugin_switches.py::test_trace_shows_each_hook_call_and_its_plugin_from_the_cli",
+    ],
+}
+
+
+def hook_signatures() -> dict[str, str]:
+    """``{"register_models": "def register_models(register)"}`` for every hook specification."""
+    found = {}
+    for name, function in vars(hookspecs).items():
+        if callable(function) and hasattr(function, "ganzoo_spec"):
+            parameters = ", ".join(inspect.signature(function).parameters)
+            found[name] = f"def {name}({parameters})"
+    return found
+
+
+def test_hook_specifications_are_found():
+    assert set(hook_signatures()) >= {"register_models", "register_commands"}
+
+
+@pytest.mark.parametrize("hook", sorted(hook_signatures()))
+def test_every_hook_is_documented_with_its_signature(hook):
+    signature = hook_signatures()[hook]
+    assert signature in GUIDE.read_text(), f"CONTRIBUTING.md does not show `{signature}`: document the hook"
+
+
+def test_every_hook_is_in_the_tutorial_module():
+    module = tutorial_files()["ganzoo_foo/__init__.py"]
+    for hook, signature in hook_signatures().items():
+        assert f"@ganzoo.hookimpl\n{signature}:" in module, f"the tutorial's __init__.py does not implement {hook}"
+
+
+def defined_tests(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    return {node.name for node in tree.body if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
+
+
+def check_registry(registry: dict[str, list[str]], names: set[str], what: str) -> None:
+    missing = sorted(names - set(registry))
+    assert not missing, f"{what} {missing} {'has' if len(missing) == 1 else 'have'} no test: add one and list it here"
+    for name in names:
+        assert registry[name], f"{what} {name} has no test"
+        for entry in registry[name]:
+            filename, _, function = entry.partition("::")
+            path = TESTS / filename
+            assert path.is_file(), f"{entry}: no such test file"
+            assert function in defined_tests(path), f"{entry}: no such test function"
+            assert name in path.read_text(), f"{entry}: {filename} never mentions {name}"
+
+
+def test_every_hook_has_a_test():
+    check_registry(HOOK_TESTS, set(hook_signatures()), "hook")
+
+
+def environment_switches() -> set[str]:
+    source = (ROOT / "ganzoo" / "plugins.py").read_text()
+    return set(re.findall(r"GANZOO_[A-Z_]+", source))
+
+
+def test_every_switch_is_documented_and_tested():
+    switches = environment_switches()
+    assert switches == {"GANZOO_LOAD_PLUGINS", "GANZOO_STRICT_PLUGINS", "GANZOO_TRACE_PLUGINS"}
+    guide = GUIDE.read_text()
+    for switch in switches:
+        assert f"| `{switch}` |" in guide, f"CONTRIBUTING.md's switch table does not document {switch}"
+    check_registry(SWITCH_TESTS, switches, "environment switch")
+
+
+def test_the_set_up_command_is_the_readmes():
+    readme = (ROOT / "README.md").read_text()
+    command = readme.split("<!-- test-command -->", 1)[1].split("```bash\n", 1)[1].split("\n", 1)[0]
+    assert f"```bash\n{command}\n```" in GUIDE.read_text()
+
+
+# --- the tutorial, followed to the letter ------------------------------------------------------------------------
+
+
+def tutorial_files() -> dict[str, str]:
+    """The code blocks that CONTRIBUTING.md marks ``<!-- file: PATH -->``, by path."""
+    pattern = re.compile(r"<!-- file: (?P<path>[\w./-]+) -->\n```\w*\n(?P<body>.*?)\n```\n", re.DOTALL)
+    return {m["path"]: m["body"] + "\n" for m in pattern.finditer(GUIDE.read_text())}
+
+
+def test_the_tutorial_has_every_file_of_a_plugin():
+    assert set(tutorial_files()) == {
+        "pyproject.toml", "ganzoo_foo/__init__.py", "ganzoo_foo/nets.py", "ganzoo_foo/loss.py",
+        "ganzoo_foo/data.py", "ganzoo_foo/extractor.py", "tests/test_foo.py",
+    }
+
+
+def test_the_tutorial_plugin_installs_lists_trains_and_passes_its_tests(tmp_path):
+    """A new user, with nothing but CONTRIBUTING.md: create, install, list, train, sample, test the plugin."""
+    folder = tmp_path / "ganzoo-foo"
+    for relative, text in tutorial_files().items():
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_text(text)
+    site = tmp_path / "site"
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--no-build-isolation",
+         "--disable-pip-version-check", "--target", str(site), str(folder)],
+        capture_output=True, text=True,
+    )
+    assert installed.returncode == 0, installed.stderr
+
+    listed = run_ganzoo(site, "list", "--json")
+    assert listed.returncode == 0 and "warning" not in listed.stderr, listed.stderr
+    assert {"name": "foo-mlp", "plugin": "foo"}.items() <= {r["name"]: r for r in json.loads(listed.stdout)}[
+        "foo-mlp"
+    ].items()
+    plugins = {p["name"]: p for p in json.loads(run_ganzoo(site, "plugins", "--json").stdout)}
+    assert plugins["foo"]["version"] == "0.1.0" and plugins["foo"]["error"] is None
+    assert plugins["foo"]["hooks"] == sorted(hook_signatures())
+    assert plugins["foo"]["registered"] == {
+        "models": ["foo-mlp"], "losses": ["smoothed-ns"], "datasets": ["two-moons"], "extractors": ["foo-points"]
+    }
+    extractors = run_ganzoo(site, "list", "--extractors", "--json")
+    assert "register_feature_extractors" in plugins["foo"]["hooks"] and "foo-points" in extractors.stdout
+
+    out = tmp_path / "run"
+    trained = run_ganzoo(site, "train", "foo-mlp", "--steps", "3", "--batch-size", "16", "--device", "cpu",
+                         "--out", str(out), "--quiet", OMP_NUM_THREADS="1")
+    assert trained.returncode == 0, trained.stderr
+    config = json.loads((out / "export" / "config.json").read_text())
+    assert (config["model"], config["dataset"], config["loss"]) == ("foo-mlp", "two-moons", "smoothed-ns")
+    assert config["training"]["steps"] == 3
+
+    hello = run_ganzoo(site, "foo-hello", "--name", "reader")
+    assert hello.returncode == 0 and "hello reader, from ganzoo-foo" in hello.stdout
+
+    tested = subprocess.run(
+        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "tests"], cwd=folder, capture_output=True,
+        text=True, env={**os.environ, "PYTHONPATH": str(site), "OMP_NUM_THREADS": "1"},
+    )
+    assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-2000:]
+    for check in ("model:foo-mlp:train", "loss:smoothed-ns:values", "dataset:two-moons:load"):
+        assert f"test_ganzoo_contract[{check}] PASSED" in tested.stdout
