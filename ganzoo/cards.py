@@ -226,6 +226,18 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
 
 
+def _batch_rows(training: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The batch size; for a run on several processes (DDP) also per device, how many, and the global batch."""
+    world = training.get("world_size")
+    if not world or world == 1:
+        return [("batch size", training.get("batch_size_per_device", training.get("batch_size")))]
+    return [
+        ("batch size per device", training.get("batch_size_per_device", training.get("batch_size"))),
+        ("processes (devices)", world),
+        ("global batch size", training.get("global_batch_size")),
+    ]
+
+
 def render_card(
     *,
     spec: ModelSpec,
@@ -243,7 +255,8 @@ def render_card(
     """The model card of a trained model, front matter and prose.
 
     ``training`` holds the run's facts (command, steps, epochs, batch_size, lr, betas, seed,
-    precision, device, hardware, wall_time_s, images_seen, loss, ...); ``metrics`` maps
+    precision, device, hardware, wall_time_s, images_seen, loss, and for runs on several
+    processes world_size, batch_size_per_device, global_batch_size, ...); ``metrics`` maps
     a metric name to its value and ``metric_notes`` says how each was measured.
     ``source`` is how users load the model (an export folder path or a zoo name).
     """
@@ -316,7 +329,7 @@ def render_card(
         ("steps (generator updates)", training.get("steps")),
         ("epochs", training.get("epochs")),
         ("D updates per step", training.get("d_steps")),
-        ("batch size", training.get("batch_size")),
+        *_batch_rows(training),
         ("optimiser", "Adam"),
         ("learning rate", training.get("lr")),
         ("betas", training.get("betas")),

@@ -2,10 +2,16 @@
 
 This module is imported whenever the CLI starts, so torch and the trainer are imported
 inside the command only: ``ganzoo --help`` stays fast.
+
+The same command runs unchanged on every process that ``torchrun`` starts
+(``torchrun --nproc-per-node N -m ganzoo train ...``); ``--nproc N`` starts them itself
+through torchrun's launcher. Rank 0 prints and writes; the other ranks print only errors,
+marked with their rank.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -13,7 +19,7 @@ from typing import Any
 
 import typer
 
-from ..errors import ConfigError
+from ..errors import ConfigError, GanzooError
 from .common import complete_model, stdout_console, user_errors
 
 __all__ = ["parse_options", "register"]
@@ -21,6 +27,8 @@ __all__ = ["parse_options", "register"]
 _PANEL_DATA = "Data"
 _PANEL_LENGTH = "Length and optimisation"
 _PANEL_RUN = "Run folder and output"
+_PANEL_DIST = "Several GPUs or machines (torch.distributed)"
+_COMMAND_ENV = "GANZOO_TRAIN_COMMAND"  # the line the user typed, handed by --nproc to its workers
 
 
 def parse_options(pairs: list[str], image_size: int | None = None) -> dict[str, str | int]:
@@ -36,21 +44,18 @@ def parse_options(pairs: list[str], image_size: int | None = None) -> dict[str, 
     return options
 
 
-def _command_line(ctx: typer.Context) -> str:
-    """The command for the model card: argv when run as ``ganzoo``, else (CliRunner, embedding apps) the
-    options given on the command line, in their order."""
-    program = Path(sys.argv[0]).name if sys.argv else ""
-    if program == "ganzoo" or sys.argv[0].endswith(("ganzoo/__main__.py", "ganzoo/cli/app.py")):
-        return shlex.join(["ganzoo", *sys.argv[1:]])
-    parts = ["ganzoo", "train"]
+def _given_arguments(ctx: typer.Context, leave_out: tuple[str, ...] = ()) -> list[str]:
+    """The arguments and options given on the command line, in their order (defaults left out)."""
+    parts: list[str] = []
+    arguments: list[str] = []
     by_name = {parameter.name: parameter for parameter in ctx.command.params}
     for name, value in ctx.params.items():  # click fills params in command-line order
         parameter = by_name.get(name)
         source = ctx.get_parameter_source(name)
-        if parameter is None or getattr(source, "name", "") != "COMMANDLINE":  # typer bundles its own click
-            continue
+        if parameter is None or name in leave_out or getattr(source, "name", "") != "COMMANDLINE":
+            continue  # (typer bundles its own click: compare the source by name)
         if parameter.param_type_name == "argument":
-            parts.insert(2, str(value))  # click processes arguments after options; they come first
+            arguments.append(str(value))  # click processes arguments after options; they come first
             continue
         flag = max(parameter.opts, key=len)
         if getattr(parameter, "is_flag", False):
@@ -61,7 +66,25 @@ def _command_line(ctx: typer.Context) -> str:
                 parts += [flag, str(item)]
         else:
             parts += [flag, str(value)]
-    return shlex.join(parts)
+    return [*arguments, *parts]
+
+
+def _command_line(ctx: typer.Context) -> str:
+    """The command for the model card: argv when run as ``ganzoo``, else (CliRunner, embedding apps) the
+    options given on the command line, in their order. Under torchrun: the torchrun command, or the
+    ``ganzoo train --nproc`` line that started the workers."""
+    if os.environ.get(_COMMAND_ENV):
+        return os.environ[_COMMAND_ENV]
+    program = Path(sys.argv[0]).name if sys.argv else ""
+    if program == "ganzoo" or sys.argv[0].endswith(("ganzoo/__main__.py", "ganzoo/cli/app.py")):
+        words = ["ganzoo", *sys.argv[1:]]
+    else:
+        words = ["ganzoo", "train", *_given_arguments(ctx)]
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        from ..training.distributed import launcher_words, topology_from_env
+
+        words = [*launcher_words(topology_from_env()), *words]
+    return shlex.join(words)
 
 
 def register(app: typer.Typer) -> None:
@@ -98,7 +121,9 @@ def register(app: typer.Typer) -> None:
             rich_help_panel=_PANEL_LENGTH,
         ),
         batch_size: int | None = typer.Option(
-            None, "--batch-size", "-b", help="Batch size (default: the model's).", rich_help_panel=_PANEL_LENGTH
+            None, "--batch-size", "-b",
+            help="Batch size per device (default: the model's); on several processes the global batch "
+            "is this times their number.", rich_help_panel=_PANEL_LENGTH
         ),
         lr: float | None = typer.Option(
             None, "--lr", help="Adam learning rate for G and D (default: the model's, usually 2e-4).",
@@ -136,11 +161,40 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(
             False, "--quiet", "-q", help="No progress display, only the final summary.", rich_help_panel=_PANEL_RUN
         ),
+        nproc: int | None = typer.Option(
+            None, "--nproc", min=1, metavar="N",
+            help="Train on N processes of this machine (one per GPU; or CPU processes) with DDP, started through "
+            "torchrun's launcher: the same as 'torchrun --standalone --nproc-per-node N -m ganzoo train ...'. "
+            "--batch-size is per process: the global batch is N times it. For several machines run torchrun "
+            "yourself (README: 'Training on several GPUs or machines').",
+            rich_help_panel=_PANEL_DIST,
+        ),
+        sync_bn: bool = typer.Option(
+            False, "--sync-bn",
+            help="Several processes: BatchNorm statistics over the global batch (SyncBatchNorm; CUDA only). "
+            "Default: each process normalises with its own batch's statistics, and rank 0's running statistics "
+            "are broadcast to the others before every forward pass and saved.",
+            rich_help_panel=_PANEL_DIST,
+        ),
+        dist_timeout: float = typer.Option(
+            600.0, "--dist-timeout", metavar="SECONDS",
+            help="Several processes: how long one waits for the others before the run stops with an error "
+            "(a process that died or hangs).",
+            rich_help_panel=_PANEL_DIST,
+        ),
     ) -> None:
         """Train MODEL on a dataset; write samples, curves, a log, checkpoints and an export with a model card.
 
         Example: ganzoo train mlp-gan --dataset ring-8 --steps 1500
+
+        On several GPUs: ganzoo train dcgan-faces --data DIR --nproc 4 (or torchrun --nproc-per-node 4 -m ganzoo
+        train dcgan-faces --data DIR); --batch-size is per GPU.
         """
+        if nproc is not None and nproc > 1:
+            from ..training.distributed import launch_local
+
+            launch_local(nproc, _given_arguments(ctx, leave_out=("nproc",)), _command_line(ctx))
+            return
         from ..training import TrainConfig, train
 
         config = TrainConfig(
@@ -165,9 +219,26 @@ def register(app: typer.Typer) -> None:
             options=parse_options(option, image_size),
             limit=limit,
             command=_command_line(ctx),
+            sync_bn=sync_bn,
+            dist_timeout=dist_timeout,
         )
-        result = train(config)
-        _summary(result)
+        rank = _rank()
+        try:
+            result = train(config)
+        except GanzooError as failure:
+            if rank:  # every rank reports; torchrun shows all their lines, so say whose this is
+                raise GanzooError(f"[rank {rank}] {failure}") from None
+            raise
+        if rank == 0:
+            _summary(result)
+
+
+def _rank() -> int:
+    """This process's rank under torchrun (0 otherwise), read without importing torch."""
+    try:
+        return int(os.environ.get("RANK", "0")) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else 0
+    except ValueError:
+        return 0
 
 
 def _summary(result: Any) -> None:
@@ -176,8 +247,10 @@ def _summary(result: Any) -> None:
     console = stdout_console()
     steps = result.steps - result.start_step
     resumed = f" (resumed at step {result.start_step})" if result.start_step else ""
+    world = getattr(result, "world_size", 1)
+    processes = f" on {world} processes (global batch {result.global_batch_size})" if world > 1 else ""
     console.print(
-        f"[bold green]trained[/] {result.model} on {result.dataset}: {result.steps} steps{resumed}, "
+        f"[bold green]trained[/] {result.model} on {result.dataset}{processes}: {result.steps} steps{resumed}, "
         f"{steps} in this session, {result.wall_time_s:.1f} s in all, {result.images_per_s:,.0f} images/s",
         soft_wrap=True,
     )

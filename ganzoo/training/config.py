@@ -45,6 +45,10 @@ DEFAULT_BETAS = (0.5, 0.999)
 DEFAULT_SAMPLE_EVERY = 500
 DEFAULT_CHECKPOINT_EVERY = 1000
 DEFAULT_LOG_EVERY = 50
+DEFAULT_DIST_TIMEOUT_S = 600.0
+"""How long a collective waits for the other processes of a multi-process run (``--dist-timeout``): longer
+than any rank-0-only work (sample grids, checkpoints, the export) or a first decoding of an image folder,
+short enough that a stalled rank does not hold the others' GPUs for torch's default half hour."""
 
 # Settings that define the run's data stream and networks: a resumed run must keep them.
 FIXED_ON_RESUME = ("model", "dataset", "loss", "options", "batch_size", "seed", "limit", "split")
@@ -82,6 +86,10 @@ class TrainConfig:
     split: str = "train"
     command: str | None = None
     """The command line recorded in the model card (the CLI passes its argv)."""
+    sync_bn: bool = False
+    """Several processes: BatchNorm statistics over the global batch (``SyncBatchNorm``, CUDA only)."""
+    dist_timeout: float = DEFAULT_DIST_TIMEOUT_S
+    """Several processes: seconds a collective waits for the others before the run stops with an error."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON- and checkpoint-safe: paths as strings, tuples as lists."""

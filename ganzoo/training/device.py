@@ -122,13 +122,21 @@ def _cpu_cores() -> int:
         return os.cpu_count() or 1
 
 
-def describe_hardware(device: torch.device) -> str:
-    """What the model card states as hardware: the GPU's name, or the CPU model and its cores."""
+def describe_hardware(device: torch.device, processes: int = 1, nodes: int = 1) -> str:
+    """What the model card states as hardware: the GPU's name, or the CPU model and its cores.
+
+    With several training processes (``torchrun``), the GPU count is the number of processes and
+    the machines are counted; rank 0's GPU or CPU stands for all of them.
+    """
+    machines = f" on {nodes} machines" if nodes > 1 else ""
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         properties = torch.cuda.get_device_properties(index)
-        return f"1x {properties.name} ({properties.total_memory / 2**30:.0f} GiB)"
+        return f"{processes}x {properties.name} ({properties.total_memory / 2**30:.0f} GiB){machines}"
     if device.type == "mps":
         return f"Apple {platform.machine()} GPU (MPS)"
     cores = _cpu_cores()
-    return f"{_cpu_model()} CPU, {cores} core{'s' if cores != 1 else ''} ({torch.get_num_threads()} torch threads)"
+    where = f"{_cpu_model()} CPU, {cores} core{'s' if cores != 1 else ''} ({torch.get_num_threads()} torch threads"
+    if processes > 1:
+        return f"{where} per process), {processes} processes{machines}"
+    return f"{where})"

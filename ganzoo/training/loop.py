@@ -14,6 +14,10 @@ each on its own real batch. Speed comes from the data path and the arithmetic:
 
 Everything random comes from generators that the checkpoint stores, so on a CPU a run
 that is interrupted and resumed ends with exactly the weights of an uninterrupted one.
+
+Under ``torchrun`` the same loop runs on every process (see :mod:`.distributed`): each rank
+takes its slice of every global batch and of its noise, DDP averages the gradients, the
+metric window is averaged over the ranks when it is synchronised, and only rank 0 writes.
 """
 
 from __future__ import annotations
@@ -47,7 +51,16 @@ from .config import (
     model_config_for,
     resolve,
 )
-from .device import Precision, describe_hardware, resolve_device, resolve_precision
+from .device import Precision, describe_hardware, resolve_precision
+from .distributed import (
+    RANK_SEED_STRIDE,
+    DistributedRunError,
+    Group,
+    check_world_size,
+    launcher_words,
+    parameter_checksum,
+    setup,
+)
 from .progress import Reporter, make_reporter
 
 __all__ = ["RunPaths", "TrainResult", "Trainer", "equivalent_command", "train"]
@@ -108,12 +121,17 @@ class TrainResult:
     wall_time_s: float
     images_per_s: float
     metrics: dict[str, Any] = field(default_factory=dict)
+    world_size: int = 1
+    """Processes that trained together (``torchrun`` / ``--nproc``); 1 for an ordinary run."""
+    rank: int = 0
+    global_batch_size: int = 0
+    """``--batch-size`` (per device) times ``world_size``."""
 
 
-def equivalent_command(resolved: ResolvedConfig, total_steps: int) -> str:
-    """A ``ganzoo train`` command line that repeats a run started from Python."""
+def equivalent_command(resolved: ResolvedConfig, total_steps: int, launcher: list[str] | None = None) -> str:
+    """A ``ganzoo train`` command line that repeats a run started from Python (``launcher``: torchrun's words)."""
     request = resolved.request
-    parts = ["ganzoo", "train", resolved.model, "--dataset", resolved.dataset]
+    parts = [*(launcher or []), "ganzoo", "train", resolved.model, "--dataset", resolved.dataset]
     if request.data_dir:
         parts += ["--data", str(request.data_dir)]
     parts += ["--loss", resolved.loss, "--steps", str(total_steps), "--batch-size", str(resolved.batch_size)]
@@ -177,9 +195,21 @@ class Trainer:
     def prepare(self) -> Trainer:
         """Check the request, load the data, build the networks and restore a checkpoint (once)."""
         if not self.prepared:
-            self._prepare()
+            try:
+                self.dist: Group = setup(self.request.device, self.request.dist_timeout)
+                with self.dist.failures_explained():
+                    self._prepare()
+            except BaseException:
+                self._shutdown()
+                raise
             self.prepared = True
         return self
+
+    def _shutdown(self) -> None:
+        """Leave the process group this trainer joined (several processes only)."""
+        group = getattr(self, "dist", None)
+        if group is not None:
+            group.shutdown()
 
     def _prepare(self) -> None:
         from ..registry import get_model_spec
@@ -189,32 +219,36 @@ class Trainer:
         out = Path(request.out) if request.out else default_out(spec.name, request.dataset or spec.default_dataset)
         self.paths = RunPaths(out)
         self.saved: dict[str, Any] | None = None
-        if request.resume:
-            self.saved = load_checkpoint(self.paths.checkpoint, map_location="cpu")
+        if request.resume:  # rank 0 reads the checkpoint and hands it to the others: no shared disk needed
+            self.saved = self.dist.from_main(lambda: load_checkpoint(self.paths.checkpoint, map_location="cpu"))
+            check_world_size(self.saved["run"], self.dist.world_size, out)
             request = check_resume_compatible(request, self.saved["run"], out)
             request.out = out
-        elif self.paths.has_run():
+        elif self.dist.from_main(self.paths.has_run):
             raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
         self.resolved = resolved = resolve(request)
-        self.device = resolve_device(request.device)
+        self.device = self.dist.device
         self.precision: Precision = resolve_precision(request.precision, self.device)
-        self.reporter = self.reporter or make_reporter(request.quiet)
+        self.reporter = self.reporter or make_reporter(request.quiet or not self.dist.is_main)
 
         torch.manual_seed(request.seed)
         random.seed(request.seed)
         pre_config = model_config_for(resolved.spec, resolved.options)
-        data = resolved.dataset_spec.load(
-            request.data_dir,
-            request.split,
-            download=request.download,
-            image_size=pre_config.get("image_size"),
-        )
+        with self.dist.local_main_first():  # one download or image-cache build per machine
+            data = resolved.dataset_spec.load(
+                request.data_dir,
+                request.split,
+                download=request.download,
+                image_size=pre_config.get("image_size"),
+            )
         if request.limit is not None and request.limit < len(data):
             data = data.subset(int(request.limit))
-        if len(data) < resolved.batch_size:
+        world = self.dist.world_size
+        if len(data) < resolved.batch_size * world:
+            what = f"global batch size {resolved.batch_size * world} ({resolved.batch_size} per device x {world})"
             raise ConfigError(
-                f"{resolved.dataset} has {len(data)} training samples, fewer than the batch size "
-                f"{resolved.batch_size}; lower --batch-size"
+                f"{resolved.dataset} has {len(data)} training samples, fewer than the "
+                f"{what if world > 1 else f'batch size {resolved.batch_size}'}; lower --batch-size"
             )
         spec = resolved.spec
         if spec.conditional and data.labels is None:
@@ -232,6 +266,9 @@ class Trainer:
         )
         self.generator: nn.Module = call_with_accepted(spec.generator, self.model_config)
         self.discriminator: nn.Module = call_with_accepted(spec.discriminator, self.model_config)
+        if request.sync_bn:
+            self.generator = self.dist.sync_batchnorm(self.generator)
+            self.discriminator = self.dist.sync_batchnorm(self.discriminator)
         produced = tuple(int(s) for s in self.generator.sample_shape)
         if produced != tuple(data.sample_shape):
             raise ConfigError(
@@ -254,6 +291,12 @@ class Trainer:
         self.scaler_g = self.precision.make_scaler()
         self.scaler_d = self.precision.make_scaler()
         self.d_params = [p for p in self.discriminator.parameters() if p.requires_grad]
+        # what the updates call: DDP wrappers (gradients averaged over the ranks) or the networks themselves
+        self.g_train = self.dist.wrap(self.generator)
+        self.d_train = self.dist.wrap(self.discriminator)
+        if self.dist.enabled:  # the networks are built alike; other randomness differs per rank
+            torch.manual_seed(request.seed + self.dist.rank * RANK_SEED_STRIDE)
+            random.seed(request.seed + self.dist.rank * RANK_SEED_STRIDE)
         # Without batch statistics in D, scoring real and fake batches together is the same function
         # as scoring them apart; with BatchNorm it is not (the classic recipe keeps the batches apart).
         self.joint_d = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.discriminator.modules())
@@ -261,8 +304,9 @@ class Trainer:
         self.samples = data.samples.to(self.device)
         self.labels = data.labels.to(self.device) if (self.conditional and data.labels is not None) else None
         self.count = len(data)
-        self.batch_size = resolved.batch_size
-        self.batches_per_epoch = self.count // self.batch_size
+        self.batch_size = resolved.batch_size  # per device
+        self.global_batch = self.batch_size * world
+        self.batches_per_epoch = self.count // self.global_batch
         self.total_steps = resolved.total_steps(self.batches_per_epoch, self.d_steps)
 
         # random streams: data order (CPU), noise and fake labels (on the device)
@@ -293,8 +337,10 @@ class Trainer:
         self.last_checkpoint_step: int | None = None
         self.window = torch.zeros(resolved.log_every, len(METRICS), device=self.device)
         self.window_fill = 0
+        self.window_synced = 0  # rows already averaged over the ranks
         self.window_images = 0
-        self.commands = [request.command or equivalent_command(resolved, self.total_steps)]
+        launcher = launcher_words(self.dist.topology) if self.dist.enabled else None
+        self.commands = [request.command or equivalent_command(resolved, self.total_steps, launcher)]
         if self.saved is not None:
             self._restore(self.saved)
             self.saved = None
@@ -319,6 +365,7 @@ class Trainer:
             "sample_every": resolved.sample_every,
             "checkpoint_every": resolved.checkpoint_every,
             "log_every": resolved.log_every,
+            "world_size": self.dist.world_size,
         }
 
     def _state(self) -> dict[str, Any]:
@@ -390,6 +437,8 @@ class Trainer:
             with contextlib.suppress(RuntimeError):
                 torch.cuda.set_rng_state_all(state["cuda_rng"])
         random.setstate(state["python_rng"])
+        if state.get("rank_rng"):  # several processes: this rank's own global generators
+            self._set_rank_rng(state["rank_rng"][self.dist.rank])
         self.fixed_noise = state["fixed_noise"].to(self.device)
         if state.get("fixed_labels") is not None:
             self.fixed_labels = state["fixed_labels"].to(self.device)
@@ -399,22 +448,37 @@ class Trainer:
             # room for the saved rows and a full window more, whatever --log-every is now
             self.window = torch.zeros(len(window) + self.resolved.log_every, len(METRICS), device=self.device)
             self.window[: len(window)] = window.to(self.device)
-            self.window_fill = len(window)
+            self.window_fill = self.window_synced = len(window)
         self.window_images = int(state.get("window_images", 0))
         self.images_seen = int(state.get("images_seen", 0))
         self.wall_before = float(state.get("wall_time_s", 0.0))
         self.last_checkpoint_step = self.step
         self.commands = [*state.get("commands", []), self.commands[-1]]
 
+    def _rank_rng(self) -> dict[str, Any]:
+        return {
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
+            "python_rng": random.getstate(),
+        }
+
+    def _set_rank_rng(self, state: dict[str, Any]) -> None:
+        torch.set_rng_state(state["torch_rng"])
+        if self.device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        random.setstate(state["python_rng"])
+
     # ------------------------------------------------------------------ the loop
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        if self.permutation is None or self.position + self.batch_size > self.count:
+        """This rank's slice of the next global batch of one shared, per-epoch permutation."""
+        if self.permutation is None or self.position + self.global_batch > self.count:
             if self.permutation is not None:
                 self.epoch += 1
             self.permutation = torch.randperm(self.count, generator=self.data_rng).to(self.device)
             self.position = 0
-        index = self.permutation[self.position : self.position + self.batch_size]
-        self.position += self.batch_size
+        start = self.position + self.dist.rank * self.batch_size
+        index = self.permutation[start : start + self.batch_size]
+        self.position += self.global_batch
         batch = self.samples.index_select(0, index)
         if batch.dtype == torch.uint8:
             batch = batch.float().mul_(1 / 127.5).sub_(1.0)
@@ -426,12 +490,15 @@ class Trainer:
         return batch, labels
 
     def _noise(self, count: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        z = torch.randn(count, self.latent_dim, generator=self.noise_rng, device=self.device)
+        """This rank's slice of the noise (and fake labels) of the global batch: one stream, as on one process."""
+        total = count * self.dist.world_size
+        mine = slice(self.dist.rank * count, (self.dist.rank + 1) * count)
+        z = torch.randn(total, self.latent_dim, generator=self.noise_rng, device=self.device)[mine]
         labels = None
         if self.conditional:
             labels = torch.randint(
-                int(self.num_classes or 1), (count,), generator=self.noise_rng, device=self.device
-            )
+                int(self.num_classes or 1), (total,), generator=self.noise_rng, device=self.device
+            )[mine]
         return z, labels
 
     @staticmethod
@@ -451,7 +518,10 @@ class Trainer:
             optimizer.step()
 
     def _train_step(self) -> None:
+        # G and D are the networks; G_train and D_train their DDP wrappers on several processes. Each update's
+        # backward pass goes through the wrapper of the network it steps on, and through the other one bare.
         G, D, loss = self.generator, self.discriminator, self.loss
+        G_train, D_train = self.g_train, self.d_train
         autocast = self.precision.autocast
         for _ in range(self.d_steps):
             real, real_labels = self._next_batch()
@@ -460,11 +530,13 @@ class Trainer:
                 fake = G(z, fake_labels)
             with autocast():
                 if self.joint_d:  # one pass over real and fake: bigger matrix products, one weight gradient
-                    both = D(torch.cat([real, fake.to(real.dtype)]), self._cat_labels(real_labels, fake_labels))
+                    both = D_train(
+                        torch.cat([real, fake.to(real.dtype)]), self._cat_labels(real_labels, fake_labels)
+                    )
                     real_logits, fake_logits = both.reshape(-1).split(real.shape[0])
                 else:
-                    real_logits = D(real, real_labels)
-                    fake_logits = D(fake, fake_labels)
+                    real_logits = D_train(real, real_labels)
+                    fake_logits = D_train(fake, fake_labels)
                 loss_d = loss.discriminator_loss(real_logits.float(), fake_logits.float())
                 if self.penalty is not None:
                     loss_d = loss_d + self.penalty(D, real, fake, real_labels)
@@ -474,7 +546,7 @@ class Trainer:
         try:
             z, fake_labels = self._noise(self.batch_size)
             with autocast():
-                fake_logits_g = D(G(z, fake_labels), fake_labels)
+                fake_logits_g = D(G_train(z, fake_labels), fake_labels)
                 loss_g = loss.generator_loss(fake_logits_g.float())
             self._backward_step(loss_g, self.opt_g, self.scaler_g)
         finally:
@@ -491,8 +563,22 @@ class Trainer:
             )
             self.window[self.window_fill].copy_(row)
         self.window_fill += 1
-        self.images_seen += self.batch_size * self.d_steps
-        self.window_images += self.batch_size * self.d_steps
+        self.images_seen += self.global_batch * self.d_steps
+        self.window_images += self.global_batch * self.d_steps
+
+    def _synced_window(self) -> torch.Tensor:
+        """The window's metric rows on the CPU, averaged over the ranks: every rank then sees the same losses,
+        so a NaN on one rank stops all of them at the same step."""
+        if self.window_fill > self.window_synced:
+            self.dist.mean_(self.window[self.window_synced : self.window_fill])
+            self.window_synced = self.window_fill
+        return self.window[: self.window_fill].cpu()
+
+    def _interrupted(self, interrupt: _InterruptFlag, step: int, every: int) -> bool:
+        """Ctrl-C asks to stop; several processes agree on it every ``every`` steps (one tiny all-reduce)."""
+        if not self.dist.enabled:
+            return interrupt.requested
+        return step % every == 0 and self.dist.any(interrupt.requested)
 
     def _check_finite(self, values: torch.Tensor | None = None) -> None:
         """Raise TrainingDivergedError if a loss in the current window is NaN or infinite (syncs)."""
@@ -519,7 +605,7 @@ class Trainer:
         """Synchronise the metric window into one log record (JSONL, history, display)."""
         if self.window_fill == 0:
             return
-        values = self.window[: self.window_fill].cpu()
+        values = self._synced_window()
         self._check_finite(values)
         means = values.double().mean(dim=0).tolist()
         elapsed = max(now - self.window_start, 1e-9)
@@ -534,24 +620,27 @@ class Trainer:
             "time": round(self.wall_before + (now - self.session_start), 3),
         }
         self.history.append(record)
-        with self.paths.log.open("a", encoding="utf-8") as file:
-            file.write(json.dumps(record) + "\n")
+        if self.dist.is_main:
+            with self.paths.log.open("a", encoding="utf-8") as file:
+                file.write(json.dumps(record) + "\n")
         steps_per_s = self.window_fill / elapsed
         self.reporter.report(self.step, {**record, "eta_s": remaining / steps_per_s if steps_per_s else None})
-        self.window_fill = 0
+        self.window_fill = self.window_synced = 0
         self.window_images = 0
         self.window_start = time.perf_counter()
 
     def _save_samples(self, name: str) -> Path:
         from ..imaging import save_samples
 
+        path = self.paths.samples / name
+        if not self.dist.is_main:
+            return path
         self.generator.eval()
         try:
             with self.precision.inference():
                 images = self.generator(self.fixed_noise, self.fixed_labels)
         finally:
             self.generator.train()
-        path = self.paths.samples / name
         save_samples(
             images.float(), path, real=self.real_points, nrow=self.grid_nrow, title=f"step {self.step}"
         )
@@ -560,17 +649,24 @@ class Trainer:
     def _save_curves(self) -> None:
         from .plots import plot_curves
 
-        if self.history:
+        if self.history and self.dist.is_main:
             plot_curves(self.history, self.paths.curves)
 
     def _checkpoint(self) -> None:
         if self.window_fill:
-            self._check_finite()
-        save_checkpoint(self.paths.checkpoint, self._state())
+            self._check_finite(self._synced_window())
+        rank_rng = self.dist.gather(self._rank_rng()) if self.dist.enabled else None
+        if self.dist.is_main:
+            state = self._state()
+            if rank_rng is not None:
+                state["rank_rng"] = rank_rng
+            save_checkpoint(self.paths.checkpoint, state)
         self.last_checkpoint_step = self.step
 
     def _rewrite_log(self) -> None:
         """On resume, the log holds what the checkpoint knows, not steps an interrupted run did after it."""
+        if not self.dist.is_main:
+            return
         self.paths.log.parent.mkdir(parents=True, exist_ok=True)
         with self.paths.log.open("w", encoding="utf-8") as file:
             for record in self.history:
@@ -603,15 +699,28 @@ class Trainer:
 
     def run(self) -> TrainResult:
         """Train to the last step, then write the final samples, curves, checkpoint and export."""
-        self.prepare()
+        try:
+            self.prepare()
+            with self.dist.failures_explained():
+                return self._run()
+        finally:
+            self._shutdown()
+
+    def _run(self) -> TrainResult:
         self.session_start = time.perf_counter()
         self.window_start = self.session_start
         start_step = self.step
         images_at_start = self.images_seen
-        self.paths.out.mkdir(parents=True, exist_ok=True)
+        if self.dist.is_main:
+            self.paths.out.mkdir(parents=True, exist_ok=True)
         self._rewrite_log()
         resolved = self.resolved
         title = f"{resolved.model} on {resolved.dataset}"
+        if self.dist.enabled:
+            title += (
+                f" on {self.dist.world_size} processes (batch {self.batch_size} per device, "
+                f"global batch {self.global_batch})"
+            )
         self.reporter.start(self.total_steps, self.step, title)
         advance_every = max(1, min(10, resolved.log_every))
         try:
@@ -630,7 +739,7 @@ class Trainer:
                         self._save_curves()
                     if step % resolved.checkpoint_every == 0 and not last:
                         self._checkpoint()
-                    if interrupt.requested and not last:
+                    if not last and self._interrupted(interrupt, step, advance_every):
                         self._flush(time.perf_counter())
                         self._checkpoint()
                         self.reporter.close()
@@ -650,7 +759,8 @@ class Trainer:
         session_images = self.images_seen - images_at_start
         images_per_s = session_images / session_time if session_images else 0.0
         metrics = self._final_metrics(images_per_s)
-        self._export(final, wall, metrics)
+        checksums = self._replica_checksums()
+        self._export(final, wall, metrics, checksums)
         return TrainResult(
             out=self.paths.out,
             export_dir=self.paths.export,
@@ -669,11 +779,24 @@ class Trainer:
             wall_time_s=wall,
             images_per_s=images_per_s,
             metrics=metrics,
+            world_size=self.dist.world_size,
+            rank=self.dist.rank,
+            global_batch_size=self.global_batch,
         )
 
     # ------------------------------------------------------------------ the end
     def _epochs_done(self) -> float:
-        return round(self.images_seen / (self.batches_per_epoch * self.batch_size), 3)
+        return round(self.images_seen / (self.batches_per_epoch * self.global_batch), 3)
+
+    def _replica_checksums(self) -> list[str] | None:
+        """Several processes: every rank's parameter checksum; they must agree (DDP keeps the replicas equal)."""
+        if not self.dist.enabled:
+            return None
+        checksums = self.dist.gather(parameter_checksum([self.generator, self.discriminator]))
+        if len(set(checksums)) != 1:
+            raise DistributedRunError(f"the processes ended with different weights (checksums {checksums}); "
+                                      "this is a bug in ganzoo's distributed training, please report it")
+        return checksums
 
     def _final_metrics(self, images_per_s: float) -> dict[str, Any]:
         metrics: dict[str, Any] = {}
@@ -681,13 +804,16 @@ class Trainer:
             last = self.history[-1]
             metrics.update({name: last[name] for name in METRICS})
         metrics["images_per_s"] = round(images_per_s, 1)
-        metrics.update(self._toy_metrics())
+        if self.dist.is_main:
+            metrics.update(self._toy_metrics())
         return metrics
 
-    def _export(self, samples_png: Path, wall: float, metrics: dict[str, Any]) -> None:
+    def _export(self, samples_png: Path, wall: float, metrics: dict[str, Any], checksums: list[str] | None) -> None:
         from ..cards import dataset_license, render_card
         from ..export import write_export
 
+        if not self.dist.is_main:
+            return
         resolved, request = self.resolved, self.resolved.request
         training = {
             "command": "\n".join(self.commands),
@@ -699,16 +825,21 @@ class Trainer:
             "epochs": self._epochs_done(),
             "d_steps": self.d_steps,
             "batch_size": self.batch_size,
+            "batch_size_per_device": self.batch_size,
+            "world_size": self.dist.world_size,
+            "global_batch_size": self.global_batch,
             "lr": resolved.lr,
             "betas": list(resolved.betas),
             "seed": request.seed,
             "precision": self.precision.name,
             "device": str(self.device),
-            "hardware": describe_hardware(self.device),
+            "hardware": describe_hardware(self.device, processes=self.dist.world_size, nodes=self.dist.topology.nodes),
             "wall_time_s": round(wall, 2),
             "images_seen": self.images_seen,
             "ganzoo_version": __version__,
         }
+        if checksums is not None:
+            training["parameter_checksums"] = checksums  # one per rank, all equal: the replicas stayed in step
         num_params = {
             "generator": sum(p.numel() for p in self.generator.parameters()),
             "discriminator": sum(p.numel() for p in self.discriminator.parameters()),
