@@ -107,10 +107,32 @@ def weights_metadata(model: str, config: Mapping[str, Any], extra: Mapping[str, 
     return metadata
 
 
+def canonicalize_safetensors_header(path: Path) -> None:
+    """Rewrite the JSON header of a safetensors file with sorted keys, in place.
+
+    The safetensors writer orders header entries as a hash map happens to iterate, so the
+    same tensors and metadata give different bytes, and a different sha256, on each save.
+    Sorted, the same weights always give the same file: a published hash can be
+    reproduced, and re-exporting unchanged weights changes nothing.
+    """
+    with path.open("r+b") as file:
+        size = int.from_bytes(file.read(8), "little")
+        header = json.loads(file.read(size))
+        text = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        if len(text) > size:  # cannot happen for a header safetensors wrote; keep the file as it is
+            return
+        file.seek(8)
+        file.write(text + b" " * (size - len(text)))  # the format pads its header with spaces
+
+
 def _save_safetensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> Path:
     from safetensors.torch import save_file
 
-    return _atomic_write(path, lambda temporary: save_file(tensors, str(temporary), metadata=metadata))
+    def write(temporary: Path) -> None:
+        save_file(tensors, str(temporary), metadata=metadata)
+        canonicalize_safetensors_header(temporary)
+
+    return _atomic_write(path, write)
 
 
 def write_export(

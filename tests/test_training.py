@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import shlex
 import signal
 from pathlib import Path
 
@@ -141,14 +142,32 @@ def test_every_registered_model_trains_a_few_steps(name, tmp_path):
 
 
 # ---------------------------------------------------------------- it learns
-RING_STEPS, RING_BATCH, RING_LR = 600, 256, 1e-3
+def readme_main_job() -> dict[str, str]:
+    """The options of the README's main-job command (``ganzoo train ...`` after ``<!-- main-command -->``)."""
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = text.split("<!-- main-command -->", 1)[1].split("```bash\n", 1)[1].split("\n```", 1)[0]
+    words = shlex.split(block.split("&& ganzoo train ", 1)[1])
+    options = {"model": words[0]}
+    options.update({flag.lstrip("-"): value for flag, value in zip(words[1::2], words[2::2], strict=False)})
+    return options
 
 
 def test_mlp_gan_covers_the_modes_of_ring_8(tmp_path):
+    """The README's main job, as written there, must learn ring-8 (a sign error in a loss fails this)."""
     from ganzoo_plugins.datasets.toy2d import count_covered_modes, mode_centres
 
+    job = readme_main_job()
+    assert job["model"] == "mlp-gan" and job["dataset"] == "ring-8"
     result = train(
-        config(tmp_path, steps=RING_STEPS, batch_size=RING_BATCH, lr=RING_LR, limit=None, log_every=100)
+        config(
+            tmp_path,
+            steps=int(job["steps"]),
+            batch_size=int(job["batch-size"]),
+            lr=float(job["lr"]),
+            seed=int(job.get("seed", 0)),
+            limit=None,
+            log_every=100,
+        )
     )
     document, g_state, _ = read_export(result.export_dir)
     generator = call_with_accepted(ganzoo.get_model_spec("mlp-gan").generator, document["config"])
@@ -372,6 +391,25 @@ def test_generator_weights_file_for_the_zoo(tmp_path):
     assert all(k.startswith("generator.") for k in keys)
     assert metadata["format"] == "ganzoo" and metadata["model"] == "mlp-gan" and metadata["dataset"] == "ring-8"
     assert json.loads(metadata["config"]) == {"latent_dim": 100, "sample_shape": [2]}
+
+
+def test_the_same_weights_always_give_the_same_file(tmp_path):
+    """A published sha256 must be reproducible: safetensors' own header order is not stable."""
+    import hashlib
+
+    spec = ganzoo.get_model_spec("mlp-gan")
+    generator = call_with_accepted(spec.generator, {**spec.config, "sample_shape": (2,)})
+    metadata = {f"key{index}": str(index) for index in range(12)}  # enough keys for a hash map to reorder
+    digests = set()
+    for attempt in range(4):
+        path = write_generator_weights(
+            tmp_path / f"g{attempt}.safetensors", generator, model="mlp-gan",
+            config={"latent_dim": 100, "sample_shape": (2,)}, metadata=metadata,
+        )
+        digests.add(hashlib.sha256(path.read_bytes()).hexdigest())
+        loaded = ganzoo.load(path)
+        assert torch.equal(loaded.generator.net[0].weight, generator.net[0].weight)
+    assert len(digests) == 1
 
 
 def test_front_matter_round_trip():

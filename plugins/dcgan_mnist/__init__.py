@@ -12,6 +12,46 @@ D: Conv(1->28, k4 s2 p1), LeakyReLU(0.2) [14x14] -> Conv(28->56, k4 s2 p1), BN, 
 Init: conv weights N(0, 0.02); BatchNorm weight N(1, 0.02), bias 0 (Radford et al. 2016)."""
 
 
+# Written by tools/publish_weights.py from the run named in `recipe`; tests/test_zoo.py checks it.
+WEIGHTS = (
+    ganzoo.WeightsSpec(
+        tag='mnist',
+        dataset='mnist',
+        sha256='0a10fc7ebeccd3caa2bc3bb2f05d6ac9196a92d2ad7771c43fbfea669b7d5308',
+        package='ganzoo_plugins.weights',
+        filename='dcgan-mnist.mnist.safetensors',
+        config={'latent_dim': 100, 'channels': 1, 'width': 28},
+        num_params=305481,
+        metrics={
+            'fid': 53.03,
+            'kid_mean': 25.19,
+            'kid_std': 4.12,
+            'precision': 0.6426,
+            'recall': 0.7974,
+            'classes_covered': 10,
+            'class_tv': 0.0673,
+            'class_kl': 0.01544,
+        },
+        recipe=(
+            'ganzoo train dcgan-mnist --data ../shared/data --epochs 10 --seed 0 '
+            '--sample-every 500 --checkpoint-every 250 --quiet --out '
+            'runs/zoo/dcgan-mnist'
+        ),
+        card='dcgan-mnist.mnist.md',
+        license='CC BY-SA 3.0',
+        extra={
+            'seed': 0,
+            'steps': 4680,
+            'epochs': 10.0,
+            'batch_size': 128,
+            'train_time': '26 min',
+            'hardware': 'AMD EPYC CPU, 2 cores (1 torch threads)',
+            'storage': 'float16, generator only',
+        },
+    ),
+)
+
+
 @ganzoo.hookimpl
 def register_models(register):
     register(
@@ -26,6 +66,7 @@ def register_models(register):
             datasets=("mnist", "fashion-mnist", "kmnist"),
             default_loss="non-saturating",
             hyperparameters={"batch_size": 128, "lr": 2e-4, "betas": (0.5, 0.999)},
+            weights=WEIGHTS,
             architecture=ARCHITECTURE,
             reference="Radford, Metz & Chintala, Unsupervised Representation Learning with DCGANs, ICLR 2016",
         )

@@ -1,0 +1,100 @@
+"""The shipped zoo: every weights record, its file and its model card agree.
+
+Parametrised over the registry, so weights a plugin adds later are checked the same way.
+The checks are the ones a release must pass: the file is packaged and has the recorded
+hash, the card names that hash, the training command, seed, data licence and metrics the
+record holds, and the weights carry the model's configuration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from importlib import resources
+
+import pytest
+
+import ganzoo
+from ganzoo.cards import parse_front_matter
+
+ENTRIES = [
+    (name, weights)
+    for name in ganzoo.list_models()
+    for weights in ganzoo.get_model_spec(name).weights
+]
+IDS = [f"{name}.{weights.tag}" for name, weights in ENTRIES]
+BUILTIN_ZOO = {"mlp-gan", "dcgan-mnist", "dcgan-faces", "cgan-mnist"}
+SIZE_LIMIT = 20 * 1024 * 1024
+
+
+def card_text(weights: ganzoo.WeightsSpec) -> str:
+    package = weights.card_package or "ganzoo_plugins.model_cards"
+    return (resources.files(package) / weights.card).read_text(encoding="utf-8")
+
+
+def test_every_builtin_model_ships_default_weights():
+    for name in BUILTIN_ZOO:
+        spec = ganzoo.get_model_spec(name)
+        assert spec.weights, f"{name} ships no pretrained weights"
+        assert spec.default_weights in {w.tag for w in spec.weights}
+
+
+def test_the_shipped_weights_stay_small():
+    total = 0
+    for _, weights in ENTRIES:
+        total += len((resources.files(weights.package) / weights.filename).read_bytes())
+    assert total < SIZE_LIMIT, f"shipped weights take {total / 2**20:.1f} MiB"
+
+
+@pytest.mark.parametrize(("name", "weights"), ENTRIES, ids=IDS)
+def test_file_hash_matches_the_record_and_the_card(name, weights):
+    data = (resources.files(weights.package) / weights.filename).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    assert digest == weights.sha256, f"{weights.filename}: file hash {digest} is not the record's"
+    assert weights.card, f"{name}.{weights.tag} has no model card"
+    assert weights.sha256 in card_text(weights), "the card does not state the weights' sha256"
+
+
+@pytest.mark.parametrize(("name", "weights"), ENTRIES, ids=IDS)
+def test_card_and_registry_agree(name, weights):
+    text = card_text(weights)
+    front = parse_front_matter(text)
+    assert front["library_name"] == "ganzoo"
+    assert name in front["tags"]
+    assert front["datasets"] == [weights.dataset]
+    assert front["ganzoo"]["model"] == name
+    for metric, value in weights.metrics.items():
+        assert metric in front["metrics"], f"the card's front matter lacks the metric {metric}"
+        assert front["ganzoo"]["results"][metric] == pytest.approx(value, rel=1e-3), metric
+    assert weights.recipe and weights.recipe.splitlines()[0] in text, "the card lacks the training command"
+    assert f"--seed {weights.extra['seed']}" in weights.recipe, "the recipe does not state its seed"
+    assert weights.license and weights.license in text, "the card does not state the data licence"
+    assert f"ganzoo.load(\"{name}\")" in text, "the card does not show how to load the zoo weights"
+    picture = re.search(r"!\[[^\]]*\]\(([^)]+)\)", text).group(1)
+    assert (resources.files(weights.card_package or "ganzoo_plugins.model_cards") / picture).is_file()
+
+
+@pytest.mark.parametrize(("name", "weights"), ENTRIES, ids=IDS)
+def test_weights_carry_the_recorded_configuration(name, weights):
+    loaded = ganzoo.load(f"{name}.{weights.tag}", download=False)
+    for key, value in weights.config.items():
+        recorded = tuple(value) if isinstance(value, (list, tuple)) else value
+        actual = loaded.config[key]
+        assert (tuple(actual) if isinstance(actual, (list, tuple)) else actual) == recorded, key
+    assert loaded.num_params == weights.num_params
+    first = loaded.sample(4, seed=3)
+    again = loaded.sample(4, seed=3)
+    assert first.shape == (4, *loaded.sample_shape)
+    assert bool((first == again).all()) and float(first.abs().max()) <= 1.0
+
+
+def test_info_shows_the_cards_key_facts():
+    from typer.testing import CliRunner
+
+    from ganzoo.cli.app import build_app
+
+    name, weights = ENTRIES[0]
+    result = CliRunner().invoke(build_app(), ["info", name])
+    assert result.exit_code == 0, result.output
+    for fact in (weights.sha256, weights.license, f"{name}.{weights.tag}"):
+        assert fact in result.output
