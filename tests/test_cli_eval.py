@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_training import tiny_mnist_root
+from test_training import tiny_image_folder, tiny_mnist_root
 from typer.testing import CliRunner
 
 from ganzoo.cards import parse_front_matter
@@ -32,6 +32,14 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         out = tmp_path_factory.mktemp(model) / "run"
         config = TrainConfig(model, data_dir=root, steps=2, batch_size=16, out=out, quiet=True, log_every=1)
         exports[model] = train(config).export_dir
+    faces = tiny_image_folder(tmp_path_factory.mktemp("faces"), count=24)
+    out = tmp_path_factory.mktemp("dcgan-faces") / "run"
+    config = TrainConfig(
+        "dcgan-faces", data_dir=faces, steps=1, batch_size=8, out=out, quiet=True, log_every=1,
+        options={"ngf": 8, "ndf": 8},
+    )
+    exports["dcgan-faces"] = train(config).export_dir
+    exports["faces"] = faces
     return exports
 
 
@@ -68,6 +76,18 @@ def test_write_card_records_the_metrics_once(trained, tmp_path):
     config = json.loads((export / "config.json").read_text())
     assert config["metrics"]["fid"] == pytest.approx(front["ganzoo"]["results"]["fid"], rel=1e-3)
     assert "protocol_text" in config["evaluation"]
+
+
+def test_an_image_folder_of_any_size_is_compared_at_the_models_size(trained):
+    """Image folders have no fixed size: eval resizes them to what the model makes (72px files, 64px model)."""
+    result = run(
+        "eval", str(trained["dcgan-faces"]), "--data", str(trained["faces"]), "--n", "24",
+        "--extractor", "random-conv", "--json",
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["protocol"]["generated_count"] == 24 and document["protocol"]["extractor"] == "random-conv"
+    assert "64x64" in document["protocol"]["image_handling"]
 
 
 def test_real_data_floor(trained):

@@ -133,3 +133,22 @@ def test_installed_wheel_lists_and_loads_offline(installed):
     shapes = json.loads(done.stdout.split("SHAPES", 1)[1].splitlines()[0])
     assert shapes == pretrained
     assert (installed["work"] / "grid.png").is_file() == bool(pretrained)
+
+
+def test_the_package_list_names_every_package_in_the_tree():
+    """pyproject lists packages explicitly (so examples/ stays out); a new sub-package must be added there."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the test extra installs tomli
+        import tomli as tomllib
+
+    settings = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(settings["packages"])
+    folders = {"ganzoo": ROOT / "ganzoo", **{name: ROOT / path for name, path in settings["package-dir"].items()}}
+    found = set()
+    for top, folder in folders.items():
+        for init in folder.rglob("__init__.py"):
+            relative = init.parent.relative_to(folder).parts
+            found.add(".".join((top, *relative)))
+    assert found - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
+    assert listed - found == set(), "these listed packages do not exist"

@@ -471,6 +471,11 @@ def evaluate_model(model: Any, *, dataset: Any, n: int = 10000, seed: int = 0, *
     ``extractor``, ``batch_size``, ``device``, ...).
     """
     num_classes = getattr(model, "num_classes", None)
+    shape = tuple(getattr(model, "sample_shape", ()) or ())
+    if len(shape) == 3 and options.get("image_size") is None:
+        # a dataset of any image size (an image folder) is resized to what the model makes; knowing it
+        # here spares evaluate() a probe sample, which would use up one of the sampler's n latents
+        options["image_size"] = int(shape[-1])
     result = evaluate(
         model_sampler(model, n=n, seed=seed), dataset=dataset, n=n, seed=seed,
         conditional=num_classes is not None, num_classes=num_classes, **options,
