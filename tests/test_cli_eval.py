@@ -88,6 +88,12 @@ def test_an_image_folder_of_any_size_is_compared_at_the_models_size(trained):
     document = json.loads(result.output)
     assert document["protocol"]["generated_count"] == 24 and document["protocol"]["extractor"] == "random-conv"
     assert "64x64" in document["protocol"]["image_handling"]
+    floor = run(
+        "eval", "image-folder", "--real", "--data", str(trained["faces"]), "--n", "10", "--extractor", "random-conv",
+        "--image-size", "32", "--json",
+    )
+    assert floor.exit_code == 0, floor.output
+    assert "32x32" in json.loads(floor.output)["protocol"]["image_handling"]
 
 
 def test_real_data_floor(trained):

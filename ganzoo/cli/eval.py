@@ -93,6 +93,10 @@ def register(app: typer.Typer) -> None:
         n: int = typer.Option(10000, "--n", "-n", min=2, help="Generated (and reference) samples."),
         extractor: str | None = typer.Option(None, "--extractor", help="Feature extractor (ganzoo list --extractors)."),
         seed: int = typer.Option(0, "--seed", help="Seed for latents, labels and subsets."),
+        image_size: int | None = typer.Option(
+            None, "--image-size", min=8,
+            help="Size to compare images at (default: the model's; needed with --real for an image folder).",
+        ),
         batch_size: int = typer.Option(500, "--batch-size", min=1),
         device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N, mps or auto."),
         download: bool = typer.Option(False, "--download", help="Allow downloading data or extractor weights."),
@@ -115,6 +119,7 @@ def register(app: typer.Typer) -> None:
             "batch_size": batch_size,
             "seed": seed,
             "device": device,
+            "image_size": image_size,
             "progress": _progress(quiet or as_json),
         }
         if real:
