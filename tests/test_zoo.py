@@ -98,3 +98,18 @@ def test_info_shows_the_cards_key_facts():
     assert result.exit_code == 0, result.output
     for fact in (weights.sha256, weights.license, f"{name}.{weights.tag}"):
         assert fact in result.output
+
+
+def test_the_readme_table_shows_the_records_numbers():
+    """README rows come from tools/zoo_table.py; regenerate them when weights change."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    loader = importlib.util.spec_from_file_location("zoo_table", root / "tools" / "zoo_table.py")
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    shown = readme[readme.index(module.START) : readme.index(module.END)]
+    for row in module.table().splitlines():
+        assert row in shown, f"README's zoo table lacks or misstates: {row} (run python tools/zoo_table.py --write)"

@@ -195,6 +195,7 @@ def publish(
         "train_time": _duration(float(training.get("wall_time_s", 0.0))),
         "hardware": training.get("hardware"),
         "storage": f"{dtype_name}, generator only",
+        "extractor": document.get("evaluation", {}).get("protocol", {}).get("extractor"),
     }
     spec = _spec_literal(
         tag=tag,
