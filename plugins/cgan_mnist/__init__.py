@@ -13,6 +13,54 @@ Labels enter both networks through learned embeddings concatenated to the input.
 BatchNorm1d: momentum 0.2, eps 0.8 (as mlp-gan; see its card)."""
 
 
+# Written by tools/publish_weights.py from the run named in `recipe`; tests/test_zoo.py checks it.
+WEIGHTS = (
+    ganzoo.WeightsSpec(
+        tag='mnist',
+        dataset='mnist',
+        sha256='a2b63e3bdd80dabe5a5f030f4cb060c8855b5a5e292d81f6cea1f164efa4d03f',
+        package='ganzoo_plugins.weights',
+        filename='cgan-mnist.mnist.safetensors',
+        config={
+            'latent_dim': 100,
+            'sample_shape': [1, 28, 28],
+            'num_classes': 10,
+            'embedding_dim': 10,
+            'bn_eps': 0.8,
+        },
+        num_params=1490548,
+        metrics={
+            'fid': 17.21,
+            'kid_mean': 6.674,
+            'kid_std': 1.919,
+            'precision': 0.8432,
+            'recall': 0.5337,
+            'classes_covered': 10,
+            'class_tv': 0.0048,
+            'class_kl': 7.984e-05,
+            'conditional_accuracy': 0.9838,
+        },
+        recipe=(
+            'ganzoo train cgan-mnist --data ../shared/data --epochs 20 --seed 0 '
+            '--sample-every 2000 --checkpoint-every 1000 --quiet --out '
+            'runs/zoo/cgan-mnist'
+        ),
+        card='cgan-mnist.mnist.md',
+        license='CC BY-SA 3.0',
+        extra={
+            'seed': 0,
+            'steps': 18740,
+            'epochs': 20.0,
+            'batch_size': 64,
+            'train_time': '13 min',
+            'hardware': 'AMD EPYC CPU, 2 cores (1 torch threads)',
+            'storage': 'float16, generator only',
+            'extractor': 'mnist-classifier',
+        },
+    ),
+)
+
+
 @ganzoo.hookimpl
 def register_models(register):
     register(
@@ -34,6 +82,7 @@ def register_models(register):
             datasets=("mnist", "fashion-mnist", "kmnist"),
             default_loss="non-saturating",
             hyperparameters={"batch_size": 64, "lr": 2e-4, "betas": (0.5, 0.999)},
+            weights=WEIGHTS,
             architecture=ARCHITECTURE,
             reference="Mirza & Osindero, Conditional Generative Adversarial Nets, 2014",
         )
