@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import ganzoo
 from ganzoo import __version__
 from ganzoo.cli.app import build_app
 
@@ -84,7 +85,14 @@ def test_plugins_lists_builtins_with_hooks():
 def test_completion_of_model_names():
     from ganzoo.cli.common import complete_model
 
-    assert sorted(name for name, _ in complete_model("dcgan")) == ["dcgan-faces", "dcgan-mnist"]
+    expected = sorted(
+        full
+        for name in ganzoo.list_models("dcgan*")
+        for full in [name, *(f"{name}.{w.tag}" for w in ganzoo.get_model_spec(name).weights)]
+    )
+    assert {"dcgan-faces", "dcgan-mnist"} <= set(expected)
+    assert sorted(name for name, _ in complete_model("dcgan")) == expected  # names and name.tag weights
+    assert [name for name, _ in complete_model("dcgan-mnist.")] == [e for e in expected if e.startswith("dcgan-mnist.")]
     assert list(complete_model("zzz")) == []
 
 
