@@ -15,7 +15,7 @@ selection, first-touch costs). Sample quality is compared on equal terms: after 
 and the table shows the FID in its feature space against 2,000 real test digits (lower is
 better) and how many of the 10 digit classes hold at least 5% of the samples.
 
-    python bench/train_speed.py --data ../shared/data [--images-mlp 20000] [--images-dcgan 8000]
+    python bench/train_speed.py --data ../shared/data [--images-mlp 60000] [--images-dcgan 30000]
 
 Targets on the 2-core development CPU: mlp-gan >= 4x, dcgan-mnist >= 1.5x.
 """
@@ -183,8 +183,8 @@ def real_digits(data: str, count: int) -> torch.Tensor:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="../shared/data", help="folder holding MNIST/raw")
-    parser.add_argument("--images-mlp", type=int, default=20_000)
-    parser.add_argument("--images-dcgan", type=int, default=8_000)
+    parser.add_argument("--images-mlp", type=int, default=60_000)
+    parser.add_argument("--images-dcgan", type=int, default=30_000)
     parser.add_argument("--warmup", type=int, default=20, help="steps excluded from the timing")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--seed", type=int, default=0)

@@ -13,6 +13,47 @@ BatchNorm1d: momentum 0.2 (the Keras original's momentum=0.8) and eps 0.8. The c
 6-8 of 8 modes in 1200-2000 steps with eps 0.8, against 2-6 with the default 1e-5)."""
 
 
+# Written by tools/publish_weights.py from the run named in `recipe`; tests/test_zoo.py checks it.
+WEIGHTS = (
+    ganzoo.WeightsSpec(
+        tag='mnist',
+        dataset='mnist',
+        sha256='5729cc6887178a7f78f00e5fc49f42402cf90b4fbba033d16db0df9a16b8ecc4',
+        package='ganzoo_plugins.weights',
+        filename='mlp-gan.mnist.safetensors',
+        config={'latent_dim': 100, 'sample_shape': [1, 28, 28], 'bn_eps': 0.8},
+        num_params=580496,
+        metrics={
+            'fid': 197.2,
+            'kid_mean': 62.56,
+            'kid_std': 5.329,
+            'precision': 0.7616,
+            'recall': 0.1991,
+            'classes_covered': 8,
+            'class_tv': 0.2544,
+            'class_kl': 0.2172,
+        },
+        recipe=(
+            'ganzoo train mlp-gan --data ../shared/data --epochs 20 --seed 0 '
+            '--sample-every 2000 --checkpoint-every 1000 --quiet --out '
+            'runs/zoo/mlp-gan'
+        ),
+        card='mlp-gan.mnist.md',
+        license='CC BY-SA 3.0',
+        extra={
+            'seed': 0,
+            'steps': 18740,
+            'epochs': 20.0,
+            'batch_size': 64,
+            'train_time': '6 min',
+            'hardware': 'AMD EPYC CPU, 2 cores (1 torch threads)',
+            'storage': 'float16, generator only',
+            'extractor': 'mnist-classifier',
+        },
+    ),
+)
+
+
 @ganzoo.hookimpl
 def register_models(register):
     register(
@@ -27,6 +68,7 @@ def register_models(register):
             datasets=(),
             default_loss="non-saturating",
             hyperparameters={"batch_size": 64, "lr": 2e-4, "betas": (0.5, 0.999)},
+            weights=WEIGHTS,
             architecture=ARCHITECTURE,
             reference="Goodfellow et al., Generative Adversarial Nets, NeurIPS 2014",
         )
