@@ -165,8 +165,14 @@ def publish(
         for key, value in document.get("metrics", {}).items()
         if key not in TRAINING_METRICS
     }
+    resumed = ""
+    if "\n" in str(training.get("command", "")).strip():
+        resumed = (
+            "The run was extended with `--resume` (the commands above, in order); on the CPU a resumed run ends "
+            "with exactly the weights of an uninterrupted run to the final length.\n\n"
+        )
     section = (
-        "## Weights\n\n"
+        resumed + "## Weights\n\n"
         "| | |\n|---|---|\n"
         f"| file | `{weights_path.name}` (shipped in the `ganzoo_plugins.weights` package) |\n"
         f"| contents | generator only, {len(g_state)} tensors, {sum(t.numel() for t in g_state.values()):,} values |\n"
