@@ -63,8 +63,9 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Run ``write(temporary_path)`` then rename the result onto ``path``."""
+def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+    """Run ``write(temporary_path)`` then rename the result onto ``path``: a reader never sees half a file,
+    and a failed write leaves the old file as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
@@ -79,8 +80,9 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
-def _write_text(path: Path, text: str) -> Path:
-    return _atomic_write(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+def write_text_atomic(path: Path, text: str) -> Path:
+    """``path.write_text(text)`` through :func:`atomic_write`."""
+    return atomic_write(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
 
 
 def _tensors(prefix: str, module: torch.nn.Module, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
@@ -132,7 +134,7 @@ def _save_safetensors(path: Path, tensors: dict[str, torch.Tensor], metadata: di
         save_file(tensors, str(temporary), metadata=metadata)
         canonicalize_safetensors_header(temporary)
 
-    return _atomic_write(path, write)
+    return atomic_write(path, write)
 
 
 def write_export(
@@ -171,10 +173,10 @@ def write_export(
         "training": jsonable(training),
         "metrics": jsonable(metrics),
     }
-    _write_text(folder / CONFIG_NAME, json.dumps(document, indent=2, sort_keys=False) + "\n")
-    _write_text(folder / CARD_NAME, card)
+    write_text_atomic(folder / CONFIG_NAME, json.dumps(document, indent=2, sort_keys=False) + "\n")
+    write_text_atomic(folder / CARD_NAME, card)
     if samples_png is not None and Path(samples_png).resolve() != (folder / SAMPLES_NAME).resolve():
-        _atomic_write(folder / SAMPLES_NAME, lambda temporary: shutil.copyfile(samples_png, temporary))
+        atomic_write(folder / SAMPLES_NAME, lambda temporary: shutil.copyfile(samples_png, temporary))
     return folder
 
 

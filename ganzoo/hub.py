@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
@@ -384,18 +383,6 @@ def _untrained_card(model: Sampler, spec: ModelSpec) -> str:
     )
 
 
-def _write_text(path: Path, text: str) -> None:
-    """Write through a temporary file and a rename, so a reader never sees half a file."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-
-
 def save(
     model: Sampler,
     folder: str | os.PathLike[str],
@@ -468,6 +455,6 @@ def save(
         "metrics": export.jsonable(metrics or (weights.metrics if weights is not None else {})),
         "generator_only": True,
     }
-    _write_text(target / export.CONFIG_NAME, json.dumps(document, indent=2) + "\n")
-    _write_text(target / export.CARD_NAME, text)
+    export.write_text_atomic(target / export.CONFIG_NAME, json.dumps(document, indent=2) + "\n")
+    export.write_text_atomic(target / export.CARD_NAME, text)
     return target
