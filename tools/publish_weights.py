@@ -125,6 +125,7 @@ def publish(
     max_error: float,
     eval_command: str | None = None,
     floor: dict[str, Any] | None = None,
+    note: str | None = None,
 ) -> str:
     import torch
 
@@ -171,6 +172,8 @@ def publish(
             "The run was extended with `--resume` (the commands above, in order); on the CPU a resumed run ends "
             "with exactly the weights of an uninterrupted run to the final length.\n\n"
         )
+    if note:
+        resumed += note.strip() + "\n\n"
     section = (
         resumed + "## Weights\n\n"
         "| | |\n|---|---|\n"
@@ -230,13 +233,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-fp16-error", type=float, default=0.02, help="largest allowed change of a sample value")
     parser.add_argument("--eval-command", help="the ganzoo eval command that measured the card's metrics")
     parser.add_argument("--floor-json", type=Path, help="ganzoo eval DATASET --real --json output: the floor")
+    parser.add_argument("--note", help="a paragraph for the card: why the run departs from the model's defaults")
     parser.add_argument("--spec-out", type=Path, help="also write the WeightsSpec literal to this file")
     args = parser.parse_args(argv)
     if not (args.export / "config.json").is_file():
         print(f"error: {args.export} is not an export folder (no config.json); pass OUT/export", file=sys.stderr)
         return 2
     floor = json.loads(args.floor_json.read_text(encoding="utf-8")) if args.floor_json else None
-    spec = publish(args.export, args.tag, args.dtype, args.max_fp16_error, args.eval_command, floor)
+    spec = publish(args.export, args.tag, args.dtype, args.max_fp16_error, args.eval_command, floor, args.note)
     print(spec)
     if args.spec_out:
         args.spec_out.write_text(spec + "\n", encoding="utf-8")

@@ -14,6 +14,47 @@ image_size=128 (z=200): one more up/down block, G 1024x4x4 -> ... -> 3x128x128, 
 Init: conv weights N(0, 0.02); BatchNorm weight N(1, 0.02), bias 0 (Radford et al. 2016)."""
 
 
+# Written by tools/publish_weights.py from the run named in `recipe`; tests/test_zoo.py checks it.
+WEIGHTS = (
+    ganzoo.WeightsSpec(
+        tag='utkface',
+        dataset='image-folder',
+        sha256='6755beb9217b0c1c367d3d0cc8416de86bcb60680ca2edb263ba2ad81f76aeeb',
+        package='ganzoo_plugins.weights',
+        filename='dcgan-faces.utkface.safetensors',
+        config={'latent_dim': 100, 'image_size': 64, 'channels': 3, 'ngf': 32, 'ndf': 32},
+        num_params=1100227,
+        metrics={
+            'fid': 1.36,
+            'kid_mean': 0.001399,
+            'kid_std': 0.000339,
+            'precision': 0.5378,
+            'recall': 0.4844,
+        },
+        recipe=(
+            'ganzoo train dcgan-faces --data ../shared/data/faces/utkface --option '
+            'ngf=32 --option ndf=32 --batch-size 64 --steps 5000 --seed 0 '
+            '--sample-every 500 --checkpoint-every 250 --quiet --out '
+            'runs/zoo/dcgan-faces\nganzoo train dcgan-faces --data '
+            '../shared/data/faces/utkface --steps 8000 --resume --quiet --out '
+            'runs/zoo/dcgan-faces'
+        ),
+        card='dcgan-faces.utkface.md',
+        license='UTKFace: non-commercial research only',
+        extra={
+            'seed': 0,
+            'steps': 8000,
+            'epochs': 25.641,
+            'batch_size': 64,
+            'train_time': '1 h 32 min',
+            'hardware': 'AMD EPYC CPU, 2 cores (1 torch threads)',
+            'storage': 'float16, generator only',
+            'extractor': 'random-conv',
+        },
+    ),
+)
+
+
 @ganzoo.hookimpl
 def register_models(register):
     register(
@@ -29,6 +70,7 @@ def register_models(register):
             datasets=("image-folder", "celeba"),
             default_loss="non-saturating",
             hyperparameters={"batch_size": 128, "lr": 2e-4, "betas": (0.5, 0.999)},
+            weights=WEIGHTS,
             architecture=ARCHITECTURE,
             reference="Radford, Metz & Chintala, Unsupervised Representation Learning with DCGANs, ICLR 2016",
         )
