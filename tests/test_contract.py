@@ -4,8 +4,10 @@ The first test is parametrised over the whole registry, exactly as a plugin auth
 one-line test is parametrised over their plugin: a built-in added to DEFAULT_PLUGINS is
 checked here with no new test code. Datasets that need files get tiny ones made here
 (IDX files for the MNIST family, a few PNGs for image folders); CelebA's layout is
-torchvision's, with checksummed files we cannot make, so its shape check is skipped with
-that reason (its missing-data check still runs, and tests/test_datasets.py covers the rest).
+torchvision's, with checksummed files we cannot make, so its shape check is left out of the
+run below (a plugin author's run would skip it with that reason, which
+``test_a_file_dataset_without_root_is_skipped_with_the_reason`` checks); its missing-data check
+still runs, and tests/test_datasets.py covers the rest.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from ganzoo.registry import Registry
 from ganzoo.testing import Check, ContractError
 
 CHECKS = ganzoo.testing.contract_checks()
+NEEDS_REAL_FILES = {"dataset:celeba:load"}
+RUNNABLE = [c for c in CHECKS if c.id not in NEEDS_REAL_FILES]
 
 
 def tiny_root(check: Check, tmp_path: Path) -> str | None:
@@ -37,7 +41,7 @@ def tiny_root(check: Check, tmp_path: Path) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("check", CHECKS, ids=[c.id for c in CHECKS])
+@pytest.mark.parametrize("check", RUNNABLE, ids=[c.id for c in RUNNABLE])
 def test_builtins_pass_the_contract(check, tmp_path):
     if check.kind == "dataset" and check.aspect == "load":
         check = dataclasses.replace(check, root=tiny_root(check, tmp_path))
