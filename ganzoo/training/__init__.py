@@ -5,13 +5,36 @@
 >>> result.export_dir                                                                      # doctest: +SKIP
 PosixPath('runs/ring/export')
 
-This package imports torch; ``import ganzoo`` reaches it only on first use of
-``ganzoo.train`` / ``ganzoo.TrainConfig``.
+The loop imports torch and the distributed machinery; this package imports them only when
+``Trainer``, ``TrainResult`` or ``train`` is first used, so that ``ganzoo.create`` (which needs
+only the configuration helpers in :mod:`.config`) and device resolution stay light.
 """
 
 from __future__ import annotations
 
-from .config import ResolvedConfig, TrainConfig, resolve
-from .loop import Trainer, TrainResult, train
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .config import ResolvedConfig, TrainConfig, resolve
+    from .loop import Trainer, TrainResult, train
 
 __all__ = ["ResolvedConfig", "TrainConfig", "TrainResult", "Trainer", "resolve", "train"]
+
+_HOMES = {
+    "ResolvedConfig": ".config",
+    "TrainConfig": ".config",
+    "resolve": ".config",
+    "Trainer": ".loop",
+    "TrainResult": ".loop",
+    "train": ".loop",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
