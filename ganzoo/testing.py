@@ -148,17 +148,14 @@ def model_datasets(spec: ModelSpec) -> list[str]:
 
 
 def _config_for(spec: ModelSpec, data: DatasetSpec | None) -> dict[str, Any]:
-    """The constructor configuration for ``data``, as the trainer resolves it."""
-    config = dict(spec.config)
+    """The constructor configuration for ``data``, as the trainer resolves it (the trainer's own function)."""
+    from .training.config import model_config_for
+
     if data is None:
-        return config
-    if "sample_shape" in config and data.sample_shape is not None:
-        config["sample_shape"] = data.sample_shape
-    if "channels" in config and data.channels is not None:
-        config["channels"] = data.channels
-    if "num_classes" in config and data.num_classes is not None:
-        config["num_classes"] = data.num_classes
-    return config
+        return model_config_for(spec, {})
+    return model_config_for(
+        spec, {}, sample_shape=data.sample_shape, channels=data.channels, num_classes=data.num_classes
+    )
 
 
 def _build(spec: ModelSpec, config: Mapping[str, Any]) -> tuple[nn.Module, nn.Module]:

@@ -17,6 +17,7 @@ import ganzoo
 from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.nn import count_parameters, dcgan_init
 from ganzoo.specs import call_with_accepted, resolve
+from ganzoo.training.config import model_config_for
 
 MODELS = ganzoo.list_models()
 BATCH = 3
@@ -43,15 +44,10 @@ def generate(generator: nn.Module, count: int = BATCH) -> tuple[torch.Tensor, to
 
 
 def dataset_config(spec: ganzoo.ModelSpec, dataset: ganzoo.DatasetSpec) -> dict:
-    """The model configuration for ``dataset``, resolved as the trainer does (see the shared conventions)."""
-    config = dict(spec.config)
-    if "sample_shape" in config and dataset.sample_shape is not None:
-        config["sample_shape"] = dataset.sample_shape
-    if "channels" in config and dataset.channels is not None:
-        config["channels"] = dataset.channels
-    if "num_classes" in config and dataset.num_classes is not None:
-        config["num_classes"] = dataset.num_classes
-    return config
+    """The model configuration for ``dataset``, resolved by the trainer's own function."""
+    return model_config_for(
+        spec, {}, sample_shape=dataset.sample_shape, channels=dataset.channels, num_classes=dataset.num_classes
+    )
 
 
 def fits(spec: ganzoo.ModelSpec, dataset: ganzoo.DatasetSpec) -> bool:
