@@ -18,6 +18,7 @@ __all__ = [
     "dcgan_init",
     "positive_float",
     "positive_int",
+    "rgb_images_at",
     "sample_shape_of",
 ]
 
@@ -96,3 +97,22 @@ def sample_shape_of(sample_shape: object, model: str) -> tuple[int, ...]:
     if not shape or any(s <= 0 for s in shape):
         raise ConfigError(f"{model}: sample_shape must be a non-empty tuple of positive sizes, got {sample_shape!r}")
     return shape
+
+
+def rgb_images_at(
+    x: torch.Tensor, size: int, *, device: torch.device | str, name: str, antialias: bool = False
+) -> torch.Tensor:
+    """Images ``(N, 1 or 3, H, W)`` as float32 RGB ``(N, 3, size, size)`` on ``device``, for a feature extractor.
+
+    Grey images are repeated to three channels and other sizes resized bilinearly, so that
+    one extractor serves 28x28 digits and 128x128 faces alike; ``name`` (the extractor's)
+    goes into the error for anything that is not a batch of images.
+    """
+    if x.ndim != 4 or x.shape[1] not in (1, 3):
+        raise ConfigError(f"{name} takes images (N, 1 or 3, H, W), got shape {tuple(x.shape)}")
+    x = x.to(device, torch.float32)
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    if x.shape[-2:] != (size, size):
+        x = nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=antialias)
+    return x

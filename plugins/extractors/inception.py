@@ -20,9 +20,9 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from ganzoo.errors import ConfigError, WeightsError
+from ganzoo.nn import rgb_images_at
 
 __all__ = ["INPUT_SIZE", "InceptionExtractor", "build", "checkpoint_path"]
 
@@ -69,15 +69,7 @@ class InceptionExtractor:
         self.std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4 or x.shape[1] not in (1, 3):
-            raise ConfigError(
-                f"inception-v3 takes images (N, 1 or 3, H, W), got shape {tuple(x.shape)}"
-            )
-        x = x.to(self.device, torch.float32)
-        if x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)
-        if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
-            x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
+        x = rgb_images_at(x, INPUT_SIZE, device=self.device, name=self.name)
         return ((x + 1) / 2 - self.mean) / self.std
 
     @torch.inference_mode()

@@ -18,9 +18,8 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from ganzoo.errors import ConfigError
+from ganzoo.nn import rgb_images_at
 
 __all__ = ["INPUT_SIZE", "SEED", "RandomConvExtractor", "build"]
 
@@ -73,15 +72,7 @@ class RandomConvExtractor:
         self.device = torch.device(device)
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4 or x.shape[1] not in (1, 3):
-            raise ConfigError(f"random-conv takes images (N, 1 or 3, H, W), got shape {tuple(x.shape)}")
-        x = x.to(self.device, torch.float32)
-        if x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)
-        if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
-            x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False,
-                              antialias=True)
-        return x
+        return rgb_images_at(x, INPUT_SIZE, device=self.device, name=self.name, antialias=True)
 
     @torch.inference_mode()
     def extract(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
