@@ -116,6 +116,16 @@ def _resolve_dataset(dataset: Any) -> Any:
     raise ConfigError(f"dataset must be a registered name or a DatasetSpec, got {dataset!r}")
 
 
+def _dataset_and_extractor(
+    dataset: Any, split: str | None, extractor: Any, device: Any, options: dict[str, Any] | None
+) -> tuple[Any, str, Any]:
+    """The dataset spec, the reference split (its default when None) and the resolved extractor."""
+    spec = _resolve_dataset(dataset)
+    point_data = spec.sample_shape is not None and len(spec.sample_shape) == 1
+    resolved = resolve_extractor(extractor, dataset=spec.name, point_data=point_data, device=device, options=options)
+    return spec, default_split(spec, split), resolved
+
+
 def _subset(count: int, total: int, seed: int) -> torch.Tensor | None:
     """Sorted indices of ``count`` of ``total`` samples chosen with ``seed`` (None: take them all)."""
     if count >= total:
@@ -367,12 +377,7 @@ def evaluate(
     _check_count(n)
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    spec = _resolve_dataset(dataset)
-    split = default_split(spec, split)
-    point_data = spec.sample_shape is not None and len(spec.sample_shape) == 1
-    resolved = resolve_extractor(
-        extractor, dataset=spec.name, point_data=point_data, device=device, options=extractor_options
-    )
+    spec, split, resolved = _dataset_and_extractor(dataset, split, extractor, device, extractor_options)
     chosen = resolved.extractor
     timings["extractor"] = time.perf_counter() - started
 
@@ -514,11 +519,8 @@ def evaluate_real(
     _check_count(n)
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    spec = _resolve_dataset(dataset)
-    reference_split = default_split(spec, reference_split)
-    point_data = spec.sample_shape is not None and len(spec.sample_shape) == 1
-    resolved = resolve_extractor(
-        extractor, dataset=spec.name, point_data=point_data, device=device, options=extractor_options
+    spec, reference_split, resolved = _dataset_and_extractor(
+        dataset, reference_split, extractor, device, extractor_options
     )
     chosen = resolved.extractor
     timings["extractor"] = time.perf_counter() - started
