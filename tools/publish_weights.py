@@ -71,24 +71,20 @@ def _evaluation_notes(eval_command: str | None, floor: dict[str, Any] | None) ->
     return notes
 
 
-def _card_for_zoo(
-    text: str, *, export: Path, name: str, picture: str, weights_section: str, evaluation_notes: str = ""
-) -> str:
-    """The export's card with the zoo name where it names the run folder, and the weights section added."""
-    from ganzoo.cards import dump_front_matter, parse_front_matter, split_front_matter
+def _card_for_zoo(text: str, *, export: Path, name: str, picture: str, sections: str) -> str:
+    """The export's card with the zoo name where it names the run folder, and ``sections`` before "Data"."""
+    from ganzoo.cards import split_front_matter
 
-    front = parse_front_matter(text)
-    _, body = split_front_matter(text)
+    front, body = split_front_matter(text)
     for spelling in {str(export), str(export.resolve()), str(export) + "/"}:
         body = body.replace(f'ganzoo.load("{spelling}")', f'ganzoo.load("{name}")')
         body = body.replace(f"ganzoo sample {spelling} ", f"ganzoo sample {name} ")
     body = body.replace("](samples.png)", f"]({picture})")
     caption = f"Samples of the shipped weights, seed {GRID_SEED}"
     body = body.replace("Fixed-noise samples at the end of training", caption)
-    weights_section = evaluation_notes + weights_section
     anchor = body.find("## Data\n")
-    body = body[:anchor] + weights_section + body[anchor:] if anchor >= 0 else body + "\n" + weights_section
-    return dump_front_matter(front) + body
+    body = body[:anchor] + sections + body[anchor:] if anchor >= 0 else body + "\n" + sections
+    return front + body
 
 
 def _literal(value: Any, indent: str) -> str:
@@ -191,8 +187,7 @@ def publish(
         export=export,
         name=model,
         picture=picture,
-        weights_section=section,
-        evaluation_notes=_evaluation_notes(eval_command, floor),
+        sections=_evaluation_notes(eval_command, floor) + section,
     )
     (CARDS_DIR / f"{name}.md").write_text(card, encoding="utf-8")
 
