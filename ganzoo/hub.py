@@ -116,9 +116,7 @@ def _dataset_spec(spec: ModelSpec, dataset: str | None) -> DatasetSpec | None:
     if dataset is None:
         return registry.datasets.records.get(spec.default_dataset)
     found = registry.datasets.get(dataset)
-    import fnmatch
-
-    if spec.datasets and not any(fnmatch.fnmatchcase(found.name, p) for p in spec.datasets):
+    if not spec.trains_on(found.name):
         raise ConfigError(
             f"{spec.name} does not train on dataset {found.name!r}; use one of: {', '.join(spec.datasets)}"
         )

@@ -195,6 +195,12 @@ class ModelSpec:
     def kind(self) -> str:
         return "conditional" if self.conditional else "unconditional"
 
+    def trains_on(self, dataset: str) -> bool:
+        """Whether ``datasets`` admits the dataset named ``dataset`` (fnmatch patterns; none means any)."""
+        import fnmatch
+
+        return not self.datasets or any(fnmatch.fnmatchcase(dataset, pattern) for pattern in self.datasets)
+
     def get_weights(self, tag: str | None = None) -> WeightsSpec:
         """The weights entry with ``tag`` (the default entry when ``tag`` is None)."""
         from .errors import UnknownNameError

@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fnmatch
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -133,7 +132,7 @@ def model_datasets(spec: ModelSpec) -> list[str]:
     for name in registry.datasets.names():
         data = registry.datasets.records[name]
         if spec.datasets:
-            if any(fnmatch.fnmatchcase(name, pattern) for pattern in spec.datasets):
+            if spec.trains_on(name):
                 found.append(name)
             continue
         if spec.conditional and data.num_classes is None:

@@ -205,3 +205,10 @@ def test_trace_switch_prints_hook_calls(monkeypatch, capsys):
     monkeypatch.setenv("GANZOO_TRACE_PLUGINS", "1")
     Registry.from_plugins(entry_points=False)
     assert "register_models" in capsys.readouterr().err
+
+
+def test_trains_on_reads_the_dataset_patterns():
+    dcgan = ganzoo.get_model_spec("dcgan-mnist")
+    assert dcgan.trains_on("mnist") and dcgan.trains_on("kmnist") and not dcgan.trains_on("ring-8")
+    mlp = ganzoo.get_model_spec("mlp-gan")
+    assert mlp.datasets == () and mlp.trains_on("ring-8") and mlp.trains_on("anything")

@@ -46,7 +46,7 @@ def _weights_info(weights: WeightsSpec) -> dict[str, Any]:
 def model_info(spec: ModelSpec) -> dict[str, Any]:
     """Everything ``ganzoo info`` shows, as a JSON-ready dict."""
     registry = get_registry()
-    datasets = [n for n in registry.datasets.names() if spec.datasets == () or _matches(n, spec.datasets)]
+    datasets = [n for n in registry.datasets.names() if spec.trains_on(n)]
     losses = list(spec.losses) or registry.losses.names()
     return {
         "name": spec.name,
@@ -70,12 +70,6 @@ def model_info(spec: ModelSpec) -> dict[str, Any]:
         "default_weights": spec.default_weights,
         "weights": [_weights_info(w) for w in spec.weights],
     }
-
-
-def _matches(name: str, patterns: tuple[str, ...]) -> bool:
-    import fnmatch
-
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
 def _jsonable(value: Any) -> Any:

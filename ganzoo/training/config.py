@@ -21,7 +21,6 @@ Defaults, in one place:
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -208,10 +207,6 @@ def coerce_options(spec: ModelSpec, options: Mapping[str, Any]) -> dict[str, Any
     return result
 
 
-def _matches(name: str, patterns: tuple[str, ...]) -> bool:
-    return not patterns or any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
-
-
 def _positive(name: str, value: Any, kind: type = int) -> Any:
     if value is None:
         return None
@@ -235,8 +230,8 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
     if not dataset_name:
         raise ConfigError(f"{spec.name} has no default dataset; choose one with --dataset")
     dataset_spec = get_dataset_spec(dataset_name)
-    if not _matches(dataset_spec.name, spec.datasets):
-        accepted = [n for n in list_datasets() if _matches(n, spec.datasets)] or list(spec.datasets)
+    if not spec.trains_on(dataset_spec.name):
+        accepted = [n for n in list_datasets() if spec.trains_on(n)] or list(spec.datasets)
         raise ConfigError(
             f"{spec.name} does not train on dataset {dataset_spec.name!r}; use one of: {', '.join(accepted)}"
         )
