@@ -329,6 +329,7 @@ def render_card(
         ("steps (generator updates)", training.get("steps")),
         ("epochs", training.get("epochs")),
         ("D updates per step", training.get("d_steps")),
+        ("G update on", "the last D update's fakes" if training.get("reuse_fakes") else None),
         *_batch_rows(training),
         ("optimiser", "Adam"),
         ("learning rate", training.get("lr")),

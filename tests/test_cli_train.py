@@ -72,7 +72,7 @@ def test_train_end_to_end_writes_export_samples_log_and_curves(tmp_path):
 
 def test_an_existing_run_needs_resume_and_resume_continues(tmp_path):
     out = tmp_path / "run"
-    assert invoke(*quick(out, "--quiet")).exit_code == 0
+    assert invoke(*quick(out, "--quiet", "--reuse-fakes")).exit_code == 0
     again = invoke(*quick(out, "--quiet"))
     assert again.exit_code == 1
     assert "already holds a run; pass --resume" in again.output and "Traceback" not in again.output
@@ -81,8 +81,11 @@ def test_an_existing_run_needs_resume_and_resume_continues(tmp_path):
     assert "resumed at step 30" in resumed.output
     records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert records[-1]["step"] == 40
-    command = json.loads((out / "export" / "config.json").read_text())["training"]["command"]
-    assert command.splitlines()[1].endswith("--resume --quiet --device cpu")
+    training = json.loads((out / "export" / "config.json").read_text())["training"]
+    assert training["command"].splitlines()[1].endswith("--resume --quiet --device cpu")
+    assert training["reuse_fakes"] is True  # the resumed run kept the switch it was started with
+    switched = invoke("train", "mlp-gan", "--out", out, "--steps", "50", "--resume", "--fresh-noise", "--quiet")
+    assert switched.exit_code == 1 and "holds a reuse_fakes True run, not False" in switched.output
 
 
 def test_plain_progress_lines_when_not_a_terminal(tmp_path):

@@ -133,6 +133,11 @@ def _worker(rank: int, tmp: Path) -> None:
         found["plain_result"] = plain.run()
         found["plain"] = (parameters(plain.generator), parameters(plain.discriminator))
 
+        # the G update on D's fakes: G's DDP forward runs in the D update, its backward in the G update
+        reuse = Trainer(plain_config(tmp / "reuse2", batch_size=6, reuse_fakes=True))
+        reuse.run()
+        found["reuse"] = (parameters(reuse.generator), parameters(reuse.discriminator))
+
         data = tmp / "data"
         whole = Trainer(dcgan_config(tmp / "whole", data, steps=7))
         found["whole_result"] = whole.run()
@@ -227,6 +232,20 @@ def test_two_processes_equal_one_process_with_the_global_batch(two_ranks, plain_
     assert "| batch size per device | 6 |" in card and "| global batch size | 12 |" in card
     assert "| processes (devices) | 2 |" in card
     assert facts["command"].startswith("torchrun --nproc-per-node 2 -m ganzoo train plain-mlp")
+
+
+def test_reuse_fakes_on_two_processes_equals_one_process(two_ranks, plain_mlp):
+    tmp, found = two_ranks
+    single = Trainer(plain_config(tmp / "reuse1", batch_size=12, reuse_fakes=True)).prepare()
+    fresh = Trainer(plain_config(tmp / "fresh1", batch_size=12)).prepare()
+    single.run()
+    fresh.run()
+    for rank in (0, 1):
+        for mine, theirs in zip((single.generator, single.discriminator), found[rank]["reuse"], strict=True):
+            for name, value in parameters(mine).items():
+                torch.testing.assert_close(theirs[name], value, rtol=0, atol=ATOL, msg=name)
+    pairs = zip(single.generator.parameters(), fresh.generator.parameters(), strict=True)
+    assert any(not torch.equal(a, b) for a, b in pairs)  # the switch changes the algorithm
 
 
 def test_a_resumed_two_process_run_ends_with_the_weights_of_an_uninterrupted_one(two_ranks):

@@ -343,6 +343,49 @@ def test_data_the_model_cannot_use_is_refused(tmp_path, plugin_module, monkeypat
         train(config(tmp_path, model="fixed-shape"))
 
 
+# ---------------------------------------------------------------- reusing the fakes for G
+def _training_forwards(trainer: Trainer) -> list[int]:
+    """Counts the generator's forward passes in training mode (the sample grids run in eval mode)."""
+    calls: list[int] = []
+    trainer.generator.register_forward_hook(lambda module, args, out: calls.append(1) if module.training else None)
+    return calls
+
+
+@pytest.mark.parametrize("loss,d_steps", [("non-saturating", 1), ("wgan-gp", 5)])
+def test_reuse_fakes_runs_one_generator_forward_per_step(loss, d_steps, tmp_path):
+    counts = {}
+    for reuse in (False, True):
+        trainer = Trainer(config(tmp_path, loss=loss, steps=3, reuse_fakes=reuse, out=tmp_path / f"run-{reuse}"))
+        calls = _training_forwards(trainer.prepare())
+        before = [p.detach().clone() for p in trainer.generator.parameters()]
+        result = trainer.run()
+        counts[reuse] = len(calls)
+        # G still learns from the reused fakes: every one of its weights moved
+        assert all(not torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters(), strict=True))
+        assert result.images_seen == 3 * d_steps * 16
+        saved = json.loads((result.export_dir / "config.json").read_text())["training"]
+        assert saved["reuse_fakes"] is reuse
+        command = saved["command"]
+        assert ("--reuse-fakes" in shlex.split(command)) is reuse, command
+        assert ("the last D update's fakes" in (result.export_dir / "README.md").read_text()) is reuse
+    assert counts == {False: 3 * (d_steps + 1), True: 3 * d_steps}
+
+
+def test_a_reuse_fakes_run_resumes_exactly_and_keeps_its_setting(tmp_path):
+    common = dict(batch_size=12, limit=40, checkpoint_every=3)
+    whole = train(config(tmp_path, steps=6, out=tmp_path / "whole", reuse_fakes=True, **common))
+    train(config(tmp_path, steps=3, out=tmp_path / "parts", reuse_fakes=True, **common))
+    # resumed without repeating the switch: the run keeps the setting it was started with
+    resumed = train(config(tmp_path, steps=6, out=tmp_path / "parts", resume=True, **common))
+    a, b = load_checkpoint(whole.checkpoint), load_checkpoint(resumed.checkpoint)
+    for key in ("generator", "discriminator"):
+        assert states_equal(a[key], b[key]), key
+    fresh = load_checkpoint(train(config(tmp_path, steps=6, out=tmp_path / "fresh", **common)).checkpoint)
+    assert not states_equal(a["generator"], fresh["generator"])  # the switch changes the algorithm
+    with pytest.raises(ConfigError, match="reuse_fakes True run, not False"):
+        train(config(tmp_path, steps=8, out=tmp_path / "parts", resume=True, reuse_fakes=False, **common))
+
+
 # ---------------------------------------------------------------- precision and losses
 def test_bf16_on_the_cpu_and_a_penalty_loss_with_several_d_steps(tmp_path):
     root = tiny_mnist_root(tmp_path / "data")

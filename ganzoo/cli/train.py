@@ -136,6 +136,13 @@ def register(app: typer.Typer) -> None:
         precision: str = typer.Option(
             "fp32", "--precision", help="fp32, bf16 (CPU or recent GPU) or fp16 (CUDA).", rich_help_panel=_PANEL_LENGTH
         ),
+        reuse_fakes: bool | None = typer.Option(
+            None, "--reuse-fakes/--fresh-noise",
+            help="--reuse-fakes: update G on the fakes of the last D update, as the PyTorch DCGAN tutorial does "
+            "(one G forward pass per step instead of two: faster). Default for a new run: fresh noise for G, as "
+            "in Goodfellow et al.; a resumed run keeps its own.",
+            rich_help_panel=_PANEL_LENGTH,
+        ),
         option: list[str] = typer.Option(
             [], "--option", metavar="KEY=VALUE",
             help="Model option, repeatable (see 'ganzoo info MODEL'), e.g. --option image_size=128.",
@@ -212,6 +219,7 @@ def register(app: typer.Typer) -> None:
             out=out,
             resume=resume,
             precision=precision,
+            reuse_fakes=reuse_fakes,
             sample_every=sample_every,
             checkpoint_every=checkpoint_every,
             log_every=log_every,

@@ -50,7 +50,7 @@ than any rank-0-only work (sample grids, checkpoints, the export) or a first dec
 short enough that a stalled rank does not hold the others' GPUs for torch's default half hour."""
 
 # Settings that define the run's data stream and networks: a resumed run must keep them.
-FIXED_ON_RESUME = ("model", "dataset", "loss", "options", "batch_size", "seed", "limit", "split")
+FIXED_ON_RESUME = ("model", "dataset", "loss", "options", "batch_size", "seed", "limit", "split", "reuse_fakes")
 
 
 @dataclass
@@ -72,6 +72,10 @@ class TrainConfig:
     out: str | Path | None = None
     resume: bool = False
     precision: str = "fp32"
+    reuse_fakes: bool | None = None
+    """True: the generator update scores the fakes of the last discriminator update again, as the PyTorch
+    DCGAN tutorial does (one generator forward pass per step instead of two). False (the default for a new
+    run; a resumed run keeps its own): fresh noise for the generator update, as in Goodfellow et al."""
     sample_every: int | None = None
     checkpoint_every: int | None = None
     log_every: int | None = None

@@ -9,7 +9,8 @@ each on its own real batch. Speed comes from the data path and the arithmetic:
 * convolutional models run channels_last; ``--precision bf16/fp16`` autocasts;
 * Adam is fused (or foreach) and gradients are dropped with ``set_to_none``;
 * D's weights stop requiring gradients during the G update (their gradients there would
-  only be thrown away), and the fakes for D's update are drawn without autograd;
+  only be thrown away), and the fakes for D's update are drawn without autograd; with
+  ``reuse_fakes`` the G update scores those same fakes instead (one G forward per step);
 * metrics stay on the device and are synchronised every ``log_every`` steps only.
 
 Everything random comes from generators that the checkpoint stores, so on a CPU a run
@@ -136,6 +137,8 @@ def equivalent_command(resolved: ResolvedConfig, total_steps: int, launcher: lis
         parts += ["--data", str(request.data_dir)]
     parts += ["--loss", resolved.loss, "--steps", str(total_steps), "--batch-size", str(resolved.batch_size)]
     parts += ["--lr", f"{resolved.lr:g}", "--seed", str(request.seed), "--precision", request.precision]
+    if request.reuse_fakes:
+        parts.append("--reuse-fakes")
     if request.device != "auto":
         parts += ["--device", request.device]
     if request.limit:
@@ -229,6 +232,7 @@ class Trainer:
         self.resolved = resolved = resolve(request)
         self.device = self.dist.device
         self.precision: Precision = resolve_precision(request.precision, self.device)
+        self.reuse_fakes = bool(request.reuse_fakes)
         self.reporter = self.reporter or make_reporter(request.quiet or not self.dist.is_main)
 
         torch.manual_seed(request.seed)
@@ -358,6 +362,7 @@ class Trainer:
             "seed": request.seed,
             "limit": request.limit,
             "split": request.split,
+            "reuse_fakes": self.reuse_fakes,
             "lr": resolved.lr,
             "betas": list(resolved.betas),
             "steps": self.total_steps,
@@ -523,11 +528,14 @@ class Trainer:
         G, D, loss = self.generator, self.discriminator, self.loss
         G_train, D_train = self.g_train, self.d_train
         autocast = self.precision.autocast
-        for _ in range(self.d_steps):
+        for d_step in range(self.d_steps):
             real, real_labels = self._next_batch()
             z, fake_labels = self._noise(real.shape[0])
-            with torch.no_grad(), autocast():
-                fake = G(z, fake_labels)
+            # with reuse_fakes, the last D update's fakes keep their graph for the G update that follows
+            keep = self.reuse_fakes and d_step == self.d_steps - 1
+            with torch.set_grad_enabled(keep), autocast():
+                kept = G_train(z, fake_labels) if keep else None
+                fake = kept.detach() if kept is not None else G(z, fake_labels)
             with autocast():
                 if self.joint_d:  # one pass over real and fake: bigger matrix products, one weight gradient
                     both = D_train(
@@ -544,9 +552,11 @@ class Trainer:
         for parameter in self.d_params:
             parameter.requires_grad_(False)
         try:
-            z, fake_labels = self._noise(self.batch_size)
+            if kept is None:
+                z, fake_labels = self._noise(self.batch_size)
             with autocast():
-                fake_logits_g = D(G_train(z, fake_labels), fake_labels)
+                fake_g = kept if kept is not None else G_train(z, fake_labels)
+                fake_logits_g = D(fake_g, fake_labels)
                 loss_g = loss.generator_loss(fake_logits_g.float())
             self._backward_step(loss_g, self.opt_g, self.scaler_g)
         finally:
@@ -832,6 +842,7 @@ class Trainer:
             "betas": list(resolved.betas),
             "seed": request.seed,
             "precision": self.precision.name,
+            "reuse_fakes": self.reuse_fakes,
             "device": str(self.device),
             "hardware": describe_hardware(self.device, processes=self.dist.world_size, nodes=self.dist.topology.nodes),
             "wall_time_s": round(wall, 2),
