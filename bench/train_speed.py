@@ -7,15 +7,20 @@ their ratio. The textbook loop is written as the classic tutorials write it
 ``nn.Sequential`` networks ending in ``Sigmoid``, ``BCELoss``, Adam 2e-4 (0.5, 0.999),
 batch 64 for the MLP and 128 for the DCGAN, D updated first and G reusing D's fakes).
 ganzoo runs its real trainer (``ganzoo.training.Trainer``) with the model's registered
-networks, at fp32 and at bf16.
+networks in three configurations: its defaults (fp32; the G update on fresh noise), fp32
+with ``--reuse-fakes`` (the G update on D's fakes: the same algorithm as the textbook loop)
+and bf16 with ``--reuse-fakes`` (the fastest).
 
 The first ``--warmup`` steps of every loop are excluded from the timing (allocator, kernel
-selection, first-touch costs). Sample quality is compared on equal terms: after training,
-2,000 samples of each generator (eval mode, same noise) go through ganzoo's MNIST classifier
-and the table shows the FID in its feature space against 2,000 real test digits (lower is
-better) and how many of the 10 digit classes hold at least 5% of the samples.
+selection, first-touch costs). A shared machine's speed drifts by tens of percent within
+minutes, so the loops run ``--rounds`` times, interleaved (textbook, then each ganzoo
+configuration, then again), and the table shows each loop's median; the ratio is of medians.
+Sample quality is compared on equal terms: after the first round, 2,000 samples of each
+generator (eval mode, same noise) go through ganzoo's MNIST classifier and the table shows
+the FID in its feature space against 2,000 real test digits (lower is better) and how many
+of the 10 digit classes hold at least 5% of the samples.
 
-    python bench/train_speed.py --data ../shared/data [--images-mlp 60000] [--images-dcgan 30000]
+    python bench/train_speed.py --data ../shared/data [--rounds 3] [--images-mlp 60000] [--images-dcgan 30000]
 
 Targets on the 2-core development CPU: mlp-gan >= 4x, dcgan-mnist >= 1.5x.
 """
@@ -25,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -138,15 +144,23 @@ class _Clock(Reporter):
 
 
 def ganzoo_loop(
-    model: str, data: str, images: int, batch_size: int, warmup: int, seed: int, precision: str, out: Path
+    model: str,
+    data: str,
+    images: int,
+    batch_size: int,
+    warmup: int,
+    seed: int,
+    precision: str,
+    reuse_fakes: bool,
+    out: Path,
 ) -> dict[str, Any]:
     timed_steps = math.ceil(images / batch_size)
     clock = _Clock()
     trainer = Trainer(
         TrainConfig(
             model, dataset="mnist", data_dir=data, steps=warmup + timed_steps, batch_size=batch_size,
-            device="cpu", precision=precision, seed=seed, out=out, quiet=True, log_every=warmup,
-            sample_every=10**9, checkpoint_every=10**9,
+            device="cpu", precision=precision, reuse_fakes=reuse_fakes, seed=seed, out=out, quiet=True,
+            log_every=warmup, sample_every=10**9, checkpoint_every=10**9,
         ),
         reporter=clock,
     )
@@ -180,12 +194,20 @@ def real_digits(data: str, count: int) -> torch.Tensor:
     return test.data[:count].unsqueeze(1).float().div(127.5).sub(1)
 
 
+GANZOO_CONFIGS = {  # name: (precision, reuse_fakes)
+    "ganzoo fp32": ("fp32", False),
+    "ganzoo fp32 reuse": ("fp32", True),
+    "ganzoo bf16 reuse": ("bf16", True),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="../shared/data", help="folder holding MNIST/raw")
     parser.add_argument("--images-mlp", type=int, default=60_000)
     parser.add_argument("--images-dcgan", type=int, default=30_000)
     parser.add_argument("--warmup", type=int, default=20, help="steps excluded from the timing")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved repetitions; medians are shown")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--models", default="mlp,dcgan", help="comma-separated: mlp, dcgan")
@@ -202,26 +224,43 @@ def main() -> None:
 
             classifier = build("cpu")
             real = real_digits(args.data, 2000)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, warm-up {args.warmup} steps excluded")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, warm-up {args.warmup} steps excluded, "
+        f"median of {args.rounds} interleaved rounds"
+    )
     cases = {
         "mlp": ("mlp-gan", args.images_mlp, 64),
         "dcgan": ("dcgan-mnist", args.images_dcgan, 128),
     }
     with tempfile.TemporaryDirectory() as folder:
         for key in args.models.split(","):
-            model, images, batch_size = cases[key.strip()]
-            print(f"\n{model}: {images} images at batch {batch_size}")
-            results = {"textbook": textbook_loop(key, args.data, images, batch_size, args.warmup, args.seed)}
-            for precision in ("fp32", "bf16"):
-                out = Path(folder) / f"{model}-{precision}"
-                results[f"ganzoo {precision}"] = ganzoo_loop(
-                    model, args.data, images, batch_size, args.warmup, args.seed, precision, out
+            key = key.strip()
+            model, images, batch_size = cases[key]
+            print(f"\n{model}: {images} images at batch {batch_size}", flush=True)
+            speeds: dict[str, list[float]] = {"textbook": [], **{name: [] for name in GANZOO_CONFIGS}}
+            quality_of: dict[str, str] = {}
+            for round_index in range(args.rounds):
+                results = {"textbook": textbook_loop(key, args.data, images, batch_size, args.warmup, args.seed)}
+                for name, (precision, reuse) in GANZOO_CONFIGS.items():
+                    out = Path(folder) / f"{model}-{name.replace(' ', '-')}-{round_index}"
+                    results[name] = ganzoo_loop(
+                        model, args.data, images, batch_size, args.warmup, args.seed, precision, reuse, out
+                    )
+                for name, result in results.items():
+                    speeds[name].append(result["images_per_s"])
+                    if round_index == 0 and classifier is not None and real is not None:
+                        quality_of[name] = quality(result["generator"], real, classifier, args.seed)
+                print(
+                    f"  round {round_index + 1}: "
+                    + ", ".join(f"{name} {result['images_per_s']:.0f}" for name, result in results.items()),
+                    flush=True,
                 )
-            base = results["textbook"]["images_per_s"]
-            for name, result in results.items():
-                line = f"  {name:<12} {result['images_per_s']:8.0f} images/s  {result['images_per_s'] / base:5.2f}x"
-                if classifier is not None and real is not None:
-                    line += "   " + quality(result["generator"], real, classifier, args.seed)
+            base = statistics.median(speeds["textbook"])
+            for name, values in speeds.items():
+                speed = statistics.median(values)
+                line = f"  {name:<18} {speed:8.0f} images/s  {speed / base:5.2f}x"
+                if name in quality_of:
+                    line += "   " + quality_of[name]
                 print(line, flush=True)
 
 
