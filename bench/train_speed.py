@@ -47,11 +47,15 @@ LATENT = 100
 
 # ---------------------------------------------------------------- the textbook networks
 def textbook_mlp() -> tuple[nn.Module, nn.Module]:
-    """mlp-gan's layers, written as the tutorials write them (Sigmoid output for BCELoss)."""
+    """mlp-gan's layers, written as the tutorials write them (Sigmoid output for BCELoss).
+
+    BatchNorm1d gets the classic code's positional 0.8 (which is eps) and mlp-gan's momentum 0.2, so
+    that both loops train exactly the same architecture and the quality check compares the loops only.
+    """
     generator = nn.Sequential(
         nn.Linear(LATENT, 128), nn.ReLU(),
-        nn.Linear(128, 256), nn.BatchNorm1d(256, momentum=0.2), nn.ReLU(),
-        nn.Linear(256, 512), nn.BatchNorm1d(512, momentum=0.2), nn.ReLU(),
+        nn.Linear(128, 256), nn.BatchNorm1d(256, 0.8, momentum=0.2), nn.ReLU(),
+        nn.Linear(256, 512), nn.BatchNorm1d(512, 0.8, momentum=0.2), nn.ReLU(),
         nn.Linear(512, 784), nn.Tanh(), nn.Unflatten(1, (1, 28, 28)),
     )
     discriminator = nn.Sequential(
