@@ -532,10 +532,14 @@ class Trainer:
             real, real_labels = self._next_batch()
             z, fake_labels = self._noise(real.shape[0])
             # with reuse_fakes, the last D update's fakes keep their graph for the G update that follows
-            keep = self.reuse_fakes and d_step == self.d_steps - 1
-            with torch.set_grad_enabled(keep), autocast():
-                kept = G_train(z, fake_labels) if keep else None
-                fake = kept.detach() if kept is not None else G(z, fake_labels)
+            fakes_for_g = None
+            if self.reuse_fakes and d_step == self.d_steps - 1:
+                with autocast():
+                    fakes_for_g = G_train(z, fake_labels)
+                fake = fakes_for_g.detach()
+            else:
+                with torch.no_grad(), autocast():
+                    fake = G(z, fake_labels)
             with autocast():
                 if self.joint_d:  # one pass over real and fake: bigger matrix products, one weight gradient
                     both = D_train(
@@ -552,11 +556,11 @@ class Trainer:
         for parameter in self.d_params:
             parameter.requires_grad_(False)
         try:
-            if kept is None:
-                z, fake_labels = self._noise(self.batch_size)
             with autocast():
-                fake_g = kept if kept is not None else G_train(z, fake_labels)
-                fake_logits_g = D(fake_g, fake_labels)
+                if fakes_for_g is None:
+                    z, fake_labels = self._noise(self.batch_size)
+                    fakes_for_g = G_train(z, fake_labels)
+                fake_logits_g = D(fakes_for_g, fake_labels)
                 loss_g = loss.generator_loss(fake_logits_g.float())
             self._backward_step(loss_g, self.opt_g, self.scaler_g)
         finally:
