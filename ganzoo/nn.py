@@ -16,6 +16,7 @@ __all__ = [
     "check_labels",
     "count_parameters",
     "dcgan_init",
+    "interpolate_gradient_norms",
     "positive_float",
     "positive_int",
     "rgb_images_at",
@@ -52,6 +53,25 @@ def dcgan_init(module: nn.Module, std: float = DCGAN_INIT_STD) -> nn.Module:
             if layer.bias is not None:
                 nn.init.zeros_(layer.bias)
     return module
+
+
+def interpolate_gradient_norms(
+    discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Per-sample L2 norms of D's input gradient at random interpolates of real and fake samples.
+
+    The common core of gradient penalties (WGAN-GP, WGAN-LP and their kin), so that each loss
+    states only what it does with the norms. Each sample gets its own mixing weight
+    ``alpha ~ U(0, 1)`` and its norm is taken over all its non-batch dimensions, as in Gulrajani
+    et al. (2017); the graph is kept (``create_graph``) so that a penalty on the norms trains D.
+    """
+    real = real.detach()
+    fake = fake.detach().to(real.dtype)
+    alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
+    mixed = (alpha * real + (1.0 - alpha) * fake).requires_grad_(True)
+    scores = discriminator(mixed, labels)
+    (gradient,) = torch.autograd.grad(scores.float().sum(), mixed, create_graph=True)
+    return gradient.flatten(1).float().norm(2, dim=1)
 
 
 def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:

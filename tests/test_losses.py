@@ -11,6 +11,7 @@ from torch import nn
 
 import ganzoo
 from ganzoo.errors import ConfigError
+from ganzoo.nn import interpolate_gradient_norms
 
 LOSSES = ganzoo.list_losses()
 
@@ -172,6 +173,14 @@ def test_penalty_of_a_linear_critic_is_exact_and_differentiable():
     # d/dw 10 (||w|| - 1)^2 = 20 (||w|| - 1) w / ||w||
     assert torch.allclose(critic.weight.grad, 20 * 2.0 * weight / 3.0, atol=1e-5)
     assert WGANGPLoss(gp_weight=2.5).penalty(critic, real, fake).item() == pytest.approx(2.5 * 4.0, rel=1e-6)
+
+
+def test_interpolate_gradient_norms_of_a_linear_critic_are_its_weight_norm_per_sample():
+    weight = torch.zeros(18)
+    weight[0], weight[5] = 2.0, math.sqrt(5.0)  # ||w|| = 3
+    norms = interpolate_gradient_norms(LinearCritic(weight), torch.randn(4, 2, 3, 3), torch.randn(4, 2, 3, 3))
+    assert norms.shape == (4,) and torch.allclose(norms, torch.full((4,), 3.0))
+    assert norms.requires_grad  # the graph is kept: a penalty on the norms reaches D's weights
 
 
 def test_penalty_norm_is_per_sample_over_all_non_batch_dimensions():

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.errors import ConfigError
+from ganzoo.nn import interpolate_gradient_norms
 
 __all__ = ["HingeLoss", "LeastSquaresLoss", "MinimaxLoss", "NonSaturatingLoss", "WGANGPLoss"]
 
@@ -131,17 +132,11 @@ class WGANGPLoss(_LogitLoss):
     ) -> torch.Tensor:
         """``gp_weight * mean_i (||grad_x D(x_hat_i)||_2 - 1)^2`` on random interpolates.
 
-        Each sample gets its own mixing weight ``alpha ~ U(0, 1)``, and the gradient norm
-        is taken per sample over all its dimensions (channels and pixels together), as in
-        the paper. ``create_graph=True`` makes the penalty differentiable in D's weights.
+        The norms come from :func:`ganzoo.nn.interpolate_gradient_norms`: one mixing weight per
+        sample, each norm over all of a sample's dimensions (channels and pixels together), as in
+        the paper, with the graph kept so that the penalty is differentiable in D's weights.
         """
-        real = real.detach()
-        fake = fake.detach().to(real.dtype)
-        alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
-        mixed = (alpha * real + (1.0 - alpha) * fake).requires_grad_(True)
-        scores = discriminator(mixed, labels)
-        (gradient,) = torch.autograd.grad(scores.float().sum(), mixed, create_graph=True)
-        norms = gradient.flatten(1).float().norm(2, dim=1)
+        norms = interpolate_gradient_norms(discriminator, real, fake, labels)
         return self.gp_weight * (norms - 1.0).square().mean()
 
     def __repr__(self) -> str:

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ganzoo import ConfigError
+from ganzoo.nn import interpolate_gradient_norms
 
 __all__ = ["WGANLPLoss"]
 
@@ -37,13 +38,7 @@ class WGANLPLoss:
         self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None = None
     ) -> torch.Tensor:
         """``lp_weight * mean_i max(0, ||grad_x D(x_hat_i)||_2 - 1)^2`` on per-sample random interpolates."""
-        real = real.detach()
-        fake = fake.detach().to(real.dtype)
-        alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
-        mixed = (alpha * real + (1.0 - alpha) * fake).requires_grad_(True)
-        scores = discriminator(mixed, labels)
-        (gradient,) = torch.autograd.grad(scores.float().sum(), mixed, create_graph=True)
-        excess = (gradient.flatten(1).float().norm(2, dim=1) - 1.0).clamp(min=0.0)
+        excess = (interpolate_gradient_norms(discriminator, real, fake, labels) - 1.0).clamp(min=0.0)
         return self.lp_weight * excess.square().mean()
 
     def __repr__(self) -> str:
