@@ -20,6 +20,7 @@ from typing import Any
 import typer
 
 from ..errors import ConfigError, GanzooError
+from ..training.config import DEFAULT_DIST_TIMEOUT_S
 from .common import complete_model, stdout_console, user_errors
 
 __all__ = ["parse_options", "register"]
@@ -184,7 +185,7 @@ def register(app: typer.Typer) -> None:
             rich_help_panel=_PANEL_DIST,
         ),
         dist_timeout: float = typer.Option(
-            600.0, "--dist-timeout", metavar="SECONDS",
+            DEFAULT_DIST_TIMEOUT_S, "--dist-timeout", metavar="SECONDS",
             help="Several processes: how long one waits for the others before the run stops with an error "
             "(a process that died or hangs).",
             rich_help_panel=_PANEL_DIST,
