@@ -201,7 +201,11 @@ def register(app: typer.Typer) -> None:
         if nproc is not None and nproc > 1:
             from ..training.distributed import launch_local
 
-            launch_local(nproc, _given_arguments(ctx, leave_out=("nproc",)), _command_line(ctx))
+            os.environ[_COMMAND_ENV] = _command_line(ctx)  # the workers record the line the user typed
+            try:
+                launch_local(nproc, _given_arguments(ctx, leave_out=("nproc",)))
+            finally:
+                os.environ.pop(_COMMAND_ENV, None)
             return
         from ..training import TrainConfig, train
 

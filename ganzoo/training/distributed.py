@@ -54,7 +54,6 @@ from ..errors import ConfigError, GanzooError
 from .config import DEFAULT_DIST_TIMEOUT_S
 
 __all__ = [
-    "DEFAULT_TIMEOUT_S",
     "RANK_SEED_STRIDE",
     "DistributedRunError",
     "Group",
@@ -66,8 +65,6 @@ __all__ = [
     "setup",
     "topology_from_env",
 ]
-
-DEFAULT_TIMEOUT_S = DEFAULT_DIST_TIMEOUT_S
 
 RANK_SEED_STRIDE = 1_000_003
 """Rank ``r`` seeds torch's global generator with ``seed + r * RANK_SEED_STRIDE`` (a prime far from small seeds,
@@ -288,7 +285,9 @@ def _looks_like_communication(error: RuntimeError) -> bool:
     return any(word in text for word in ("gloo", "nccl", "connection", "timed out", "timeout", "socket", "peer"))
 
 
-def setup(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S, env: Mapping[str, str] | None = None) -> Group:
+def setup(
+    device: str = "auto", timeout_s: float = DEFAULT_DIST_TIMEOUT_S, env: Mapping[str, str] | None = None
+) -> Group:
     """This process's :class:`Group`: join the process group when torchrun started several processes."""
     from .device import resolve_device
 
@@ -344,19 +343,18 @@ def parameter_checksum(modules: Sequence[nn.Module]) -> str:
     return digest.hexdigest()[:16]
 
 
-def launch_local(nproc: int, args: Sequence[str], command: str) -> None:
+def launch_local(nproc: int, args: Sequence[str]) -> None:
     """``ganzoo train ARGS`` on ``nproc`` processes of this machine, through torchrun's own launcher.
 
     Exactly ``torchrun --standalone --nproc-per-node NPROC -m ganzoo train ARGS``: a rendezvous
-    on a free local port, one worker per process, all stopped when one fails. ``command`` (the
-    line the user typed) goes to the workers for the model card.
+    on a free local port, one worker per process, all stopped when one fails. The workers inherit
+    this process's environment.
     """
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
 
     if "WORLD_SIZE" in os.environ:
         raise ConfigError("--nproc inside a torchrun worker: drop --nproc (torchrun already started the processes)")
-    os.environ["GANZOO_TRAIN_COMMAND"] = command
     launch = parse_args(["--standalone", "--nproc-per-node", str(nproc), "-m", "ganzoo", "train", *args])
     try:
         run(launch)
@@ -366,6 +364,4 @@ def launch_local(nproc: int, args: Sequence[str], command: str) -> None:
         raise DistributedRunError(
             f"{len(ranks)} of {nproc} training processes failed ({codes}); their messages are above"
         ) from None
-    finally:
-        os.environ.pop("GANZOO_TRAIN_COMMAND", None)
     sys.stdout.flush()
