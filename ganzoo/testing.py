@@ -371,22 +371,18 @@ def _model_train(spec: ModelSpec, out: str | os.PathLike[str] | None = None, ste
             checkpoint_every=10_000,
         )
         trainer = Trainer(config)
+
+        def parameters() -> dict[str, torch.Tensor]:
+            networks = (("generator", trainer.generator), ("discriminator", trainer.discriminator))
+            return {f"{role}.{name}": p for role, module in networks for name, p in module.named_parameters()}
+
         try:
             trainer.prepare()
-            before = {
-                f"{role}.{name}": p.detach().clone()
-                for role, module in (("generator", trainer.generator), ("discriminator", trainer.discriminator))
-                for name, p in module.named_parameters()
-                if p.requires_grad
-            }
+            before = {name: p.detach().clone() for name, p in parameters().items() if p.requires_grad}
             result = trainer.run()
         except GanzooError as error:
             raise _fail("model", spec, f"training {steps} steps on {dataset!r} failed: {error}") from error
-        after = {
-            f"{role}.{name}": p
-            for role, module in (("generator", trainer.generator), ("discriminator", trainer.discriminator))
-            for name, p in module.named_parameters()
-        }
+        after = parameters()
         unchanged = [name for name, value in before.items() if torch.equal(value, after[name].detach())]
         if unchanged:
             raise _fail("model", spec, f"{steps} training steps left {', '.join(unchanged[:5])} unchanged: no loss "
@@ -454,15 +450,25 @@ _MODEL_ASPECTS: dict[str, Callable[..., None]] = {
 }
 
 
+def _model_aspects(spec: ModelSpec) -> list[str]:
+    """The aspects checked for ``spec``: all, less ``weights`` when it ships none."""
+    return [aspect for aspect in _MODEL_ASPECTS if aspect != "weights" or spec.weights]
+
+
+def _check_model_aspect(spec: ModelSpec, aspect: str, out: str | os.PathLike[str] | None) -> None:
+    """One aspect; only training writes files (under ``out``, else a temporary folder)."""
+    if aspect == "train":
+        _model_train(spec, out)
+    else:
+        _MODEL_ASPECTS[aspect](spec)
+
+
 def check_model(name: str, *, out: str | os.PathLike[str] | None = None) -> None:
     """Run every model check on the registered model ``name`` (training writes under ``out``, else a temp dir)."""
     spec = get_registry().models.get(name)
     with _one_thread():
-        for aspect, check in _MODEL_ASPECTS.items():
-            if aspect == "train":
-                check(spec, out)
-            elif aspect != "weights" or spec.weights:
-                check(spec)
+        for aspect in _model_aspects(spec):
+            _check_model_aspect(spec, aspect, out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -669,11 +675,7 @@ class Check:
     def _run(self, tmp_path: str | os.PathLike[str] | None) -> None:
         registry = get_registry()
         if self.kind == "model":
-            spec = registry.models.get(self.name)
-            if self.aspect == "train":
-                _MODEL_ASPECTS["train"](spec, tmp_path)
-            else:
-                _MODEL_ASPECTS[self.aspect](spec)
+            _check_model_aspect(registry.models.get(self.name), self.aspect, tmp_path)
         elif self.kind == "loss":
             check_loss(self.name)
         elif self.aspect == "missing-data":
@@ -698,8 +700,7 @@ def contract_checks(plugin: str | None = None, *, data_roots: DataRoots | None =
     for name in registry.models.names():
         spec = registry.models.records[name]
         if mine(spec):
-            aspects = [a for a in _MODEL_ASPECTS if a != "weights" or spec.weights]
-            checks += [Check("model", name, aspect, spec.plugin) for aspect in aspects]
+            checks += [Check("model", name, aspect, spec.plugin) for aspect in _model_aspects(spec)]
     for name in registry.losses.names():
         spec = registry.losses.records[name]
         if mine(spec):
