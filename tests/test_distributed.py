@@ -23,11 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from test_training import tiny_mnist_root
 
 import ganzoo
 from ganzoo.errors import ConfigError, TrainingDivergedError
@@ -76,21 +76,6 @@ def register_models(register):
                               discriminator=Discriminator, config={"latent_dim": 4, "sample_shape": (2,)},
                               default_dataset="ring-8"))
 '''
-
-
-def write_idx(path: Path, array: np.ndarray) -> None:
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
-
-
-def tiny_mnist(root: Path, count: int = 40) -> Path:
-    raw = root / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for prefix in ("train", "t10k"):
-        write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (count, 28, 28)))
-        write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(count) % 10)
-    return root
 
 
 def use_plain_mlp(plugin_dir: Path) -> None:
@@ -187,7 +172,7 @@ def two_ranks(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ddp")
     (tmp / "plugins").mkdir()
     (tmp / "plugins" / f"{PLUGIN}.py").write_text(PLAIN_MLP)
-    tiny_mnist(tmp / "data")
+    tiny_mnist_root(tmp / "data", count=40)
     mp.start_processes(_worker, args=(tmp,), nprocs=WORLD, start_method="spawn", join=True)
     found = [torch.load(tmp / f"rank{r}.pt", weights_only=False) for r in range(WORLD)]
     return tmp, found
