@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import typer
 from typer.testing import CliRunner
 
 from ganzoo.cards import parse_front_matter
@@ -150,3 +151,11 @@ def test_the_train_command_module_does_not_import_torch():
     code = "import sys, ganzoo.cli.train, ganzoo.cli.app; ganzoo.cli.app.build_app(); print('torch' in sys.modules)"
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "False"
+
+
+def test_the_dist_timeout_default_is_the_trainers():
+    from ganzoo.training.config import DEFAULT_DIST_TIMEOUT_S
+
+    command = typer.main.get_command(build_app()).commands["train"]
+    default = next(p.default for p in command.params if p.name == "dist_timeout")
+    assert default == DEFAULT_DIST_TIMEOUT_S

@@ -20,7 +20,6 @@ from typing import Any
 import typer
 
 from ..errors import ConfigError, GanzooError
-from ..training.config import DEFAULT_DIST_TIMEOUT_S
 from .common import complete_model, stdout_console, user_errors
 
 __all__ = ["parse_options", "register"]
@@ -185,7 +184,8 @@ def register(app: typer.Typer) -> None:
             rich_help_panel=_PANEL_DIST,
         ),
         dist_timeout: float = typer.Option(
-            DEFAULT_DIST_TIMEOUT_S, "--dist-timeout", metavar="SECONDS",
+            600.0, "--dist-timeout", metavar="SECONDS",  # = training.config.DEFAULT_DIST_TIMEOUT_S (a test
+            # checks): importing it here would load the trainer's config on every CLI start
             help="Several processes: how long one waits for the others before the run stops with an error "
             "(a process that died or hangs).",
             rich_help_panel=_PANEL_DIST,
