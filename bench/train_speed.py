@@ -15,12 +15,16 @@ The first ``--warmup`` steps of every loop are excluded from the timing (allocat
 selection, first-touch costs). A shared machine's speed drifts by tens of percent within
 minutes, so the loops run ``--rounds`` times, interleaved (textbook, then each ganzoo
 configuration, then again), and the table shows each loop's median; the ratio is of medians.
+Both loops run under the same C allocator setting: by default the one ganzoo's trainer gives a CPU
+process (:mod:`ganzoo.training.allocator`: glibc keeps freed tensors for reuse), applied before the
+first loop so that the textbook loop gets it too; ``--system-allocator`` runs both without it.
 Sample quality is compared on equal terms: after the first round, 2,000 samples of each
 generator (eval mode, same noise) go through ganzoo's MNIST classifier and the table shows
 the FID in its feature space against 2,000 real test digits (lower is better) and how many
 of the 10 digit classes hold at least 5% of the samples.
 
     python bench/train_speed.py --data ../shared/data [--rounds 3] [--images-mlp 60000] [--images-dcgan 30000]
+                                [--system-allocator]
 
 Targets on the 2-core development CPU: mlp-gan >= 4x, dcgan-mnist >= 1.5x.
 """
@@ -30,6 +34,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import statistics
 import tempfile
 import time
@@ -40,6 +45,7 @@ import torch
 from torch import nn
 
 from ganzoo.training import TrainConfig, Trainer
+from ganzoo.training.allocator import OPT_OUT_ENV, tune_cpu_allocator
 from ganzoo.training.progress import Reporter
 
 LATENT = 100
@@ -216,9 +222,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--models", default="mlp,dcgan", help="comma-separated: mlp, dcgan")
     parser.add_argument("--no-quality", action="store_true", help="skip the FID / class check")
+    parser.add_argument(
+        "--system-allocator", action="store_true", help="run both loops without ganzoo's CPU allocator setting"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.system_allocator:
+        os.environ[OPT_OUT_ENV] = "system"  # the trainer then leaves glibc alone too
+    allocator = tune_cpu_allocator()  # before either loop: the textbook loop runs under the same setting
 
     classifier = None
     real = None
@@ -230,7 +242,7 @@ def main() -> None:
             real = real_digits(args.data, 2000)
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, warm-up {args.warmup} steps excluded, "
-        f"median of {args.rounds} interleaved rounds"
+        f"median of {args.rounds} interleaved rounds\nboth loops: {allocator}"
     )
     cases = {
         "mlp": ("mlp-gan", args.images_mlp, 64),

@@ -11,7 +11,9 @@ each on its own real batch. Speed comes from the data path and the arithmetic:
 * D's weights stop requiring gradients during the G update (their gradients there would
   only be thrown away), and the fakes for D's update are drawn without autograd; with
   ``reuse_fakes`` the G update scores those same fakes instead (one G forward per step);
-* metrics stay on the device and are synchronised every ``log_every`` steps only.
+* metrics stay on the device and are synchronised every ``log_every`` steps only;
+* on a CPU, glibc keeps freed tensors in the heap for the next step instead of unmapping
+  them (:mod:`.allocator`).
 
 Everything random comes from generators that the checkpoint stores, so on a CPU a run
 that is interrupted and resumed ends with exactly the weights of an uninterrupted one.
@@ -42,6 +44,7 @@ from torch import nn
 from .._version import __version__
 from ..errors import ConfigError, TrainingDivergedError
 from ..specs import call_with_accepted
+from .allocator import tune_cpu_allocator
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import (
     ResolvedConfig,
@@ -232,6 +235,8 @@ class Trainer:
         self.resolved = resolved = resolve(request)
         self.device = self.dist.device
         self.precision: Precision = resolve_precision(request.precision, self.device)
+        # a CPU step reallocates the same tensors every time: keep them in the heap (see allocator.py)
+        self.cpu_allocator = tune_cpu_allocator() if self.device.type == "cpu" else None
         self.reuse_fakes = bool(request.reuse_fakes)
         self.reporter = self.reporter or make_reporter(request.quiet or not self.dist.is_main)
 
@@ -853,6 +858,8 @@ class Trainer:
             "images_seen": self.images_seen,
             "ganzoo_version": __version__,
         }
+        if self.cpu_allocator is not None:
+            training["cpu_allocator"] = self.cpu_allocator
         if checksums is not None:
             training["parameter_checksums"] = checksums  # one per rank, all equal: the replicas stayed in step
         num_params = {
