@@ -27,14 +27,19 @@ class FakeLibc:
         return self
 
 
-@pytest.fixture
-def fresh(monkeypatch):
-    """A process that has not tuned yet, on Linux with glibc, with no allocator settings of its own."""
+def untuned_without_user_choices(monkeypatch) -> None:
+    """A process that has not tuned yet and whose environment chooses no allocator settings."""
     monkeypatch.setattr(allocator, "_result", None)
-    monkeypatch.setattr(allocator.platform, "system", lambda: "Linux")
-    monkeypatch.setattr(allocator.platform, "libc_ver", lambda: ("glibc", "2.36"))
     for name in (*allocator._USER_SETTINGS, allocator.OPT_OUT_ENV, "LD_PRELOAD"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def fresh(monkeypatch):
+    """Such a process on Linux with glibc, with a fake C library that records the mallopt calls."""
+    untuned_without_user_choices(monkeypatch)
+    monkeypatch.setattr(allocator.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(allocator.platform, "libc_ver", lambda: ("glibc", "2.36"))
     libc = FakeLibc()
     monkeypatch.setattr(allocator.ctypes, "CDLL", libc)
     return libc
@@ -81,7 +86,5 @@ def test_a_refused_setting_is_reported_not_claimed(fresh):
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the real mallopt exists in glibc only")
 def test_the_real_glibc_accepts_the_settings(monkeypatch):
-    monkeypatch.setattr(allocator, "_result", None)
-    for name in (*allocator._USER_SETTINGS, allocator.OPT_OUT_ENV, "LD_PRELOAD"):
-        monkeypatch.delenv(name, raising=False)
+    untuned_without_user_choices(monkeypatch)
     assert allocator.tune_cpu_allocator().startswith("glibc malloc: mmap threshold 32 MiB")

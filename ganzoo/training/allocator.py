@@ -6,8 +6,8 @@ threshold (128 KiB at first, adapting up to a point) with a fresh ``mmap`` and g
 allocates and frees the same few hundred kilobyte-to-megabyte tensors (bf16 weight copies,
 activations, gradients) every time, so each step pays thousands of page faults and zero-fills
 instead of reusing warm memory. Measured on the 2-core development VM with mlp-gan at batch 64 in
-bf16: 139 page faults per step before, none after, and 10-16% less time per step (interleaved A/B in
-one process).
+bf16: 139 page faults per step before, none after, and 16-20% less time per step (two A/B
+measurements: interleaved in one process, and in fresh processes).
 
 :func:`tune_cpu_allocator` raises both thresholds once per process. The cost is memory that is
 kept for reuse instead of returned: at most :data:`TRIM_THRESHOLD` of free heap, and blocks up to
