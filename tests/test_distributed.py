@@ -133,14 +133,21 @@ def _worker(rank: int, tmp: Path) -> None:
 
         # a NaN on rank 1 only: the window is averaged over the ranks, so both stop at the same step
         poisoned = Trainer(plain_config(tmp / "nan", batch_size=6, log_every=2)).prepare()
-        step_once = poisoned._train_step
+        state = poisoned.state
+        step_once = state.train_step
 
-        def nan_on_rank_1() -> None:
-            step_once()
-            if rank == 1 and poisoned.step == 2:  # the row of step 3
-                poisoned.window[poisoned.window_fill - 1, 1] = float("nan")
+        class NanOnRank1:  # the step of rank 1 returns a NaN loss_g at step 3
+            images = step_once.images
+            d_steps = step_once.d_steps
+            reuse_fakes = step_once.reuse_fakes
 
-        poisoned._train_step = nan_on_rank_1
+            def __call__(self):
+                row = step_once()
+                if rank == 1 and state.step == 2:
+                    row[1] = float("nan")
+                return row
+
+        state.train_step = NanOnRank1()
         try:
             poisoned.run()
         except TrainingDivergedError as error:
@@ -148,14 +155,18 @@ def _worker(rank: int, tmp: Path) -> None:
 
         # rank 1 crashes at its third step: rank 0 must end with a clear error, not wait forever
         crashing = Trainer(plain_config(tmp / "crash", batch_size=6)).prepare()
-        step_ok = crashing._train_step
+        crash_state = crashing.state
+        step_ok = crash_state.train_step
 
-        def crash_on_rank_1() -> None:
-            if rank == 1 and crashing.step == 2:
-                raise RuntimeError("injected failure")
-            step_ok()
+        class CrashOnRank1:  # rank 1 fails at its third step
+            images = step_ok.images
 
-        crashing._train_step = crash_on_rank_1
+            def __call__(self):
+                if rank == 1 and crash_state.step == 2:
+                    raise RuntimeError("injected failure")
+                return step_ok()
+
+        crash_state.train_step = CrashOnRank1()
         started = time.perf_counter()
         try:
             crashing.run()
@@ -235,19 +246,22 @@ def test_reuse_fakes_on_two_processes_equals_one_process(two_ranks, plain_mlp):
 
 def test_a_resumed_two_process_run_ends_with_the_weights_of_an_uninterrupted_one(two_ranks):
     tmp, found = two_ranks
-    whole = load_checkpoint(tmp / "whole" / "checkpoints" / "last.pt")
-    resumed = load_checkpoint(tmp / "parts" / "checkpoints" / "last.pt")
-    assert found[0]["resumed_result"].start_step == 3 and whole["step"] == resumed["step"] == 7
-    assert whole["run"]["world_size"] == 2 and len(whole["rank_rng"]) == 2
-    assert whole["epoch"] == resumed["epoch"] == 1
+    saved_whole = load_checkpoint(tmp / "whole" / "checkpoints" / "last.pt")
+    whole = saved_whole["parts"]
+    resumed = load_checkpoint(tmp / "parts" / "checkpoints" / "last.pt")["parts"]
+    assert found[0]["resumed_result"].start_step == 3 and whole["counters"]["step"] == resumed["counters"]["step"] == 7
+    assert saved_whole["run"]["world_size"] == 2 and len(whole["global_rng"]) == 2
+    assert whole["global_rng"][0]["torch"].shape == whole["global_rng"][1]["torch"].shape
+    assert not torch.equal(whole["global_rng"][0]["torch"], whole["global_rng"][1]["torch"])  # each rank's own
+    assert whole["batches"]["epoch"] == resumed["batches"]["epoch"] == 1
     for key in ("generator", "discriminator"):  # with BatchNorm: rank 0's running statistics
         assert whole[key].keys() == resumed[key].keys()
         for name in whole[key]:
             assert torch.equal(whole[key][name], resumed[key][name]), (key, name)
-    for key in ("opt_g", "opt_d"):
-        for index, state in whole[key]["state"].items():
+    for key in ("g_update", "d_update"):
+        for index, state in whole[key]["optimizer"]["state"].items():
             for name, value in state.items():
-                assert torch.equal(value, resumed[key]["state"][index][name]), (key, name)
+                assert torch.equal(value, resumed[key]["optimizer"]["state"][index][name]), (key, name)
     # the replicas of a model with BatchNorm in G and D (D scored on real and fake apart) agree too
     (g0, d0), (g1, d1) = found[0]["whole"], found[1]["whole"]
     assert all(torch.equal(g0[n], g1[n]) for n in g0) and all(torch.equal(d0[n], d1[n]) for n in d0)

@@ -192,15 +192,16 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(model, data
     assert resumed.start_step == 3 and resumed.steps == 7
     a = load_checkpoint(whole.checkpoint)
     b = load_checkpoint(resumed.checkpoint)
+    a, b = a["parts"], b["parts"]
     for key in ("generator", "discriminator"):
         assert states_equal(a[key], b[key]), key
-    for key in ("opt_g", "opt_d"):
-        for index, state in a[key]["state"].items():
-            assert states_equal(state, b[key]["state"][index]), key
-    assert torch.equal(a["noise_rng"], b["noise_rng"]) and torch.equal(a["data_rng"], b["data_rng"])
-    assert a["epoch"] == b["epoch"] == 2
-    assert [r["step"] for r in a["history"]] == [2, 4, 6, 7]
-    assert [r["step"] for r in b["history"]] == [2, 3, 4, 6, 7]  # the first part ended with a record at 3
+    for key in ("g_update", "d_update"):
+        for index, state in a[key]["optimizer"]["state"].items():
+            assert states_equal(state, b[key]["optimizer"]["state"][index]), key
+    assert torch.equal(a["noise"]["rng"], b["noise"]["rng"]) and torch.equal(a["batches"]["rng"], b["batches"]["rng"])
+    assert a["batches"]["epoch"] == b["batches"]["epoch"] == 2
+    assert [r["step"] for r in a["counters"]["history"]] == [2, 4, 6, 7]
+    assert [r["step"] for r in b["counters"]["history"]] == [2, 3, 4, 6, 7]  # the first part ended with one at 3
 
 
 def test_ctrl_c_stops_with_a_checkpoint_and_the_run_resumes_exactly(tmp_path):
@@ -213,11 +214,11 @@ def test_ctrl_c_stops_with_a_checkpoint_and_the_run_resumes_exactly(tmp_path):
     handler = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):
         Trainer(config(tmp_path, steps=5, out=tmp_path / "cut", log_every=1), reporter=InterruptAtStep2()).run()
-    assert load_checkpoint(tmp_path / "cut" / "checkpoints" / "last.pt")["step"] == 2
+    assert load_checkpoint(tmp_path / "cut" / "checkpoints" / "last.pt")["parts"]["counters"]["step"] == 2
     assert signal.getsignal(signal.SIGINT) is handler
     resumed = train(config(tmp_path, steps=5, out=tmp_path / "cut", log_every=1, resume=True))
-    expected = load_checkpoint(whole.checkpoint)["generator"]
-    assert states_equal(expected, load_checkpoint(resumed.checkpoint)["generator"])
+    expected = load_checkpoint(whole.checkpoint)["parts"]["generator"]
+    assert states_equal(expected, load_checkpoint(resumed.checkpoint)["parts"]["generator"])
 
 
 def test_an_existing_run_is_never_overwritten_and_resume_checks_settings(tmp_path):
@@ -249,7 +250,7 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
     assert "became nan at step 4" in message and "at step 3" in message  # D moved first, then G met it
     assert str(checkpoint) in message and "lower --lr" in message
     assert checkpoint.read_bytes() == good
-    assert load_checkpoint(checkpoint)["step"] == 3
+    assert load_checkpoint(checkpoint)["parts"]["counters"]["step"] == 3
     # the advice works: resuming with a sane learning rate continues from the good checkpoint
     assert train(config(tmp_path, steps=5, resume=True, lr=2e-4)).steps == 5
 
@@ -377,10 +378,10 @@ def test_a_reuse_fakes_run_resumes_exactly_and_keeps_its_setting(tmp_path):
     train(config(tmp_path, steps=3, out=tmp_path / "parts", reuse_fakes=True, **common))
     # resumed without repeating the switch: the run keeps the setting it was started with
     resumed = train(config(tmp_path, steps=6, out=tmp_path / "parts", resume=True, **common))
-    a, b = load_checkpoint(whole.checkpoint), load_checkpoint(resumed.checkpoint)
+    a, b = load_checkpoint(whole.checkpoint)["parts"], load_checkpoint(resumed.checkpoint)["parts"]
     for key in ("generator", "discriminator"):
         assert states_equal(a[key], b[key]), key
-    fresh = load_checkpoint(train(config(tmp_path, steps=6, out=tmp_path / "fresh", **common)).checkpoint)
+    fresh = load_checkpoint(train(config(tmp_path, steps=6, out=tmp_path / "fresh", **common)).checkpoint)["parts"]
     assert not states_equal(a["generator"], fresh["generator"])  # the switch changes the algorithm
     with pytest.raises(ConfigError, match="reuse_fakes True run, not False"):
         train(config(tmp_path, steps=8, out=tmp_path / "parts", resume=True, reuse_fakes=False, **common))

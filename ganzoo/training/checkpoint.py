@@ -1,11 +1,14 @@
 """Full-state training checkpoints, written atomically and read without unpickling code.
 
-A checkpoint holds everything the next step depends on: both networks (with BatchNorm
-running statistics), both optimizers, both gradient scalers, the step, the epoch and the
-position in the epoch's permutation, every random-number generator (torch's global CPU
-and CUDA generators, the data-order and noise generators, Python's ``random``), the fixed
-sample noise and the metric history. That is what makes a resumed CPU run end with
-bit-for-bit the weights of an uninterrupted one.
+A checkpoint holds everything the next step depends on: the ``state_dict()`` of every stateful
+part of the run, by name (both networks with their BatchNorm statistics, both optimizers and
+gradient scalers, the data and noise streams with their generators, the fixed sample noise, the
+metric window, the counters and log records), plus every rank's global generators (torch's CPU
+and CUDA generators, Python's ``random``) and the settings a resumed run must share. That is what
+makes a resumed CPU run end with bit-for-bit the weights of an uninterrupted one.
+
+Format version 2 (this one) keeps the parts under ``"parts"``; version 1 kept some thirty keys in
+one flat dict. :func:`load_checkpoint` reads both and returns the version-2 shape.
 
 Only tensors, dicts, lists, tuples and plain numbers are stored, so the file loads with
 ``torch.load(weights_only=True)``: opening a checkpoint never runs code. Writes go to a
@@ -25,10 +28,10 @@ import torch
 
 from ..errors import ConfigError
 
-__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "load_checkpoint", "save_checkpoint"]
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "load_checkpoint", "save_checkpoint", "upgrade_v1"]
 
 CHECKPOINT_FORMAT = "ganzoo-checkpoint"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 
 
 def _fsync_directory(folder: Path) -> None:
@@ -80,4 +83,38 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu") -> 
             f"checkpoint {path} has format version {state.get('version')}; this ganzoo reads up to "
             f"{CHECKPOINT_VERSION}: upgrade ganzoo"
         )
+    if state.get("version", 0) < 2:
+        state = upgrade_v1(state)
     return state
+
+
+def upgrade_v1(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A version-1 checkpoint (one flat dict) in the version-2 shape (parts by name)."""
+    if state.get("rank_rng"):  # several processes: one entry per rank
+        ranks = state["rank_rng"]
+    else:
+        ranks = [{"torch_rng": state["torch_rng"], "cuda_rng": state.get("cuda_rng"),
+                  "python_rng": state["python_rng"]}]
+    parts: dict[str, Any] = {
+        "generator": state["generator"],
+        "discriminator": state["discriminator"],
+        "g_update": {"optimizer": state["opt_g"], "scaler": state["scaler_g"]},
+        "d_update": {"optimizer": state["opt_d"], "scaler": state["scaler_d"]},
+        "batches": {"epoch": state["epoch"], "position": state["position"],
+                    "permutation": state.get("permutation"), "rng": state["data_rng"]},
+        "noise": {"rng": state["noise_rng"], "device": None, "draws": state["step"]},
+        "global_rng": [{"torch": r["torch_rng"], "cuda": r.get("cuda_rng"), "python": r["python_rng"]}
+                       for r in ranks],
+        "fixed_samples": {"noise": state["fixed_noise"], "labels": state.get("fixed_labels")},
+        "window": {"rows": state.get("window"), "images": state.get("window_images", 0)},
+        "counters": {"step": state["step"], "images_seen": state.get("images_seen", 0),
+                     "wall_time_s": state.get("wall_time_s", 0.0), "history": state.get("history", [])},
+    }
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "upgraded_from": 1,
+        **{key: state.get(key) for key in ("run", "request", "model_config", "commands", "total_steps",
+                                             "ganzoo_version")},
+        "parts": parts,
+    }

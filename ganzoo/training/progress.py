@@ -23,7 +23,7 @@ def format_duration(seconds: float) -> str:
 
 
 class Reporter:
-    """The quiet display: shows nothing (the CLI prints the final summary)."""
+    """The silent display, and the interface of the others: shows nothing (other ranks than 0 use it)."""
 
     def start(self, total: int, initial: int, title: str) -> None:
         pass
@@ -133,11 +133,24 @@ class RichReporter(Reporter):
         self.progress.stop()
 
 
-def make_reporter(quiet: bool, stream: TextIO | None = None) -> Reporter:
-    """Quiet: nothing; stderr a terminal: a progress bar; otherwise plain lines for logs."""
-    if quiet:
+class QuietReporter(Reporter):
+    """``--quiet``: no progress, but the one-line messages a user must see (Ctrl-C, resume notes) on stderr."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream or sys.stderr
+
+    def message(self, text: str) -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def make_reporter(quiet: bool, stream: TextIO | None = None, *, main: bool = True) -> Reporter:
+    """Not rank 0: nothing; quiet: messages only; stderr a terminal: a progress bar; otherwise plain lines."""
+    if not main:
         return Reporter()
     stream = stream or sys.stderr
+    if quiet:
+        return QuietReporter(stream)
     if getattr(stream, "isatty", lambda: False)():
         return RichReporter()
     return PlainReporter(stream)

@@ -1,0 +1,167 @@
+"""What a finished run leaves behind: its final metrics and the export folder (weights, config.json, card).
+
+The facts recorded here (the exact command, data, hyper-parameters, hardware, time) are what
+make a model card honest, so they are gathered from the run itself, never retyped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from typing import Any
+
+import torch
+
+from .._version import __version__
+from .device import describe_hardware
+from .distributed import DistributedRunError, parameter_checksum
+from .run import Run
+from .window import METRICS
+
+__all__ = ["export_run", "final_metrics", "toy_metrics", "training_facts"]
+
+TOY_EVAL_SAMPLES = 2000
+
+
+def toy_metrics(run: Run) -> dict[str, Any]:
+    """Mode coverage for 2-D mixtures whose dataset module offers ``mode_centres`` (toy2d does).
+
+    A dataset module without those functions has no such metrics; one whose functions fail is named
+    in a one-line notice, and the run is exported without them rather than lost at its last moment.
+    """
+    loader = run.config.dataset_spec.loader
+    if run.data.is_image or not isinstance(loader, str):
+        return {}
+    module = importlib.import_module(loader.partition(":")[0])
+    if not hasattr(module, "mode_centres"):
+        return {}
+    dataset = run.config.dataset
+    try:
+        centres = module.mode_centres(dataset)
+        rng = torch.Generator(device=run.device).manual_seed(run.config.request.seed + 3)
+        z = torch.randn(TOY_EVAL_SAMPLES, run.noise.latent_dim, generator=rng, device=run.device)
+        run.generator.eval()
+        try:
+            with torch.no_grad():
+                points = run.generator(z, None).float().cpu()
+        finally:
+            run.generator.train()
+        metrics: dict[str, Any] = {}
+        if hasattr(module, "count_covered_modes"):
+            metrics["modes_covered"] = f"{module.count_covered_modes(points, centres)}/{len(centres)}"
+        if hasattr(module, "high_quality_share"):
+            metrics["high_quality_share"] = round(float(module.high_quality_share(points, centres)), 4)
+    except Exception as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        run.notice(f"the mode-coverage metrics of {dataset} ({module.__name__}) failed and are left out: "
+                   f"{type(error).__name__}: {first}")
+        return {}
+    return metrics
+
+
+def final_metrics(run: Run, images_per_s: float) -> dict[str, Any]:
+    """The last log record's losses, this session's speed and, for toy data, mode coverage."""
+    metrics: dict[str, Any] = {}
+    if run.counters.history:
+        last = run.counters.history[-1]
+        metrics.update({name: last[name] for name in METRICS})
+    metrics["images_per_s"] = round(images_per_s, 1)
+    if run.is_main:
+        metrics.update(toy_metrics(run))
+    return metrics
+
+
+def replica_checksums(run: Run) -> list[str] | None:
+    """Several processes: every rank's parameter checksum; they must agree (DDP keeps the replicas equal)."""
+    if not run.group.enabled:
+        return None
+    checksums = run.group.gather(parameter_checksum([run.generator, run.discriminator]))
+    if len(set(checksums)) != 1:
+        raise DistributedRunError(f"the processes ended with different weights (checksums {checksums}); "
+                                  "this is a bug in ganzoo's distributed training, please report it")
+    return checksums
+
+
+def training_facts(run: Run, wall: float, checksums: list[str] | None) -> dict[str, Any]:
+    """The ``training`` section of config.json and of the card."""
+    resolved, request, group = run.config, run.config.request, run.group
+    batches = run.batches
+    facts: dict[str, Any] = {
+        "command": "\n".join(run.commands),
+        "dataset": resolved.dataset,
+        "split": request.split,
+        "samples": batches.count,
+        "loss": resolved.loss,
+        "steps": run.step,
+        "epochs": run.epochs_done(),
+        "d_steps": run.train_step.d_steps,
+        "batch_size": batches.batch_size,
+        "batch_size_per_device": batches.batch_size,
+        "world_size": group.world_size,
+        "global_batch_size": batches.global_batch,
+        "lr": resolved.lr,
+        "betas": list(resolved.betas),
+        "seed": request.seed,
+        "precision": run.precision.name,
+        "reuse_fakes": run.train_step.reuse_fakes,
+        "device": str(run.device),
+        "hardware": describe_hardware(run.device, processes=group.world_size, nodes=group.topology.nodes),
+        "wall_time_s": round(wall, 2),
+        "images_seen": run.counters.images_seen,
+        "ganzoo_version": __version__,
+    }
+    if run.cpu_allocator is not None:
+        facts["cpu_allocator"] = run.cpu_allocator
+    if checksums is not None:
+        facts["parameter_checksums"] = checksums  # one per rank, all equal: the replicas stayed in step
+    if run.notices is not None and run.notices.lines:
+        facts["notices"] = list(run.notices.lines)
+    facts["num_params"] = {
+        "generator": sum(p.numel() for p in run.generator.parameters()),
+        "discriminator": sum(p.numel() for p in run.discriminator.parameters()),
+    }
+    return facts
+
+
+def export_run(run: Run) -> None:
+    """Final metrics into ``run.metrics``; on rank 0, the export folder with weights, config.json and card."""
+    from ..cards import dataset_license, render_card
+    from ..export import write_export
+
+    counters = run.counters
+    wall = counters.wall_time()
+    session_time = time.perf_counter() - counters.session_start
+    session_images = counters.images_seen - counters.session_start_images
+    run.metrics = final_metrics(run, session_images / session_time if session_images else 0.0)
+    run.wall_time_s = wall
+    checksums = replica_checksums(run)
+    if not run.is_main:
+        return
+    resolved, request = run.config, run.config.request
+    training = training_facts(run, wall, checksums)
+    licence = dataset_license(resolved.dataset_spec, request.data_dir)
+    training["data_license"] = licence
+    card = render_card(
+        spec=resolved.spec,
+        dataset=resolved.dataset_spec,
+        config=run.model_config,
+        training=training,
+        metrics=run.metrics,
+        num_params=training["num_params"],
+        licence=licence,
+        is_image=run.data.is_image,
+        source=str(run.paths.export),
+    )
+    write_export(
+        run.paths.export,
+        spec=resolved.spec,
+        config=run.model_config,
+        generator=run.generator,
+        discriminator=run.discriminator,
+        training=training,
+        metrics=run.metrics,
+        card=card,
+        samples_png=run.paths.final_samples,
+        dataset=resolved.dataset,
+        loss=resolved.loss,
+    )

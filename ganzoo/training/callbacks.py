@@ -1,0 +1,286 @@
+"""Everything the loop does besides training, as callbacks: logs, progress, sample grids, checkpoints, Ctrl-C,
+the export. The loop only calls them; a plugin adds its own through the ``register_callbacks`` hook.
+
+A callback overrides any of four methods, each called with the :class:`.run.Run`:
+
+* ``on_train_start(run)``: once, before the first step of this session (after a resume too);
+* ``on_step_end(run)``: after every step (``run.step`` counts the steps done);
+* ``on_train_end(run)``: once, when the run stops normally: ``run.outcome`` is ``"finished"`` or
+  ``"interrupted"`` (Ctrl-C: the run continues with ``--resume``);
+* ``teardown(run)``: always, last, also after an error: release what ``on_train_start`` took.
+
+Callbacks run in order: the built-ins first (as listed in :func:`builtin_callbacks`), then the
+ones asked for with ``--callback``. Under torchrun every rank runs every callback (some of them
+synchronise the ranks); only rank 0 writes files (``run.is_main``). A callback that sets
+``run.outcome = "interrupted"`` in ``on_step_end`` stops the run after that step with a checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from ..errors import TrainingDivergedError
+from .checkpoint import save_checkpoint
+from .run import Run
+from .window import METRICS
+
+__all__ = [
+    "Callback",
+    "CallbackList",
+    "Checkpoints",
+    "CtrlCStops",
+    "Export",
+    "MetricLog",
+    "Progress",
+    "SampleGrids",
+    "builtin_callbacks",
+    "raise_if_diverged",
+]
+
+
+class Callback:
+    """The base class of training callbacks: every method does nothing until overridden."""
+
+    def on_train_start(self, run: Run) -> None:
+        """Before the first step of this session."""
+
+    def on_step_end(self, run: Run) -> None:
+        """After each step."""
+
+    def on_train_end(self, run: Run) -> None:
+        """When the run stops normally (``run.outcome``: ``finished`` or ``interrupted``)."""
+
+    def teardown(self, run: Run) -> None:
+        """Always, last (also after an error)."""
+
+
+class CallbackList:
+    """Calls each event on every callback, in order; ``teardown`` reaches every callback even if one fails."""
+
+    def __init__(self, callbacks: Sequence[Callback]):
+        self.callbacks = list(callbacks)
+
+    def on_train_start(self, run: Run) -> None:
+        for callback in self.callbacks:
+            callback.on_train_start(run)
+
+    def on_step_end(self, run: Run) -> None:
+        for callback in self.callbacks:
+            callback.on_step_end(run)
+
+    def on_train_end(self, run: Run) -> None:
+        for callback in self.callbacks:
+            callback.on_train_end(run)
+
+    def teardown(self, run: Run) -> None:
+        failure: BaseException | None = None
+        for callback in reversed(self.callbacks):
+            try:
+                callback.teardown(run)
+            except BaseException as error:  # every callback gets to release what it holds
+                failure = failure or error
+        if failure is not None:
+            raise failure
+
+
+def raise_if_diverged(run: Run, values: torch.Tensor) -> None:
+    """Stop with :class:`TrainingDivergedError` when a metric of the window is NaN or infinite."""
+    found = run.window.first_non_finite(values)
+    if found is None:
+        return
+    step = run.step - found.steps_ago
+    if run.last_checkpoint_step is not None:
+        kept = f"the last good checkpoint, at step {run.last_checkpoint_step}, is kept in {run.paths.checkpoint}"
+        again = "then continue with --resume"
+    else:
+        kept = "no checkpoint had been written yet"
+        again = "then start again"
+    advice = f"lower --lr (it is {run.config.lr:g})"
+    if run.precision.name != "fp32":
+        advice += " or use --precision fp32"
+    raise TrainingDivergedError(f"{found.metric} became {found.value} at step {step}; {kept}; {advice}, {again}")
+
+
+class MetricLog(Callback):
+    """Every ``--log-every`` steps: one record of the window's means in the history, ``log.jsonl`` and the display."""
+
+    def on_train_start(self, run: Run) -> None:
+        self.window_start = time.perf_counter()
+        if run.is_main:  # on resume, the log holds what the checkpoint knows, not steps done after it
+            run.paths.log.parent.mkdir(parents=True, exist_ok=True)
+            with run.paths.log.open("w", encoding="utf-8") as file:
+                for record in run.counters.history:
+                    file.write(json.dumps(record) + "\n")
+
+    def on_step_end(self, run: Run) -> None:
+        if run.step % run.config.log_every == 0 or run.is_last_step:
+            self.flush(run)
+
+    def on_train_end(self, run: Run) -> None:
+        self.flush(run)
+
+    def flush(self, run: Run) -> None:
+        window = run.window
+        if window.fill == 0:
+            return
+        values = window.values()
+        raise_if_diverged(run, values)
+        means, rows, images = window.take(values)
+        now = time.perf_counter()
+        elapsed = max(now - self.window_start, 1e-9)
+        record = {
+            "step": run.step,
+            "epoch": run.epoch + 1,
+            **{name: round(float(v), 6) for name, v in zip(METRICS, means, strict=True)},
+            "images_per_s": round(images / elapsed, 1),
+            "lr": run.config.lr,
+            "time": round(run.counters.wall_before + (now - run.counters.session_start), 3),
+        }
+        run.counters.history.append(record)
+        if run.is_main:
+            with run.paths.log.open("a", encoding="utf-8") as file:
+                file.write(json.dumps(record) + "\n")
+        steps_per_s = rows / elapsed
+        eta = (run.total_steps - run.step) / steps_per_s if steps_per_s else None
+        run.reporter.report(run.step, {**record, "eta_s": eta})
+        self.window_start = time.perf_counter()
+
+
+class Progress(Callback):
+    """The progress display: a start line, the bar between log records, and closing it."""
+
+    def on_train_start(self, run: Run) -> None:
+        resolved, group = run.config, run.group
+        title = f"{resolved.model} on {resolved.dataset}"
+        if group.enabled:
+            title += (
+                f" on {group.world_size} processes (batch {run.batches.batch_size} per device, "
+                f"global batch {run.batches.global_batch})"
+            )
+        run.reporter.start(run.total_steps, run.step, title)
+
+    def on_step_end(self, run: Run) -> None:
+        logged = run.step % run.config.log_every == 0 or run.is_last_step
+        if not logged and run.step % advance_every(run) == 0:
+            run.reporter.advance(run.step)
+
+    def teardown(self, run: Run) -> None:
+        run.reporter.close()
+
+
+def advance_every(run: Run) -> int:
+    """How often the bar moves between records, and how often several processes agree on a Ctrl-C."""
+    return max(1, min(10, run.config.log_every))
+
+
+class SampleGrids(Callback):
+    """Every ``--sample-every`` steps a grid of the fixed noise (scatter plots for 2-D data) and the curves."""
+
+    def on_step_end(self, run: Run) -> None:
+        if run.step % run.config.sample_every == 0 and not run.is_last_step:
+            self.save(run, run.paths.samples / f"step_{run.step:06d}.png")
+
+    def on_train_end(self, run: Run) -> None:
+        if run.outcome == "finished":
+            self.save(run, run.paths.final_samples)
+
+    @staticmethod
+    def save(run: Run, path: Any) -> None:
+        from ..imaging import save_samples
+        from .plots import plot_curves
+
+        if not run.is_main:
+            return
+        generator = run.generator
+        generator.eval()
+        try:
+            with run.precision.inference():
+                images = generator(run.fixed.noise, run.fixed.labels)
+        finally:
+            generator.train()
+        save_samples(images.float(), path, real=run.real_points, nrow=run.fixed.nrow, title=f"step {run.step}")
+        if run.counters.history:
+            plot_curves(run.counters.history, run.paths.curves)
+
+
+class Checkpoints(Callback):
+    """Every ``--checkpoint-every`` steps and at the end (also after Ctrl-C): the full state, atomically."""
+
+    def on_step_end(self, run: Run) -> None:
+        if run.step % run.config.checkpoint_every == 0 and not run.is_last_step:
+            self.save(run)
+
+    def on_train_end(self, run: Run) -> None:
+        self.save(run)
+
+    @staticmethod
+    def save(run: Run) -> None:
+        from .setup import checkpoint_state
+
+        if run.window.fill:  # never checkpoint a diverged state over the last good one
+            raise_if_diverged(run, run.window.values())
+        state = checkpoint_state(run)
+        if state is not None:
+            save_checkpoint(run.paths.checkpoint, state)
+        run.last_checkpoint_step = run.step
+
+
+class CtrlCStops(Callback):
+    """The first Ctrl-C stops the run after the current step, with a checkpoint; a second one stops it at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def on_train_start(self, run: Run) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.requested = True
+        signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)
+
+    def on_step_end(self, run: Run) -> None:
+        if run.is_last_step:
+            return
+        if run.group.enabled:  # the processes agree every few steps (one tiny all-reduce)
+            stop = run.step % advance_every(run) == 0 and run.group.any(self.requested)
+        else:
+            stop = self.requested
+        if stop:
+            run.outcome = "interrupted"
+
+    def on_train_end(self, run: Run) -> None:
+        if run.outcome == "interrupted" and run.is_main:
+            run.reporter.close()
+            run.reporter.message(
+                f"interrupted at step {run.step}; checkpoint saved to {run.paths.checkpoint}; continue with --resume"
+            )
+
+    def teardown(self, run: Run) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+
+class Export(Callback):
+    """At the end of a finished run: the final metrics and the export folder (weights, config, card)."""
+
+    def on_train_end(self, run: Run) -> None:
+        from .artifacts import export_run
+
+        if run.outcome == "finished":
+            export_run(run)
+
+
+def builtin_callbacks() -> list[Callback]:
+    """The callbacks every run has, in the order they run."""
+    return [MetricLog(), SampleGrids(), Checkpoints(), Progress(), CtrlCStops(), Export()]

@@ -1,0 +1,232 @@
+"""A training run's state, declared in one place: what the loop, its callbacks and the checkpoint share.
+
+:func:`.setup.build_run` makes a :class:`Run` from a request; the loop advances ``step``; the
+callbacks (:mod:`.callbacks`) read it to write samples, logs, checkpoints and the export. The
+checkpoint is the composition of the ``state_dict()`` of every part :meth:`Run.stateful_parts`
+names, so a new stateful part (an EMA copy, an augmentation probability) adds one entry there.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .config import ResolvedConfig
+from .device import Precision
+from .distributed import Group
+from .progress import Reporter
+from .step import AdversarialStep, Optimisation
+from .streams import BatchStream, FixedSamples, GlobalRandomState, NoiseStream
+from .window import MetricWindow
+
+__all__ = ["Counters", "Notices", "Run", "RunPaths", "equivalent_command"]
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where a run keeps its files under ``OUT``."""
+
+    out: Path
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.out / "checkpoints" / "last.pt"
+
+    @property
+    def samples(self) -> Path:
+        return self.out / "samples"
+
+    @property
+    def final_samples(self) -> Path:
+        return self.samples / "final.png"
+
+    @property
+    def log(self) -> Path:
+        return self.out / "log.jsonl"
+
+    @property
+    def curves(self) -> Path:
+        return self.out / "curves.png"
+
+    @property
+    def export(self) -> Path:
+        return self.out / "export"
+
+    def has_run(self) -> bool:
+        return self.checkpoint.exists() or (self.export / "config.json").exists() or self.log.exists()
+
+
+class Notices:
+    """One-line notes the user must see (even with --quiet), kept for the export's config.json.
+
+    The streams hold its :meth:`say` to report a state they could not restore; it does not refer back
+    to the run, so the run's parts form no reference cycle and are freed as soon as the run is.
+    """
+
+    def __init__(self, reporter: Reporter, is_main: bool):
+        self.reporter = reporter
+        self.is_main = is_main
+        self.lines: list[str] = []
+
+    def say(self, text: str) -> None:
+        self.lines.append(text)
+        if self.is_main:
+            self.reporter.message(f"note: {text}")
+
+
+@dataclass
+class Counters:
+    """How far the run has come: steps, images, wall time over all sessions, and the log records."""
+
+    step: int = 0
+    images_seen: int = 0
+    wall_before: float = 0.0
+    """Seconds of the sessions before this one (a resumed run)."""
+    history: list[dict[str, Any]] = field(default_factory=list)
+    session_start: float = field(default_factory=time.perf_counter)
+    session_start_step: int = 0
+    session_start_images: int = 0
+
+    def wall_time(self) -> float:
+        return self.wall_before + (time.perf_counter() - self.session_start)
+
+    def start_session(self) -> None:
+        self.session_start = time.perf_counter()
+        self.session_start_step = self.step
+        self.session_start_images = self.images_seen
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "images_seen": self.images_seen,
+            "wall_time_s": self.wall_time(),
+            "history": list(self.history),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.step = int(state["step"])
+        self.images_seen = int(state.get("images_seen", 0))
+        self.wall_before = float(state.get("wall_time_s", 0.0))
+        self.history = list(state.get("history", []))
+
+
+@dataclass
+class Run:
+    """Everything one training run holds. Fields are set once by :func:`.setup.build_run`, except the
+    counters, the window and the streams, which the loop advances."""
+
+    config: ResolvedConfig
+    paths: RunPaths
+    group: Group
+    precision: Precision
+    reporter: Reporter
+    data: Any
+    """The loaded :class:`ganzoo.data.SampleSet` (after ``--limit``)."""
+    model_config: dict[str, Any]
+    generator: nn.Module
+    discriminator: nn.Module
+    loss: Any
+    g_update: Optimisation
+    d_update: Optimisation
+    batches: BatchStream
+    noise: NoiseStream
+    global_rng: GlobalRandomState
+    fixed: FixedSamples
+    train_step: AdversarialStep
+    window: MetricWindow
+    total_steps: int
+    commands: list[str]
+    cpu_allocator: str | None = None
+    counters: Counters = field(default_factory=Counters)
+    real_points: torch.Tensor | None = None
+    """Real 2-D points drawn under the fakes in scatter plots (``None`` for images)."""
+    last_checkpoint_step: int | None = None
+    outcome: str = "running"
+    """``running``; then ``finished``, ``interrupted`` or ``failed`` when callbacks hear ``on_train_end``."""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    """The final metrics, filled in at the end of a finished run."""
+    wall_time_s: float | None = None
+    """Training time over all sessions, when the run finished."""
+    notices: Notices | None = None
+    """Set-up and resume notes (see :class:`Notices`); made from the reporter when not given."""
+
+    # ------------------------------------------------------------------ shortcuts for callbacks
+    @property
+    def step(self) -> int:
+        return self.counters.step
+
+    @property
+    def device(self) -> torch.device:
+        return self.group.device
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0, the only process that writes files."""
+        return self.group.is_main
+
+    @property
+    def is_last_step(self) -> bool:
+        return self.counters.step >= self.total_steps
+
+    @property
+    def conditional(self) -> bool:
+        return bool(self.config.spec.conditional)
+
+    @property
+    def epoch(self) -> int:
+        return self.batches.epoch
+
+    def epochs_done(self) -> float:
+        return round(self.counters.images_seen / (self.batches.batches_per_epoch * self.batches.global_batch), 3)
+
+    def __post_init__(self) -> None:
+        if self.notices is None:
+            self.notices = Notices(self.reporter, self.group.is_main)
+
+    def notice(self, text: str) -> None:
+        """Say something the user must know in one line (even with --quiet), and keep it for the export."""
+        assert self.notices is not None
+        self.notices.say(text)
+
+    # ------------------------------------------------------------------ the checkpoint's parts
+    def stateful_parts(self) -> dict[str, Any]:
+        """The parts whose ``state_dict()`` the checkpoint stores, by name."""
+        return {
+            "generator": self.generator,
+            "discriminator": self.discriminator,
+            "g_update": self.g_update,
+            "d_update": self.d_update,
+            "batches": self.batches,
+            "noise": self.noise,
+            "global_rng": self.global_rng,
+            "fixed_samples": self.fixed,
+            "window": self.window,
+            "counters": self.counters,
+        }
+
+
+def equivalent_command(resolved: ResolvedConfig, total_steps: int, launcher: list[str] | None = None) -> str:
+    """A ``ganzoo train`` command line that repeats a run started from Python (``launcher``: torchrun's words)."""
+    request = resolved.request
+    parts = [*(launcher or []), "ganzoo", "train", resolved.model, "--dataset", resolved.dataset]
+    if request.data_dir:
+        parts += ["--data", str(request.data_dir)]
+    parts += ["--loss", resolved.loss, "--steps", str(total_steps), "--batch-size", str(resolved.batch_size)]
+    parts += ["--lr", f"{resolved.lr:g}", "--seed", str(request.seed), "--precision", request.precision]
+    if request.reuse_fakes:
+        parts.append("--reuse-fakes")
+    if request.device != "auto":
+        parts += ["--device", request.device]
+    if request.limit:
+        parts += ["--limit", str(request.limit)]
+    for key, value in resolved.options.items():
+        parts += ["--option", f"{key}={value}"]
+    parts += ["--out", str(resolved.out)]
+    return shlex.join(parts)

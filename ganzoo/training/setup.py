@@ -1,0 +1,256 @@
+"""From a request to a ready :class:`.run.Run`: registry lookup, data, networks, DDP, optimizers, streams.
+
+Every check that can fail does so here, before the first step: a wrong dataset, a model that
+does not fit the data, too few samples for the batch, a checkpoint from another run. The order
+of what draws from torch's global generator (the data, then the networks, then the rank's own
+seed) is part of what a seed means, so it is fixed here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from ..specs import call_with_accepted
+from .allocator import tune_cpu_allocator
+from .checkpoint import load_checkpoint
+from .config import TrainConfig, _plain, check_resume_compatible, default_out, model_config_for, resolve
+from .device import resolve_precision
+from .distributed import RANK_SEED_STRIDE, Group, check_world_size, launcher_words
+from .progress import Reporter, make_reporter
+from .run import Run, RunPaths, equivalent_command
+from .step import AdversarialStep, Optimisation, fused_adam
+from .streams import BatchStream, FixedSamples, GlobalRandomState, NoiseStream
+from .window import MetricWindow
+
+__all__ = ["build_run", "restore"]
+
+POINTS_IN_SCATTER = 1000
+REAL_POINTS = 2000
+
+
+def _has_conv(module: nn.Module) -> bool:
+    return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in module.modules())
+
+
+def _open_run_folder(request: TrainConfig, group: Group) -> tuple[TrainConfig, RunPaths, dict[str, Any] | None]:
+    """The run folder, and the checkpoint to resume from (rank 0 reads it and hands it to the others)."""
+    from ..registry import get_model_spec
+
+    spec = get_model_spec(request.model)
+    out = Path(request.out) if request.out else default_out(spec.name, request.dataset or spec.default_dataset)
+    paths = RunPaths(out)
+    if not request.resume:
+        if group.from_main(paths.has_run):
+            raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+        return request, paths, None
+    saved = group.from_main(lambda: load_checkpoint(paths.checkpoint, map_location="cpu"))
+    check_world_size(saved["run"], group.world_size, out)
+    request = check_resume_compatible(request, saved["run"], out)
+    request.out = out
+    return request, paths, saved
+
+
+def build_run(request: TrainConfig, group: Group, reporter: Reporter | None = None) -> Run:
+    """Check ``request``, load the data, build the networks and the streams; restore a checkpoint on resume."""
+    request, paths, saved = _open_run_folder(request, group)
+    resolved = resolve(request)
+    device = group.device
+    precision = resolve_precision(request.precision, device)
+    # a CPU step reallocates the same tensors every time: keep them in the heap (see allocator.py)
+    cpu_allocator = tune_cpu_allocator() if device.type == "cpu" else None
+    reporter = reporter or make_reporter(request.quiet, main=group.is_main)
+
+    torch.manual_seed(request.seed)
+    random.seed(request.seed)
+    spec = resolved.spec
+    with group.local_main_first():  # one download or image-cache build per machine
+        data = resolved.dataset_spec.load(
+            request.data_dir,
+            request.split,
+            download=request.download,
+            image_size=model_config_for(spec, resolved.options).get("image_size"),
+        )
+    if request.limit is not None and request.limit < len(data):
+        data = data.subset(int(request.limit))
+    world = group.world_size
+    if len(data) < resolved.batch_size * world:
+        what = f"global batch size {resolved.batch_size * world} ({resolved.batch_size} per device x {world})"
+        raise ConfigError(
+            f"{resolved.dataset} has {len(data)} training samples, fewer than the "
+            f"{what if world > 1 else f'batch size {resolved.batch_size}'}; lower --batch-size"
+        )
+    if spec.conditional and data.labels is None:
+        raise ConfigError(f"{spec.name} is conditional and needs labelled data, but {resolved.dataset!r} has no labels")
+    num_classes = data.num_classes if spec.conditional else None
+    model_config = model_config_for(
+        spec,
+        resolved.options,
+        sample_shape=data.sample_shape,
+        channels=data.sample_shape[0] if data.is_image else None,
+        num_classes=num_classes,
+    )
+    generator: nn.Module = call_with_accepted(spec.generator, model_config)
+    discriminator: nn.Module = call_with_accepted(spec.discriminator, model_config)
+    if request.sync_bn:
+        generator = group.sync_batchnorm(generator)
+        discriminator = group.sync_batchnorm(discriminator)
+    produced = tuple(int(s) for s in generator.sample_shape)
+    if produced != tuple(data.sample_shape):
+        raise ConfigError(
+            f"{spec.name} produces samples of shape {produced} but {resolved.dataset} has samples of shape "
+            f"{tuple(data.sample_shape)}; choose a dataset of that shape or other model options"
+        )
+    channels_last = data.is_image and data.samples.dim() == 4 and (_has_conv(generator) or _has_conv(discriminator))
+    memory = torch.channels_last if channels_last else torch.preserve_format
+    generator.to(device, memory_format=memory)
+    discriminator.to(device, memory_format=memory)
+    loss = resolved.loss_spec.build()
+    g_update = Optimisation(fused_adam(generator.parameters(), resolved.lr, resolved.betas, device),
+                            precision.make_scaler())
+    d_update = Optimisation(fused_adam(discriminator.parameters(), resolved.lr, resolved.betas, device),
+                            precision.make_scaler())
+    # what the updates call: DDP wrappers (gradients averaged over the ranks) or the networks themselves
+    g_train, d_train = group.wrap(generator), group.wrap(discriminator)
+    if group.enabled:  # the networks are built alike; other randomness differs per rank
+        torch.manual_seed(request.seed + group.rank * RANK_SEED_STRIDE)
+        random.seed(request.seed + group.rank * RANK_SEED_STRIDE)
+
+    conditional = bool(spec.conditional)
+    labels = data.labels.to(device) if (conditional and data.labels is not None) else None
+    batches = BatchStream(
+        data.samples.to(device), labels, batch_size=resolved.batch_size, seed=request.seed,
+        world_size=world, rank=group.rank, channels_last=channels_last,
+    )
+    latent_dim = int(generator.latent_dim)
+    noise = NoiseStream(
+        latent_dim, device, seed=request.seed + 1, num_classes=int(num_classes or 1) if conditional else None,
+        world_size=world, rank=group.rank,
+    )
+    train_step = AdversarialStep(
+        generator=generator, discriminator=discriminator, g_train=g_train, d_train=d_train, loss=loss,
+        g_update=g_update, d_update=d_update, precision=precision, batches=batches, noise=noise,
+        reuse_fakes=bool(request.reuse_fakes),
+    )
+    total_steps = resolved.total_steps(batches.batches_per_epoch, train_step.d_steps)
+    launcher = launcher_words(group.topology) if group.enabled else None
+    run = Run(
+        config=resolved,
+        paths=paths,
+        group=group,
+        precision=precision,
+        reporter=reporter,
+        data=data,
+        model_config=model_config,
+        generator=generator,
+        discriminator=discriminator,
+        loss=loss,
+        g_update=g_update,
+        d_update=d_update,
+        batches=batches,
+        noise=noise,
+        global_rng=GlobalRandomState(device, group),
+        fixed=_fixed_samples(request, data, latent_dim, num_classes if conditional else None, device),
+        train_step=train_step,
+        window=MetricWindow(resolved.log_every, device, group),
+        total_steps=total_steps,
+        commands=[request.command or equivalent_command(resolved, total_steps, launcher)],
+        cpu_allocator=cpu_allocator,
+        real_points=data.samples[: min(len(data), REAL_POINTS)] if not data.is_image else None,
+    )
+    run.noise.notice = run.global_rng.notice = run.notices.say  # type: ignore[union-attr]
+    if saved is not None:
+        restore(run, saved)
+    return run
+
+
+def _fixed_samples(
+    request: TrainConfig, data: Any, latent_dim: int, num_classes: int | None, device: torch.device
+) -> FixedSamples:
+    """The grid's latents: one row per class for conditional models; a scatter needs more points than a grid."""
+    rng = torch.Generator().manual_seed(request.seed + 2)
+    if num_classes is not None:
+        classes = int(num_classes or 1)
+        per_row = max(1, round(request.num_samples / classes))
+        labels: torch.Tensor | None = torch.arange(classes).repeat_interleave(per_row).to(device)
+        count, nrow = classes * per_row, per_row
+    else:
+        labels = None
+        nrow = max(1, int(math.sqrt(request.num_samples)))
+        count = request.num_samples if data.is_image else max(request.num_samples, POINTS_IN_SCATTER)
+    return FixedSamples(torch.randn(count, latent_dim, generator=rng).to(device), labels, nrow=nrow)
+
+
+def checkpoint_state(run: Run) -> dict[str, Any] | None:
+    """The checkpoint: every stateful part's ``state_dict()`` by name and the settings a resumed run must
+    share. Every rank must call it (a part may gather from the ranks); only rank 0 gets the state."""
+    parts = {name: part.state_dict() for name, part in run.stateful_parts().items()}
+    if not run.is_main:
+        return None
+    from .._version import __version__
+
+    return {
+        "run": run_record(run),
+        "request": run.config.request.to_dict(),
+        "model_config": _plain(run.model_config),
+        "commands": list(run.commands),
+        "total_steps": run.total_steps,
+        "ganzoo_version": __version__,
+        "parts": parts,
+    }
+
+
+def run_record(run: Run) -> dict[str, Any]:
+    """The settings a resumed run must share, and the defaults it inherits."""
+    resolved, request = run.config, run.config.request
+    return {
+        "model": resolved.model,
+        "dataset": resolved.dataset,
+        "loss": resolved.loss,
+        "options": _plain(resolved.options),
+        "batch_size": resolved.batch_size,
+        "seed": request.seed,
+        "limit": request.limit,
+        "split": request.split,
+        "reuse_fakes": run.train_step.reuse_fakes,
+        "lr": resolved.lr,
+        "betas": list(resolved.betas),
+        "steps": run.total_steps,
+        "epochs": None,
+        "sample_every": resolved.sample_every,
+        "checkpoint_every": resolved.checkpoint_every,
+        "log_every": resolved.log_every,
+        "world_size": run.group.world_size,
+    }
+
+
+def restore(run: Run, state: dict[str, Any]) -> None:
+    """Continue from ``state`` (a checkpoint in the version-2 shape, see :func:`.checkpoint.load_checkpoint`)."""
+    saved_config = state.get("model_config", {})
+    if _plain(run.model_config) != saved_config:
+        raise ConfigError(
+            f"{run.paths.out} holds a run whose model configuration {saved_config} differs from this one "
+            f"{_plain(run.model_config)}; choose another --out"
+        )
+    saved = state["parts"]
+    for name, part in run.stateful_parts().items():
+        if name not in saved:
+            if getattr(part, "optional_in_checkpoint", False):  # a part newer than the checkpoint
+                run.notice(f"checkpoint {run.paths.checkpoint} holds no {name} state; it starts afresh")
+                continue
+            raise ConfigError(f"checkpoint {run.paths.checkpoint} holds no {name} state; it was not written by "
+                              "this kind of run: choose another --out")
+        try:
+            part.load_state_dict(saved[name])
+        except (RuntimeError, KeyError, ValueError, TypeError) as error:
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise ConfigError(f"checkpoint {run.paths.checkpoint} does not fit this run: its {name} state "
+                              f"cannot be restored ({first}); choose another --out") from None
+    run.last_checkpoint_step = run.step
+    run.commands = [*state.get("commands", []), run.commands[-1]]
