@@ -31,6 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ganzoo.errors import DataNotFoundError, WeightsError
+from ganzoo.files import write_atomic
 
 __all__ = ["FEATURE_DIM", "MnistClassifier", "MnistClassifierNet", "build", "main", "train_classifier"]
 
@@ -269,12 +270,7 @@ def train_classifier(
         "command": TRAIN_COMMAND.format(epochs=epochs, seed=seed),
         "data": "MNIST train (60k) for training; MNIST test (10k) for the accuracy only",
     }
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    save_file(state, str(partial), metadata=metadata)
-    os.chmod(partial, 0o644)  # safetensors writes 0600; the file ships in the wheel
-    os.replace(partial, out)
+    out = write_atomic(out, lambda file: save_file(state, file.name, metadata=metadata))
     return {"test_accuracy": test_accuracy, "train_seconds": wall, "path": str(out),
             "sha256": file_sha256(out), "metadata": metadata}
 
