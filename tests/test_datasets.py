@@ -296,3 +296,49 @@ def test_missing_celeba_says_where_files_go(tmp_path):
         ganzoo.get_dataset_spec("celeba").load(tmp_path, image_size=16)
     message = str(caught.value)
     assert str(tmp_path / "celeba") in message and "img_align_celeba" in message and "\n" not in message
+
+
+# ---------------------------------------------------------------- uint8 -> [-1, 1], one copy
+ALL_PIXELS = torch.arange(256, dtype=torch.uint8).reshape(4, 1, 8, 8)
+
+
+def test_uint8_to_unit_is_the_trainers_arithmetic_bit_for_bit():
+    from ganzoo.nn import uint8_to_unit
+
+    unit = uint8_to_unit(ALL_PIXELS)
+    assert unit.dtype == torch.float32 and unit.min() == -1.0 and unit.max() == 1.0
+    assert torch.equal(unit, ALL_PIXELS.float().mul_(1 / 127.5).sub_(1.0))  # what training has always fed D
+    assert not torch.equal(unit, ALL_PIXELS.float().div_(127.5).sub_(1.0))  # dividing is not the same numbers
+    assert ALL_PIXELS.max() == 255  # a new tensor: the stored pixels are untouched
+    assert uint8_to_unit(ALL_PIXELS, torch.float64).dtype == torch.float64
+    with pytest.raises(ValueError, match=r"takes uint8 pixels, got torch\.float32"):
+        uint8_to_unit(unit)
+
+
+def test_datasets_and_real_features_see_the_same_numbers_as_training():
+    from ganzoo.metrics.stats import compute_features
+    from ganzoo.nn import uint8_to_unit
+
+    assert torch.equal(SampleSet(ALL_PIXELS).normalise(ALL_PIXELS), uint8_to_unit(ALL_PIXELS))
+    seen = []
+
+    class Recorder:
+        def extract(self, x):
+            seen.append(x.clone())
+            return x.flatten(1), None
+
+    compute_features(Recorder(), ALL_PIXELS, batch_size=4)
+    assert torch.equal(seen[0], uint8_to_unit(ALL_PIXELS))
+
+
+def test_no_module_keeps_its_own_copy_of_the_pixel_conversion():
+    root = Path(__file__).resolve().parents[1]
+    allowed = {"ganzoo/nn.py", "ganzoo/training/loop.py"}  # loop.py: switched with the trainer's split
+    copies = [
+        str(path.relative_to(root))
+        for folder in ("ganzoo", "plugins")
+        for path in (root / folder).rglob("*.py")
+        if str(path.relative_to(root)) not in allowed
+        and any(f in path.read_text(encoding="utf-8") for f in ("div_(127.5)", "div(127.5)", "/ 127.5)"))
+    ]
+    assert copies == []

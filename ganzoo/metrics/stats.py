@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from ganzoo.files import write_atomic
+from ganzoo.nn import uint8_to_unit
 from ganzoo.paths import home_dir
 
 from .extractors import extract_batch
@@ -111,7 +112,7 @@ def compute_features(
     for start in range(0, len(samples), batch_size):
         batch = samples[start : start + batch_size].to(device)
         if batch.dtype == torch.uint8:
-            batch = batch.float().div_(127.5).sub_(1.0)
+            batch = uint8_to_unit(batch)
         features, predictions = extract_batch(extractor, batch.float())
         feature_parts.append(features)
         if predictions is not None:
