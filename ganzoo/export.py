@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .specs import ModelSpec
 
 __all__ = [
+    "CARD_NAME",
     "CONFIG_NAME",
     "EXPORT_FORMAT",
     "EXPORT_FORMAT_VERSION",
@@ -52,13 +53,20 @@ SAMPLES_NAME = "samples.png"
 
 
 def jsonable(value: Any) -> Any:
-    """Tuples to lists, mappings to dicts, paths to strings: the JSON view of a config."""
+    """The plain-data view of a config, record or metrics: what JSON and ``torch.load(weights_only=True)`` keep.
+
+    Mappings become dicts with string keys, tuples lists, paths strings, and tensors and
+    numpy values (anything with ``tolist()``) Python numbers or lists; the one normaliser
+    for config.json, safetensors metadata, checkpoints and ``ganzoo info --json``.
+    """
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [jsonable(v) for v in value]
     if isinstance(value, os.PathLike):
         return os.fspath(value)
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return value.tolist()
     return value
 
 

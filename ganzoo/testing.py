@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import GanzooError
 from .registry import get_registry
-from .specs import DatasetSpec, LossSpec, ModelSpec, call_with_accepted
+from .specs import DEFAULT_CARD_PACKAGE, DatasetSpec, LossSpec, ModelSpec, call_with_accepted
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -421,7 +421,7 @@ def _model_weights(spec: ModelSpec) -> None:
     for weights in spec.weights:
         where = f"weights {spec.name}.{weights.tag}"
         if weights.card:
-            package = weights.card_package or "ganzoo_plugins.model_cards"
+            package = weights.card_package or DEFAULT_CARD_PACKAGE
             try:
                 found = (resources.files(package) / weights.card).is_file()
             except ModuleNotFoundError:
