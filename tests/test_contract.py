@@ -16,14 +16,13 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from test_datasets import TORCHVISION_CLASSES, make_folder, write_tiny_family
+from ganzoo_plugins.datasets.mnist_family import TORCHVISION_CLASSES
+from helpers import make_folder, write_tiny_family
 
 import ganzoo
 import ganzoo.registry
 import ganzoo.testing
 from ganzoo.errors import GanzooError
-from ganzoo.plugins import DEFAULT_PLUGINS
-from ganzoo.registry import Registry
 from ganzoo.testing import Check, ContractError
 
 CHECKS = ganzoo.testing.contract_checks()
@@ -149,11 +148,10 @@ def register_datasets(register):
 
 
 @pytest.fixture
-def broken(plugin_module, monkeypatch) -> str:
+def broken(plugin_module, use_plugins) -> str:
     """A registry with the built-ins and a plugin whose every record breaks the contract; its plugin name."""
     module = plugin_module(BROKEN)
-    registry = Registry.from_plugins(builtins=(*DEFAULT_PLUGINS, module), entry_points=False)
-    monkeypatch.setattr(ganzoo.registry, "_registry", registry)
+    use_plugins(module)
     return module.replace("_", "-")
 
 

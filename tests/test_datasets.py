@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import struct
 import time
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import torch
 from ganzoo_plugins.datasets import images as images_module
 from ganzoo_plugins.datasets.mnist_family import TORCHVISION_CLASSES
 from ganzoo_plugins.datasets.toy2d import count_covered_modes, high_quality_share, mode_centres
+from helpers import make_folder, write_tiny_family
 from PIL import Image
 
 import ganzoo
@@ -112,26 +112,6 @@ def test_mode_coverage_counts():
 # --- the MNIST family -----------------------------------------------------------------------------------------
 
 
-def write_idx(path: Path, array: np.ndarray) -> None:
-    """An IDX file as LeCun's MNIST files are written: magic (0, 0, 0x08 = ubyte, ndim), big-endian sizes, data."""
-    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
-
-
-def write_tiny_family(root: Path, name: str, train: int = 7, test: int = 3) -> dict[str, np.ndarray]:
-    raw = root / TORCHVISION_CLASSES[name] / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    written = {}
-    for prefix, count in (("train", train), ("t10k", test)):
-        pixels = rng.integers(0, 256, size=(count, 28, 28), dtype=np.uint8)
-        labels = np.arange(count, dtype=np.uint8) % 10
-        write_idx(raw / f"{prefix}-images-idx3-ubyte", pixels)
-        write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
-        written[prefix] = pixels
-    return written
-
-
 @pytest.mark.parametrize("name", MNIST_FAMILY)
 def test_mnist_family_loads_idx_files_as_one_uint8_tensor(name, tmp_path):
     written = write_tiny_family(tmp_path, name)
@@ -177,32 +157,6 @@ def test_unknown_split_is_refused():
 
 
 # --- image folders and CelebA ----------------------------------------------------------------------------------
-
-
-def three_bands(width: int, height: int) -> Image.Image:
-    """Red | green | blue thirds along the long side: a centre crop keeps only green."""
-    array = np.zeros((height, width, 3), dtype=np.uint8)
-    if width >= height:
-        third = width // 3
-        array[:, :third, 0], array[:, third : 2 * third, 1], array[:, 2 * third :, 2] = 255, 255, 255
-    else:
-        third = height // 3
-        array[:third, :, 0], array[third : 2 * third, :, 1], array[2 * third :, :, 2] = 255, 255, 255
-    return Image.fromarray(array)
-
-
-def make_folder(root: Path) -> Path:
-    """Six images of different sizes, formats and modes in two class folders."""
-    (root / "a").mkdir(parents=True)
-    (root / "b").mkdir()
-    three_bands(60, 20).save(root / "a" / "wide.png")
-    three_bands(24, 72).save(root / "a" / "tall.png")
-    three_bands(90, 30).save(root / "b" / "wide.jpg", quality=95)
-    Image.new("L", (33, 33), 200).save(root / "b" / "grey.png")
-    Image.new("RGBA", (16, 20), (10, 20, 30, 128)).save(root / "b" / "alpha.png")
-    Image.new("RGB", (50, 40), (0, 0, 255)).save(root / "a" / "blue.JPEG", quality=95)
-    (root / "b" / "notes.txt").write_text("not an image")
-    return root
 
 
 def cache_files() -> list[Path]:

@@ -99,3 +99,14 @@ def test_shared_names_are_spelled_once(literal, home):
     exempt = {home, "ganzoo/training/loop.py", "ganzoo/cards.py"}
     spelled = [name for name, text in sources("ganzoo", "plugins", "tools").items() if literal in text]
     assert [name for name in spelled if name not in exempt] == []
+
+
+def test_test_files_share_helpers_through_tests_helpers_only():
+    tests = {name: text for name, text in sources("tests").items() if "/fixtures/" not in name}
+    cross = [name for name, text in tests.items() if re.search(r"^\s*(from|import) test_\w+", text, re.MULTILINE)]
+    assert cross == []
+    # records come from temporary plugins (conftest's use_plugins), never by setting the registry's insides
+    inside = re.compile(r"\._registry\b|\.records\[[^\]]+\]\s*=")
+    allowed = {"tests/helpers.py", "tests/test_one_copy.py"}
+    poking = [name for name, text in tests.items() if name not in allowed and inside.search(text)]
+    assert poking == []
