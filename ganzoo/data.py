@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import torch
 from torch.utils.data import Dataset
 
+from .nn import uint8_to_unit
+
 __all__ = ["SampleSet"]
 
 
@@ -68,7 +70,7 @@ class SampleSet(Dataset):
     def normalise(self, batch: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """Map a batch of stored samples to model space (uint8 images to ``[-1, 1]``)."""
         if batch.dtype == torch.uint8:
-            return batch.to(dtype).div_(127.5).sub_(1.0)
+            return uint8_to_unit(batch, dtype)
         return batch.to(dtype)
 
     def to(self, device: torch.device | str) -> SampleSet:

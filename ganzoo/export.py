@@ -9,22 +9,21 @@ An export is a folder in the huggingface_hub shape::
     samples.png         the final fixed-noise sample grid
 
 Tensors are written with safetensors (nothing is pickled, so reading never runs code) and
-every file goes through a temporary file and a rename, so an interrupted export never
-leaves a half-written file behind a valid name.
+every file goes through :mod:`ganzoo.files` (a temporary file, fsync and a rename), so an
+interrupted export never leaves a half-written file behind a valid name.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ._version import __version__
 from .errors import WeightsError
+from .files import write_atomic, write_bytes, write_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -32,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .specs import ModelSpec
 
 __all__ = [
+    "CARD_NAME",
     "CONFIG_NAME",
     "EXPORT_FORMAT",
     "EXPORT_FORMAT_VERSION",
@@ -53,36 +53,21 @@ SAMPLES_NAME = "samples.png"
 
 
 def jsonable(value: Any) -> Any:
-    """Tuples to lists, mappings to dicts, paths to strings: the JSON view of a config."""
+    """The plain-data view of a config, record or metrics: what JSON and ``torch.load(weights_only=True)`` keep.
+
+    Mappings become dicts with string keys, tuples lists, paths strings, and tensors and
+    numpy values (anything with ``tolist()``) Python numbers or lists; the one normaliser
+    for config.json, safetensors metadata, checkpoints and ``ganzoo info --json``.
+    """
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [jsonable(v) for v in value]
     if isinstance(value, os.PathLike):
         return os.fspath(value)
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return value.tolist()
     return value
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Run ``write(temporary_path)`` then rename the result onto ``path``: a reader never sees half a file,
-    and a failed write leaves the old file as it was."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        with open(temporary, "rb") as file:
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_text_atomic(path: Path, text: str) -> Path:
-    """``path.write_text(text)`` through :func:`atomic_write`."""
-    return atomic_write(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
 
 
 def _tensors(prefix: str, module: torch.nn.Module, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
@@ -130,11 +115,11 @@ def canonicalize_safetensors_header(path: Path) -> None:
 def _save_safetensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> Path:
     from safetensors.torch import save_file
 
-    def write(temporary: Path) -> None:
-        save_file(tensors, str(temporary), metadata=metadata)
-        canonicalize_safetensors_header(temporary)
+    def write(file: BinaryIO) -> None:
+        save_file(tensors, file.name, metadata=metadata)
+        canonicalize_safetensors_header(Path(file.name))
 
-    return atomic_write(path, write)
+    return write_atomic(path, write)
 
 
 def write_export(
@@ -173,10 +158,10 @@ def write_export(
         "training": jsonable(training),
         "metrics": jsonable(metrics),
     }
-    write_text_atomic(folder / CONFIG_NAME, json.dumps(document, indent=2, sort_keys=False) + "\n")
-    write_text_atomic(folder / CARD_NAME, card)
+    write_text(folder / CONFIG_NAME, json.dumps(document, indent=2, sort_keys=False) + "\n")
+    write_text(folder / CARD_NAME, card)
     if samples_png is not None and Path(samples_png).resolve() != (folder / SAMPLES_NAME).resolve():
-        atomic_write(folder / SAMPLES_NAME, lambda temporary: shutil.copyfile(samples_png, temporary))
+        write_bytes(folder / SAMPLES_NAME, Path(samples_png).read_bytes())
     return folder
 
 

@@ -401,6 +401,7 @@ def save(
     replaced only with ``overwrite=True``.
     """
     from . import export
+    from .files import write_text
     from .imaging import save_samples
 
     if not isinstance(model, Sampler):
@@ -453,6 +454,6 @@ def save(
         "metrics": export.jsonable(metrics or (weights.metrics if weights is not None else {})),
         "generator_only": True,
     }
-    export.write_text_atomic(target / export.CONFIG_NAME, json.dumps(document, indent=2) + "\n")
-    export.write_text_atomic(target / export.CARD_NAME, text)
+    write_text(target / export.CONFIG_NAME, json.dumps(document, indent=2) + "\n")
+    write_text(target / export.CARD_NAME, text)
     return target

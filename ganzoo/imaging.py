@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from .files import write_atomic
 
 __all__ = [
     "load_font",
@@ -78,18 +79,8 @@ def _grid_image(grid: np.ndarray) -> Image.Image:
 
 
 def save_image_atomic(image: Image.Image, path: str | os.PathLike[str]) -> Path:
-    """Write ``image`` as PNG via a temporary file and rename, so a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            image.save(file, format="PNG")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``image`` as PNG through :func:`ganzoo.files.write_atomic`, so a reader never sees half a file."""
+    return write_atomic(path, lambda file: image.save(file, format="PNG"))
 
 
 def save_grid(

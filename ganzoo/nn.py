@@ -21,6 +21,7 @@ __all__ = [
     "positive_int",
     "rgb_images_at",
     "sample_shape_of",
+    "uint8_to_unit",
 ]
 
 DCGAN_INIT_STD = 0.02
@@ -29,6 +30,19 @@ Normal distribution with standard deviation 0.02"."""
 
 _WEIGHTED = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d, nn.Linear)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
+def uint8_to_unit(pixels: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """uint8 pixels in ``[0, 255]`` as a new ``dtype`` tensor in ``[-1, 1]``: ``x * (1 / 127.5) - 1``.
+
+    The one conversion that training, the datasets, the metrics' real features and the
+    extractors share, so real images mean the same numbers everywhere. Multiplying by the
+    reciprocal is not bit-identical to dividing by 127.5 (111 of the 256 values differ in
+    the last bit); the trainer has always multiplied, and its exported weights must not change.
+    """
+    if pixels.dtype != torch.uint8:
+        raise ValueError(f"uint8_to_unit takes uint8 pixels, got {pixels.dtype}")
+    return pixels.to(dtype).mul_(1 / 127.5).sub_(1.0)
 
 
 @torch.no_grad()

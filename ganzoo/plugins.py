@@ -20,6 +20,7 @@ import importlib
 import os
 import sys
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
@@ -38,6 +39,7 @@ __all__ = [
     "PluginWarning",
     "get_plugin_manager",
     "load_plugins",
+    "plugin_hook_callers",
 ]
 
 ENTRY_POINT_GROUP = "ganzoo"
@@ -228,6 +230,24 @@ def _load_entry_point(
         report_failure(info, error, "import")
         return
     _register(manager, module, info)
+
+
+def plugin_hook_callers(
+    manager: pluggy.PluginManager, plugins: list[PluginInfo], hook_name: str
+) -> Iterator[tuple[PluginInfo, Callable[..., Any]]]:
+    """``(info, caller)`` for each loaded plugin that implements ``hook_name``, in load order.
+
+    ``caller(**kwargs)`` runs that plugin's implementation alone, so whatever it registers,
+    and whatever it raises, is put down to that one plugin (records, commands, callbacks).
+    """
+    for info in plugins:
+        if info.error is not None or hook_name not in info.hooks:
+            continue
+        plugin = manager.get_plugin(info.name)
+        if plugin is None:
+            continue
+        others = [p for p in manager.get_plugins() if p is not plugin]
+        yield info, manager.subset_hook_caller(hook_name, remove_plugins=others)
 
 
 def load_plugins(

@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 import pluggy
 
 from .errors import ConfigError, DuplicateNameError, UnknownNameError
-from .plugins import PluginInfo, load_plugins, report_failure
+from .plugins import PluginInfo, load_plugins, plugin_hook_callers, report_failure
 from .specs import DatasetSpec, ExtractorSpec, LossSpec, ModelSpec
 
 __all__ = [
@@ -101,14 +101,7 @@ class Registry:
         raise UnknownNameError("plugin", name, [p.name for p in self.plugins])
 
     def _collect(self, hook_name: str, table: Table[Any]) -> None:
-        for info in self.plugins:
-            if info.error is not None or hook_name not in info.hooks:
-                continue
-            plugin = self.manager.get_plugin(info.name)
-            if plugin is None:
-                continue
-            others = [p for p in self.manager.get_plugins() if p is not plugin]
-            caller = self.manager.subset_hook_caller(hook_name, remove_plugins=others)
+        for info, caller in plugin_hook_callers(self.manager, self.plugins, hook_name):
             staged: list[Any] = []
             try:
                 caller(register=_stager(table, info, staged))

@@ -17,11 +17,10 @@ import torch
 from torch import nn
 
 from .errors import ConfigError
-from .specs import ModelSpec, WeightsSpec
+from .specs import DEFAULT_CARD_PACKAGE, ModelSpec, WeightsSpec
 
 __all__ = ["GAN", "PretrainedGenerator", "Sampler", "resolve_device", "slerp"]
 
-CARD_PACKAGE = "ganzoo_plugins.model_cards"
 """Where the zoo's model cards live, unless a weights record names another package."""
 
 
@@ -284,7 +283,7 @@ class PretrainedGenerator(Sampler):
         if self._card is None and self.weights is not None and self.weights.card:
             from importlib import resources
 
-            package = self.weights.card_package or CARD_PACKAGE
+            package = self.weights.card_package or DEFAULT_CARD_PACKAGE
             with contextlib.suppress(ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
                 self._card = (resources.files(package) / self.weights.card).read_text(encoding="utf-8")
         return self._card

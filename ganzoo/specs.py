@@ -19,6 +19,7 @@ from typing import Any
 from .errors import ConfigError
 
 __all__ = [
+    "DEFAULT_CARD_PACKAGE",
     "Builder",
     "DatasetSpec",
     "ExtractorSpec",
@@ -28,6 +29,9 @@ __all__ = [
     "call_with_accepted",
     "resolve",
 ]
+
+DEFAULT_CARD_PACKAGE = "ganzoo_plugins.model_cards"
+"""Where a :class:`WeightsSpec`'s card is looked up when it names no ``card_package`` (the zoo's cards)."""
 
 Builder = str | Callable[..., Any]
 """A callable, or a lazy reference ``"package.module:attribute"`` imported on first use."""
@@ -118,8 +122,9 @@ class WeightsSpec:
     recipe: str = ""
     """The exact command that produced the weights."""
     card: str | None = None
-    """File name of the model card inside the card package (``ganzoo_plugins.model_cards``)."""
+    """File name of the model card inside the card package."""
     card_package: str | None = None
+    """Package holding the card (``importlib.resources``); None means :data:`DEFAULT_CARD_PACKAGE`."""
     license: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Further facts: seed, steps, training time, hardware, storage dtype."""

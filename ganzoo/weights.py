@@ -9,23 +9,23 @@ after their sha256 matched; a file that fails is deleted, never kept.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 from torch import nn
 
 from ._version import __version__
 from .errors import ConfigError, WeightsError
+from .files import write_atomic
 from .paths import cache_dir as default_cache_dir
 from .specs import ModelSpec, WeightsSpec
 
@@ -162,36 +162,33 @@ def _packaged_bytes(weights: WeightsSpec) -> bytes | None:
 def download_file(
     url: str, destination: Path, sha256: str | None, what: str, timeout: float = DOWNLOAD_TIMEOUT_S
 ) -> None:
-    """Fetch ``url`` to ``destination`` via a temporary file; the hash is checked before the rename."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part", dir=destination.parent)
-    digest = hashlib.sha256()
+    """Fetch ``url`` to ``destination`` through :func:`ganzoo.files.write_atomic`; the hash is checked
+    before the rename, so a wrong or cut-off download never takes the destination's name."""
     log.info("downloading %s from %s", what, url)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            request = urllib.request.Request(url, headers={"User-Agent": f"ganzoo/{__version__}"})
-            try:
-                with urllib.request.urlopen(request, timeout=timeout) as response:
-                    while chunk := response.read(1 << 20):
-                        digest.update(chunk)
-                        file.write(chunk)
-            except urllib.error.HTTPError as failure:
-                raise WeightsError(f"cannot download {what} from {url}: HTTP {failure.code} {failure.reason}") from None
-            except (urllib.error.URLError, OSError) as failure:
-                reason = getattr(failure, "reason", None) or failure
-                raise WeightsError(
-                    f"cannot download {what} from {url}: {reason}; check the network, or put the file at {destination}"
-                ) from None
+
+    def fetch(file: BinaryIO) -> None:
+        digest = hashlib.sha256()
+        request = urllib.request.Request(url, headers={"User-Agent": f"ganzoo/{__version__}"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                while chunk := response.read(1 << 20):
+                    digest.update(chunk)
+                    file.write(chunk)
+        except urllib.error.HTTPError as failure:
+            raise WeightsError(f"cannot download {what} from {url}: HTTP {failure.code} {failure.reason}") from None
+        except (urllib.error.URLError, OSError) as failure:
+            reason = getattr(failure, "reason", None) or failure
+            raise WeightsError(
+                f"cannot download {what} from {url}: {reason}; check the network, or put the file at {destination}"
+            ) from None
         actual = digest.hexdigest()
         if sha256 and actual != sha256:
             raise WeightsError(
                 f"{what} downloaded from {url} has sha256 {actual} but {sha256} was expected; "
                 "the file was discarded"
             )
-        os.replace(temporary, destination)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
+
+    write_atomic(destination, fetch)
 
 
 def fetch_weights(

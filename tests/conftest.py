@@ -44,6 +44,30 @@ def plugin_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[
         sys.modules.pop(name, None)
 
 
+@pytest.fixture
+def use_plugins() -> Iterator[Callable[..., ganzoo.registry.Registry]]:
+    """``use_plugins(*plugins)``: for this test, the registry is the built-ins plus temporary plugins.
+
+    Each plugin is a module name (``plugin_module``'s) or a module object with ``@ganzoo.hookimpl``
+    functions (``helpers.plugin_object``); records come only through the plugin hooks, as from an
+    installed plugin. Returns the registry, also for checking what the plugins were reported for.
+    """
+    from helpers import install_registry, registry_with
+
+    objects: list[str] = []
+
+    def use(*plugins: object) -> ganzoo.registry.Registry:
+        objects.extend(p.__name__ for p in plugins if not isinstance(p, str))
+        registry = registry_with(*plugins)
+        install_registry(registry)
+        return registry
+
+    yield use
+    for name in objects:
+        sys.modules.pop(name, None)
+    install_registry(None)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _one_torch_thread() -> Iterator[None]:
     """Tiny tensors gain nothing from threads, and on a loaded 2-core machine extra threads thrash."""

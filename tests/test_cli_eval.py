@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_training import tiny_image_folder, tiny_mnist_root
+from helpers import tiny_image_folder, tiny_mnist_root
 from typer.testing import CliRunner
 
 from ganzoo.cards import parse_front_matter

@@ -16,14 +16,13 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from test_datasets import TORCHVISION_CLASSES, make_folder, write_tiny_family
+from ganzoo_plugins.datasets.mnist_family import TORCHVISION_CLASSES
+from helpers import make_folder, write_tiny_family
 
 import ganzoo
 import ganzoo.registry
 import ganzoo.testing
 from ganzoo.errors import GanzooError
-from ganzoo.plugins import DEFAULT_PLUGINS
-from ganzoo.registry import Registry
 from ganzoo.testing import Check, ContractError
 
 CHECKS = ganzoo.testing.contract_checks()
@@ -41,10 +40,16 @@ def tiny_root(check: Check, tmp_path: Path) -> str | None:
     return None
 
 
+EXTRACTOR_OPTIONS = {"inception-v3": {"weights": None}}
+"""Inception's ImageNet weights are not on a test machine: its plumbing is checked with random ones."""
+
+
 @pytest.mark.parametrize("check", RUNNABLE, ids=[c.id for c in RUNNABLE])
 def test_builtins_pass_the_contract(check, tmp_path):
     if check.kind == "dataset" and check.aspect == "load":
         check = dataclasses.replace(check, root=tiny_root(check, tmp_path))
+    if check.kind == "extractor":
+        check = dataclasses.replace(check, options=EXTRACTOR_OPTIONS.get(check.name))
     check(tmp_path)
 
 
@@ -55,6 +60,8 @@ def test_every_builtin_record_is_checked():
     assert {f"loss:{name}:values" for name in ganzoo.list_losses()} <= ids
     assert {f"dataset:{name}:load" for name in ganzoo.list_datasets()} <= ids
     assert "dataset:mnist:missing-data" in ids and "dataset:ring-8:missing-data" not in ids
+    assert {f"extractor:{name}:{a}" for name in ganzoo.list_extractors() for a in ("build", "features",
+                                                                                 "deterministic")} <= ids
 
 
 def test_plugin_selection_by_name_module_or_distribution():
@@ -115,6 +122,37 @@ class VectorLoss(FlippedLoss):
         return fake.float().flatten() - real.float().flatten()
 
 
+class Extractor:
+    name, weights_sha256, input_note = "misnamed", "0" * 64, "any size, pooled"
+
+    def __init__(self, name, net=None):
+        self.name, self.net = name, net
+
+    def features(self, x):
+        pooled = torch.nn.functional.adaptive_avg_pool2d(x.mean(1, keepdim=True), 4).flatten(1)
+        return self.net(pooled) if self.net is not None else pooled
+
+
+class FlatExtractor(Extractor):
+    def features(self, x):
+        return super().features(x).mean(1)
+
+
+def build_extractor(name, device="cpu"):
+    nets = {"dropout": nn.Dropout(0.5), "batch-stats": nn.BatchNorm1d(16)}  # both left in training mode
+    if name == "weightless":
+        raise ganzoo.WeightsError("weightless weights are not in the cache")
+    kind = FlatExtractor if name == "flat" else Extractor
+    return kind("wrong-name" if name == "misnamed" else name, nets.get(name))
+
+
+@ganzoo.hookimpl
+def register_feature_extractors(register):
+    for name in ("misnamed", "flat", "dropout", "batch-stats", "weightless"):
+        register(ganzoo.ExtractorSpec(name=name, summary="", builder=lambda device="cpu", name=name:
+                                      build_extractor(name, device)))
+
+
 def load_wrong_shape(split="train"):
     return SampleSet(torch.zeros(5, 3), name="wrong-shape")
 
@@ -149,11 +187,10 @@ def register_datasets(register):
 
 
 @pytest.fixture
-def broken(plugin_module, monkeypatch) -> str:
+def broken(plugin_module, use_plugins) -> str:
     """A registry with the built-ins and a plugin whose every record breaks the contract; its plugin name."""
     module = plugin_module(BROKEN)
-    registry = Registry.from_plugins(builtins=(*DEFAULT_PLUGINS, module), entry_points=False)
-    monkeypatch.setattr(ganzoo.registry, "_registry", registry)
+    use_plugins(module)
     return module.replace("_", "-")
 
 
@@ -162,7 +199,8 @@ def failure(plugin: str, kind: str, name: str, aspect: str) -> str:
     with pytest.raises(ContractError) as caught:
         check()
     message = str(caught.value)
-    assert message.startswith(f"plugin {plugin!r}, {kind} {name!r}: "), message
+    label = "feature extractor" if kind == "extractor" else kind
+    assert message.startswith(f"plugin {plugin!r}, {label} {name!r}: "), message
     return message
 
 
@@ -203,6 +241,28 @@ def test_a_file_dataset_without_root_is_skipped_with_the_reason(broken):
     with pytest.raises(pytest.skip.Exception, match=r"needs external data files.*data_roots"):
         check()
     dataclasses.replace(check, root="anywhere")()  # given a root, it loads and passes
+
+
+def test_an_extractor_must_carry_its_registered_name(broken):
+    assert "name is 'wrong-name'; it must be the registered name" in failure(broken, "extractor", "misnamed", "build")
+
+
+def test_extractor_features_must_be_n_by_d(broken):
+    message = failure(broken, "extractor", "flat", "features")
+    assert "on samples of shape (N, 1, 28, 28): " in message and "it must return (N, D)" in message
+
+
+def test_extractor_features_must_not_change_between_calls_or_batches(broken):
+    assert "different features for the same images" in failure(broken, "extractor", "dropout", "deterministic")
+    message = failure(broken, "extractor", "batch-stats", "deterministic")
+    assert "depend on the other images in its batch" in message
+    ganzoo.testing.check_extractor("random-conv")  # a sound record passes in the same registry
+
+
+def test_an_extractor_without_its_weights_is_skipped_with_the_reason(broken):
+    check = next(c for c in ganzoo.testing.contract_checks(broken) if c.id == "extractor:weightless:features")
+    with pytest.raises(pytest.skip.Exception, match=r"its weights are not here.*not in the cache"):
+        check()
 
 
 def test_check_model_runs_every_aspect(tmp_path):

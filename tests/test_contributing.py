@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_entry_points import ganzoo as run_ganzoo
+from helpers import run_ganzoo
 
 from ganzoo import hookspecs
 

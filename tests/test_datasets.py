@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import struct
 import time
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import torch
 from ganzoo_plugins.datasets import images as images_module
 from ganzoo_plugins.datasets.mnist_family import TORCHVISION_CLASSES
 from ganzoo_plugins.datasets.toy2d import count_covered_modes, high_quality_share, mode_centres
+from helpers import make_folder, write_tiny_family
 from PIL import Image
 
 import ganzoo
@@ -112,26 +112,6 @@ def test_mode_coverage_counts():
 # --- the MNIST family -----------------------------------------------------------------------------------------
 
 
-def write_idx(path: Path, array: np.ndarray) -> None:
-    """An IDX file as LeCun's MNIST files are written: magic (0, 0, 0x08 = ubyte, ndim), big-endian sizes, data."""
-    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
-
-
-def write_tiny_family(root: Path, name: str, train: int = 7, test: int = 3) -> dict[str, np.ndarray]:
-    raw = root / TORCHVISION_CLASSES[name] / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    written = {}
-    for prefix, count in (("train", train), ("t10k", test)):
-        pixels = rng.integers(0, 256, size=(count, 28, 28), dtype=np.uint8)
-        labels = np.arange(count, dtype=np.uint8) % 10
-        write_idx(raw / f"{prefix}-images-idx3-ubyte", pixels)
-        write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
-        written[prefix] = pixels
-    return written
-
-
 @pytest.mark.parametrize("name", MNIST_FAMILY)
 def test_mnist_family_loads_idx_files_as_one_uint8_tensor(name, tmp_path):
     written = write_tiny_family(tmp_path, name)
@@ -177,32 +157,6 @@ def test_unknown_split_is_refused():
 
 
 # --- image folders and CelebA ----------------------------------------------------------------------------------
-
-
-def three_bands(width: int, height: int) -> Image.Image:
-    """Red | green | blue thirds along the long side: a centre crop keeps only green."""
-    array = np.zeros((height, width, 3), dtype=np.uint8)
-    if width >= height:
-        third = width // 3
-        array[:, :third, 0], array[:, third : 2 * third, 1], array[:, 2 * third :, 2] = 255, 255, 255
-    else:
-        third = height // 3
-        array[:third, :, 0], array[third : 2 * third, :, 1], array[2 * third :, :, 2] = 255, 255, 255
-    return Image.fromarray(array)
-
-
-def make_folder(root: Path) -> Path:
-    """Six images of different sizes, formats and modes in two class folders."""
-    (root / "a").mkdir(parents=True)
-    (root / "b").mkdir()
-    three_bands(60, 20).save(root / "a" / "wide.png")
-    three_bands(24, 72).save(root / "a" / "tall.png")
-    three_bands(90, 30).save(root / "b" / "wide.jpg", quality=95)
-    Image.new("L", (33, 33), 200).save(root / "b" / "grey.png")
-    Image.new("RGBA", (16, 20), (10, 20, 30, 128)).save(root / "b" / "alpha.png")
-    Image.new("RGB", (50, 40), (0, 0, 255)).save(root / "a" / "blue.JPEG", quality=95)
-    (root / "b" / "notes.txt").write_text("not an image")
-    return root
 
 
 def cache_files() -> list[Path]:
@@ -296,3 +250,49 @@ def test_missing_celeba_says_where_files_go(tmp_path):
         ganzoo.get_dataset_spec("celeba").load(tmp_path, image_size=16)
     message = str(caught.value)
     assert str(tmp_path / "celeba") in message and "img_align_celeba" in message and "\n" not in message
+
+
+# ---------------------------------------------------------------- uint8 -> [-1, 1], one copy
+ALL_PIXELS = torch.arange(256, dtype=torch.uint8).reshape(4, 1, 8, 8)
+
+
+def test_uint8_to_unit_is_the_trainers_arithmetic_bit_for_bit():
+    from ganzoo.nn import uint8_to_unit
+
+    unit = uint8_to_unit(ALL_PIXELS)
+    assert unit.dtype == torch.float32 and unit.min() == -1.0 and unit.max() == 1.0
+    assert torch.equal(unit, ALL_PIXELS.float().mul_(1 / 127.5).sub_(1.0))  # what training has always fed D
+    assert not torch.equal(unit, ALL_PIXELS.float().div_(127.5).sub_(1.0))  # dividing is not the same numbers
+    assert ALL_PIXELS.max() == 255  # a new tensor: the stored pixels are untouched
+    assert uint8_to_unit(ALL_PIXELS, torch.float64).dtype == torch.float64
+    with pytest.raises(ValueError, match=r"takes uint8 pixels, got torch\.float32"):
+        uint8_to_unit(unit)
+
+
+def test_datasets_and_real_features_see_the_same_numbers_as_training():
+    from ganzoo.metrics.stats import compute_features
+    from ganzoo.nn import uint8_to_unit
+
+    assert torch.equal(SampleSet(ALL_PIXELS).normalise(ALL_PIXELS), uint8_to_unit(ALL_PIXELS))
+    seen = []
+
+    class Recorder:
+        def extract(self, x):
+            seen.append(x.clone())
+            return x.flatten(1), None
+
+    compute_features(Recorder(), ALL_PIXELS, batch_size=4)
+    assert torch.equal(seen[0], uint8_to_unit(ALL_PIXELS))
+
+
+def test_no_module_keeps_its_own_copy_of_the_pixel_conversion():
+    root = Path(__file__).resolve().parents[1]
+    allowed = {"ganzoo/nn.py", "ganzoo/training/loop.py"}  # loop.py: switched with the trainer's split
+    copies = [
+        str(path.relative_to(root))
+        for folder in ("ganzoo", "plugins")
+        for path in (root / folder).rglob("*.py")
+        if str(path.relative_to(root)) not in allowed
+        and any(f in path.read_text(encoding="utf-8") for f in ("div_(127.5)", "div(127.5)", "/ 127.5)"))
+    ]
+    assert copies == []

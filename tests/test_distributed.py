@@ -27,12 +27,9 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from test_training import tiny_mnist_root
+from helpers import install_registry, registry_with, tiny_mnist_root
 
-import ganzoo
 from ganzoo.errors import ConfigError, TrainingDivergedError
-from ganzoo.plugins import DEFAULT_PLUGINS
-from ganzoo.registry import Registry
 from ganzoo.training import TrainConfig, Trainer, train
 from ganzoo.training.checkpoint import load_checkpoint
 from ganzoo.training.distributed import DistributedRunError, Topology, launcher_words, topology_from_env
@@ -82,7 +79,7 @@ def use_plain_mlp(plugin_dir: Path) -> None:
     """Register the test's BatchNorm-free model next to the built-ins (in this process)."""
     if str(plugin_dir) not in sys.path:
         sys.path.insert(0, str(plugin_dir))
-    ganzoo.registry._registry = Registry.from_plugins(builtins=(*DEFAULT_PLUGINS, PLUGIN), entry_points=False)
+    install_registry(registry_with(PLUGIN))
 
 
 def plain_config(out: Path, batch_size: int, **overrides) -> TrainConfig:
@@ -193,10 +190,10 @@ def two_ranks(tmp_path_factory):
 def plain_mlp(two_ranks, monkeypatch):
     tmp, _ = two_ranks
     monkeypatch.syspath_prepend(str(tmp / "plugins"))
-    monkeypatch.setattr(ganzoo.registry, "_registry", None)
     use_plain_mlp(tmp / "plugins")
     yield
     sys.modules.pop(PLUGIN, None)
+    install_registry(None)
 
 
 def test_two_processes_equal_one_process_with_the_global_batch(two_ranks, plain_mlp):

@@ -8,12 +8,12 @@ exactly as it sees a ``pip install ganzoo-foo``; the test environment itself is 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_ganzoo
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -31,14 +31,8 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def ganzoo(site: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {**os.environ, "PYTHONPATH": str(site), "COLUMNS": "200", **env}
-    code = "import sys; from ganzoo.cli.app import main; main(sys.argv[1:])"
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=environ)
-
-
 def test_installed_plugin_model_appears_in_list(plugin_site):
-    done = ganzoo(plugin_site, "list", "--json")
+    done = run_ganzoo(plugin_site, "list", "--json")
     assert done.returncode == 0, done.stderr
     rows = {row["name"]: row for row in json.loads(done.stdout)}
     assert rows["fixture-gan"]["plugin"] == "fixture-good"
@@ -46,11 +40,11 @@ def test_installed_plugin_model_appears_in_list(plugin_site):
 
 
 def test_broken_plugin_is_reported_and_skipped(plugin_site):
-    done = ganzoo(plugin_site, "list")
+    done = run_ganzoo(plugin_site, "list")
     assert done.returncode == 0
     warning = [line for line in done.stderr.splitlines() if "fixture-broken" in line]
     assert len(warning) == 1 and "a_dependency_nobody_installed" in warning[0]
-    plugins = {p["name"]: p for p in json.loads(ganzoo(plugin_site, "plugins", "--json").stdout)}
+    plugins = {p["name"]: p for p in json.loads(run_ganzoo(plugin_site, "plugins", "--json").stdout)}
     assert plugins["fixture-good"]["version"] == "1.2.3"
     assert plugins["fixture-good"]["distribution"] == "ganzoo-fixture-good"
     assert plugins["fixture-good"]["hooks"] == ["register_commands", "register_losses", "register_models"]
@@ -59,22 +53,22 @@ def test_broken_plugin_is_reported_and_skipped(plugin_site):
 
 
 def test_plugin_command_is_added(plugin_site):
-    done = ganzoo(plugin_site, "fixture-hello")
+    done = run_ganzoo(plugin_site, "fixture-hello")
     assert done.returncode == 0, done.stderr
     assert "hello from ganzoo-fixture-good" in done.stdout
 
 
 def test_load_plugins_switch_limits_third_party(plugin_site):
-    done = ganzoo(plugin_site, "plugins", "--json", GANZOO_LOAD_PLUGINS="ganzoo-fixture-good")
+    done = run_ganzoo(plugin_site, "plugins", "--json", GANZOO_LOAD_PLUGINS="ganzoo-fixture-good")
     names = {p["name"] for p in json.loads(done.stdout)}
     assert "fixture-good" in names and "fixture-broken" not in names
     assert "fixture-broken" not in done.stderr
-    none = ganzoo(plugin_site, "list", "--json", GANZOO_LOAD_PLUGINS="")
+    none = run_ganzoo(plugin_site, "list", "--json", GANZOO_LOAD_PLUGINS="")
     assert "fixture-gan" not in none.stdout
 
 
 def test_strict_switch_raises_for_plugin_authors(plugin_site):
-    done = ganzoo(plugin_site, "list", GANZOO_STRICT_PLUGINS="1")
+    done = run_ganzoo(plugin_site, "list", GANZOO_STRICT_PLUGINS="1")
     assert done.returncode == 1
     assert "fixture-broken" in done.stderr and "a_dependency_nobody_installed" in done.stderr
     assert "Traceback" not in done.stderr

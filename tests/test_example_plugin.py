@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_entry_points import ganzoo as run_ganzoo
+from helpers import run_ganzoo
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "ganzoo-wgan"

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import plugin_object
 from PIL import Image
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -35,7 +36,6 @@ from ganzoo.errors import ConfigError, UnknownNameError, WeightsError
 from ganzoo.export import write_generator_weights
 from ganzoo.hub import parse_source
 from ganzoo.paths import cache_dir
-from ganzoo.plugins import DEFAULT_PLUGINS, load_plugins
 from ganzoo.sampling import slerp
 from ganzoo.weights import cached_weights_path
 
@@ -125,7 +125,7 @@ def server(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def toy(tmp_path, server, monkeypatch):
+def toy(tmp_path, server, monkeypatch, use_plugins):
     """Registers ``toy-gan`` (weights on the server and in a package) and ``toy-cgan`` beside the built-ins."""
     www = server.root
     reference = toy_generator(seed=1)
@@ -189,11 +189,7 @@ def toy(tmp_path, server, monkeypatch):
         for spec in specs:
             register(spec)
 
-    module = types.ModuleType("ganzoo_test_hub_plugin")
-    module.register_models = register_models
-    monkeypatch.setitem(sys.modules, module.__name__, module)
-    manager, infos = load_plugins(builtins=(*DEFAULT_PLUGINS, module.__name__), entry_points=False)
-    monkeypatch.setattr(ganzoo.registry, "_registry", ganzoo.registry.Registry(manager, infos))
+    use_plugins(plugin_object(register_models=register_models))
     yield types.SimpleNamespace(
         server=server, reference=reference, packaged=packaged, spec=specs[0], package=package_name
     )

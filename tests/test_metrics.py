@@ -266,7 +266,7 @@ def test_real_features_are_cached_and_the_second_call_does_not_recompute():
     calls = extractor.calls
     assert calls == 4 and not first.cache_hit
     assert first.path is not None and first.path.parent == stats_dir() and first.path.is_file()
-    assert not list(stats_dir().glob("*.partial"))
+    assert sorted(p.name for p in stats_dir().iterdir()) == [first.path.name]  # no temporary left
     second = real_features(images, labels, dataset="toy", split="test", extractor=extractor, batch_size=8)
     assert extractor.calls == calls and second.cache_hit
     assert torch.equal(first.features, second.features) and torch.equal(first.sigma, second.sigma)

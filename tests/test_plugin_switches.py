@@ -14,7 +14,7 @@ import warnings
 from importlib import metadata
 
 import pytest
-from test_entry_points import ganzoo as run_ganzoo
+from helpers import run_ganzoo
 
 from ganzoo import plugins
 from ganzoo.errors import PluginError

@@ -6,10 +6,11 @@ import subprocess
 import sys
 
 import pytest
+from helpers import registry_with
 
 import ganzoo
 from ganzoo.errors import ConfigError, PluginError, UnknownNameError
-from ganzoo.plugins import DEFAULT_PLUGINS, PluginWarning
+from ganzoo.plugins import PluginWarning
 from ganzoo.registry import Registry, natural_key
 from ganzoo.specs import resolve
 
@@ -24,10 +25,6 @@ def register_models(register):
         name={name!r}, summary="test", generator="ganzoo_plugins.mlp_gan.nets:MLPGenerator",
         discriminator="ganzoo_plugins.mlp_gan.nets:MLPDiscriminator", default_dataset="ring-8"))
 '''
-
-
-def registry_with(*modules: str) -> Registry:
-    return Registry.from_plugins(builtins=DEFAULT_PLUGINS + modules, entry_points=False)
 
 
 def test_builtins_are_registered():

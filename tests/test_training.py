@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from ganzoo_plugins.datasets.mnist_family import TORCHVISION_CLASSES
+from helpers import tiny_image_folder, tiny_mnist_root
 from PIL import Image
 
 import ganzoo
@@ -23,8 +25,6 @@ from ganzoo.cards import dump_front_matter, parse_front_matter
 from ganzoo.errors import ConfigError, TrainingDivergedError
 from ganzoo.export import read_export, write_generator_weights
 from ganzoo.imaging import make_grid, save_samples
-from ganzoo.plugins import DEFAULT_PLUGINS
-from ganzoo.registry import Registry
 from ganzoo.specs import call_with_accepted
 from ganzoo.training import TrainConfig, Trainer, train
 from ganzoo.training.checkpoint import load_checkpoint, save_checkpoint
@@ -34,7 +34,7 @@ from ganzoo.training.plots import nice_ticks, plot_curves
 from ganzoo.training.progress import Reporter
 
 MODELS = ganzoo.list_models()
-MNIST_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST"}
+MNIST_FOLDERS = TORCHVISION_CLASSES
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -44,32 +44,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-# ---------------------------------------------------------------- tiny data the tests write
-def write_idx(path: Path, array: np.ndarray) -> None:
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
-
-
-def tiny_mnist_root(root: Path, dataset: str = "mnist", count: int = 48) -> Path:
-    """``root/<Folder>/raw`` with train and test IDX files of random 28x28 "digits"."""
-    raw = root / MNIST_FOLDERS[dataset] / "raw"
-    raw.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for prefix in ("train", "t10k"):
-        write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (count, 28, 28)))
-        write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(count) % 10)
-    return root
-
-
-def tiny_image_folder(root: Path, count: int = 12, size: int = 72) -> Path:
-    folder = root / "faces" / "all"
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(1)
-    for index in range(count):
-        Image.fromarray(rng.integers(0, 256, (size, size + 8, 3), dtype=np.uint8)).save(folder / f"{index}.png")
-    return root / "faces"
 
 
 def accepts(spec: ganzoo.ModelSpec, dataset: str) -> bool:
@@ -332,10 +306,8 @@ def register_models(register):
 """
 
 
-def test_data_the_model_cannot_use_is_refused(tmp_path, plugin_module, monkeypatch):
-    module = plugin_module(CONDITIONAL_ANYWHERE)
-    registry = Registry.from_plugins(builtins=(*DEFAULT_PLUGINS, module), entry_points=False)
-    monkeypatch.setattr(ganzoo.registry, "_registry", registry)
+def test_data_the_model_cannot_use_is_refused(tmp_path, plugin_module, use_plugins):
+    use_plugins(plugin_module(CONDITIONAL_ANYWHERE))
     folder = tiny_image_folder(tmp_path)
     with pytest.raises(ConfigError, match="cond-any is conditional and needs labelled data, but 'image-folder'"):
         train(config(tmp_path, model="cond-any", dataset="image-folder", data_dir=folder, limit=None, batch_size=4))

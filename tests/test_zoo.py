@@ -16,6 +16,7 @@ import pytest
 
 import ganzoo
 from ganzoo.cards import parse_front_matter
+from ganzoo.specs import DEFAULT_CARD_PACKAGE
 
 ENTRIES = [
     (name, weights)
@@ -28,7 +29,7 @@ SIZE_LIMIT = 20 * 1024 * 1024
 
 
 def card_text(weights: ganzoo.WeightsSpec) -> str:
-    package = weights.card_package or "ganzoo_plugins.model_cards"
+    package = weights.card_package or DEFAULT_CARD_PACKAGE
     return (resources.files(package) / weights.card).read_text(encoding="utf-8")
 
 
@@ -71,7 +72,7 @@ def test_card_and_registry_agree(name, weights):
     assert weights.license and weights.license in text, "the card does not state the data licence"
     assert f"ganzoo.load(\"{name}\")" in text, "the card does not show how to load the zoo weights"
     picture = re.search(r"!\[[^\]]*\]\(([^)]+)\)", text).group(1)
-    assert (resources.files(weights.card_package or "ganzoo_plugins.model_cards") / picture).is_file()
+    assert (resources.files(weights.card_package or DEFAULT_CARD_PACKAGE) / picture).is_file()
 
 
 @pytest.mark.parametrize(("name", "weights"), ENTRIES, ids=IDS)

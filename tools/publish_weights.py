@@ -126,7 +126,7 @@ def publish(
     import torch
 
     import ganzoo
-    from ganzoo.export import read_export, write_generator_weights
+    from ganzoo.export import CARD_NAME, read_export, write_generator_weights
     from ganzoo.imaging import save_samples
 
     document, g_state, _ = read_export(export)
@@ -181,7 +181,7 @@ def publish(
         f"| sha256 | `{digest}` |\n\n"
         f"Load with `ganzoo.load(\"{name}\")`; the sample grid above is drawn from this file with seed {GRID_SEED}.\n\n"
     )
-    card_text = (export / "README.md").read_text(encoding="utf-8")
+    card_text = (export / CARD_NAME).read_text(encoding="utf-8")
     card = _card_for_zoo(
         card_text,
         export=export,
@@ -231,8 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--note", help="a paragraph for the card: why the run departs from the model's defaults")
     parser.add_argument("--spec-out", type=Path, help="also write the WeightsSpec literal to this file")
     args = parser.parse_args(argv)
-    if not (args.export / "config.json").is_file():
-        print(f"error: {args.export} is not an export folder (no config.json); pass OUT/export", file=sys.stderr)
+    from ganzoo.export import CONFIG_NAME
+
+    if not (args.export / CONFIG_NAME).is_file():
+        print(f"error: {args.export} is not an export folder (no {CONFIG_NAME}); pass OUT/export", file=sys.stderr)
         return 2
     floor = json.loads(args.floor_json.read_text(encoding="utf-8")) if args.floor_json else None
     spec = publish(args.export, args.tag, args.dtype, args.max_fp16_error, args.eval_command, floor, args.note)

@@ -76,16 +76,11 @@ def build_app() -> typer.Typer:
 
 def _add_plugin_commands(app: typer.Typer) -> None:
     """Let plugins add commands; a plugin whose hook raises is reported and skipped."""
-    from ..plugins import report_failure
+    from ..plugins import plugin_hook_callers, report_failure
     from ..registry import get_registry
 
     registry = get_registry()
-    for info in registry.plugins:
-        if info.error is not None or "register_commands" not in info.hooks:
-            continue
-        plugin = registry.manager.get_plugin(info.name)
-        others = [p for p in registry.manager.get_plugins() if p is not plugin]
-        caller = registry.manager.subset_hook_caller("register_commands", remove_plugins=others)
+    for info, caller in plugin_hook_callers(registry.manager, registry.plugins, "register_commands"):
         try:
             caller(app=app)
         except Exception as failure:

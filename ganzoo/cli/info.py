@@ -8,8 +8,9 @@ from typing import Any
 
 import typer
 
+from ..export import jsonable
 from ..registry import get_registry, split_weights_name
-from ..specs import ModelSpec, WeightsSpec, describe_builder
+from ..specs import DEFAULT_CARD_PACKAGE, ModelSpec, WeightsSpec, describe_builder
 from .common import complete_model, is_terminal, stdout_console, user_errors
 
 __all__ = ["card_path", "model_info", "register"]
@@ -19,7 +20,7 @@ def card_path(weights: WeightsSpec) -> str | None:
     """Where the card of ``weights`` is installed, or None when it is not shipped."""
     if not weights.card:
         return None
-    package = weights.card_package or "ganzoo_plugins.model_cards"
+    package = weights.card_package or DEFAULT_CARD_PACKAGE
     try:
         path = resources.files(package) / weights.card
     except ModuleNotFoundError:
@@ -57,12 +58,12 @@ def model_info(spec: ModelSpec) -> dict[str, Any]:
         "generator": describe_builder(spec.generator),
         "discriminator": describe_builder(spec.discriminator),
         "architecture": spec.architecture,
-        "config": _jsonable(spec.config),
+        "config": jsonable(spec.config),
         "options": {
             k: (list(v) if isinstance(v, tuple) else getattr(v, "__name__", str(v))) for k, v in spec.options.items()
         },
-        "presets": {k: _jsonable(v) for k, v in spec.presets.items()},
-        "hyperparameters": _jsonable(spec.hyperparameters),
+        "presets": {k: jsonable(v) for k, v in spec.presets.items()},
+        "hyperparameters": jsonable(spec.hyperparameters),
         "default_dataset": spec.default_dataset,
         "datasets": datasets,
         "default_loss": spec.default_loss,
@@ -70,14 +71,6 @@ def model_info(spec: ModelSpec) -> dict[str, Any]:
         "default_weights": spec.default_weights,
         "weights": [_weights_info(w) for w in spec.weights],
     }
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict) or hasattr(value, "items"):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def _print_plain(info: dict[str, Any]) -> None:

@@ -149,8 +149,10 @@ def _write_tensor(path: Path, images: Any, z: Any, labels: Any, **facts: Any) ->
 
     from safetensors.torch import save_file
 
+    from ..files import write_atomic
+
     tensors = {"samples": images.contiguous(), "latents": z.contiguous()}
     if labels is not None:
         tensors["labels"] = labels.contiguous()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(path), metadata={key: json.dumps(value) for key, value in facts.items()})
+    metadata = {key: json.dumps(value) for key, value in facts.items()}
+    write_atomic(path, lambda file: save_file(tensors, file.name, metadata=metadata))

@@ -257,6 +257,8 @@ def _rank() -> int:
 def _summary(result: Any) -> None:
     from rich.markup import escape
 
+    from ..export import CARD_NAME, CONFIG_NAME, SAMPLES_NAME, WEIGHTS_NAME
+
     console = stdout_console()
     steps = result.steps - result.start_step
     resumed = f" (resumed at step {result.start_step})" if result.start_step else ""
@@ -268,7 +270,7 @@ def _summary(result: Any) -> None:
         soft_wrap=True,
     )
     rows = [
-        ("export", f"{result.export_dir}/ (model.safetensors, config.json, README.md, samples.png)"),
+        ("export", f"{result.export_dir}/ ({WEIGHTS_NAME}, {CONFIG_NAME}, {CARD_NAME}, {SAMPLES_NAME})"),
         ("samples", f"{result.final_samples}"),
         ("card", f"{result.card}"),
         ("log", f"{result.log}"),

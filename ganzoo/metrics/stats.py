@@ -6,8 +6,8 @@ are stored as safetensors under ``~/.cache/ganzoo/cache/stats/<key>.safetensors`
 hashes everything that changes the features: dataset name, split, extractor name, the
 sha256 of the extractor's weights, the number of samples, the sample shape and a sha256
 of the sample bytes themselves (so a re-downloaded or edited image folder with the same
-name is never mistaken for the old one). Files are written to a temporary name and
-renamed, so an interrupted run never leaves a truncated cache entry.
+name is never mistaken for the old one). Files are written with :mod:`ganzoo.files`
+(a temporary name, then a rename), so an interrupted run never leaves a truncated cache entry.
 
 The whole feature matrix is cached, not just its mean and covariance: KID and
 precision/recall need the individual features.
@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +24,8 @@ from typing import Any
 
 import torch
 
+from ganzoo.files import write_atomic
+from ganzoo.nn import uint8_to_unit
 from ganzoo.paths import home_dir
 
 from .extractors import extract_batch
@@ -112,7 +112,7 @@ def compute_features(
     for start in range(0, len(samples), batch_size):
         batch = samples[start : start + batch_size].to(device)
         if batch.dtype == torch.uint8:
-            batch = batch.float().div_(127.5).sub_(1.0)
+            batch = uint8_to_unit(batch)
         features, predictions = extract_batch(extractor, batch.float())
         feature_parts.append(features)
         if predictions is not None:
@@ -152,15 +152,8 @@ def _save(path: Path, result: FeatureSet, metadata: dict[str, str]) -> None:
         tensors["predictions"] = result.predictions
     if result.labels is not None:
         tensors["labels"] = result.labels
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(prefix=path.name + ".", suffix=".partial", dir=path.parent)
-    os.close(handle)
-    try:
-        save_file({k: v.contiguous() for k, v in tensors.items()}, partial, metadata=metadata)
-        os.replace(partial, path)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+    contiguous = {k: v.contiguous() for k, v in tensors.items()}
+    write_atomic(path, lambda file: save_file(contiguous, file.name, metadata=metadata))
 
 
 def real_features(

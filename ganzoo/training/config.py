@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..export import jsonable
 from ..specs import DatasetSpec, LossSpec, ModelSpec
 
 __all__ = [
@@ -102,7 +103,7 @@ class TrainConfig:
                 values[key] = str(values[key])
         if values["betas"] is not None:
             values["betas"] = [float(b) for b in values["betas"]]
-        values["options"] = _plain(values["options"])
+        values["options"] = jsonable(values["options"])
         return values
 
     @classmethod
@@ -114,13 +115,7 @@ class TrainConfig:
         return cls(**kwargs)
 
 
-def _plain(value: Any) -> Any:
-    """Tuples to lists, mappings to dicts: what JSON and ``torch.load(weights_only=True)`` keep."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+_plain = jsonable  # the name training/loop.py imports; the trainer's split switches it to jsonable
 
 
 @dataclass
@@ -324,7 +319,7 @@ def check_resume_compatible(request: TrainConfig, saved: Mapping[str, Any], out:
         mine = getattr(request, key)
         theirs = saved.get(key)
         if key == "options":
-            if mine and _plain(mine) != _plain(theirs or {}):
+            if mine and jsonable(mine) != jsonable(theirs or {}):
                 raise ConfigError(
                     f"{out} holds a run with options {theirs or {}}, not {mine}; "
                     "resume without changing them or choose another --out"

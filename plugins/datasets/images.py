@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,7 @@ import torch
 
 from ganzoo.data import SampleSet
 from ganzoo.errors import ConfigError, DataNotFoundError
+from ganzoo.files import write_atomic
 from ganzoo.paths import data_dir, home_dir
 
 __all__ = ["DEFAULT_IMAGE_SIZE", "IMAGE_EXTENSIONS", "cache_path", "decode_images", "load_celeba", "load_image_folder"]
@@ -128,17 +128,8 @@ def _cached_images(kind: str, base: Path, files: Sequence[Path], image_size: int
         warnings.warn(f"skipped {len(failed)} unreadable image(s) under {base}, e.g. {failed[0]}", stacklevel=3)
     if len(images) == 0:
         raise DataNotFoundError(f"none of the {len(files)} images under {base} could be read")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
-    os.close(handle)
-    try:
-        metadata = {"source": str(base), "image_size": str(image_size), "count": str(len(images))}
-        save_file({"images": images}, temporary, metadata=metadata)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a cache of public pixels need not be
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    metadata = {"source": str(base), "image_size": str(image_size), "count": str(len(images))}
+    write_atomic(path, lambda file: save_file({"images": images}, file.name, metadata=metadata))
     return images
 
 

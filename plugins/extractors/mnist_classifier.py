@@ -31,6 +31,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from ganzoo.errors import DataNotFoundError, WeightsError
+from ganzoo.files import write_atomic
+from ganzoo.nn import uint8_to_unit
 
 __all__ = ["FEATURE_DIM", "MnistClassifier", "MnistClassifierNet", "build", "main", "train_classifier"]
 
@@ -174,10 +176,6 @@ def _load_mnist(data_dir: str | os.PathLike[str], train: bool) -> tuple[torch.Te
     return dataset.data.unsqueeze(1).contiguous(), dataset.targets.long()
 
 
-def _normalise(batch: torch.Tensor) -> torch.Tensor:
-    return batch.float().div_(127.5).sub_(1.0)
-
-
 def _shift(batch: torch.Tensor, generator: torch.Generator, max_shift: int = 2) -> torch.Tensor:
     """Random translations of up to ``max_shift`` pixels: the augmentation that takes a small CNN past 99.3%."""
     n, _, h, w = batch.shape
@@ -195,7 +193,7 @@ def accuracy(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_s
     net.eval()
     correct = 0
     for start in range(0, len(images), batch_size):
-        logits = net(_normalise(images[start : start + batch_size]))
+        logits = net(uint8_to_unit(images[start : start + batch_size]))
         correct += int((logits.argmax(1) == labels[start : start + batch_size]).sum())
     return correct / len(images)
 
@@ -234,7 +232,7 @@ def train_classifier(
         total, seen = 0.0, 0
         for start in range(0, len(order), batch_size):
             index = order[start : start + batch_size]
-            x = _shift(_normalise(train_x[index]), generator).contiguous(memory_format=torch.channels_last)
+            x = _shift(uint8_to_unit(train_x[index]), generator).contiguous(memory_format=torch.channels_last)
             loss = F.cross_entropy(net(x), train_y[index])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -269,12 +267,7 @@ def train_classifier(
         "command": TRAIN_COMMAND.format(epochs=epochs, seed=seed),
         "data": "MNIST train (60k) for training; MNIST test (10k) for the accuracy only",
     }
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    save_file(state, str(partial), metadata=metadata)
-    os.chmod(partial, 0o644)  # safetensors writes 0600; the file ships in the wheel
-    os.replace(partial, out)
+    out = write_atomic(out, lambda file: save_file(state, file.name, metadata=metadata))
     return {"test_accuracy": test_accuracy, "train_seconds": wall, "path": str(out),
             "sha256": file_sha256(out), "metadata": metadata}
 

@@ -1,0 +1,100 @@
+"""Durable writes: every file ganzoo keeps (exports, checkpoints, sample grids, caches) goes through here.
+
+A write goes to a temporary file in the destination's folder, is flushed and fsynced, and
+is renamed over the destination with ``os.replace``; the folder is fsynced last so the
+rename itself survives a power cut. A reader therefore sees the old file or the new one,
+never half of one, and a write that fails (or is killed) leaves the old file as it was and
+no temporary behind (a killed process can leave a ``.NAME.*.tmp`` file, never a damaged
+``NAME``).
+
+``tempfile.mkstemp`` creates files readable by their owner only (0600); a durable write
+must not make a file more private than ``open(path, "w")`` would, so the file gets
+``0o666 & ~umask``, as an ordinary open gives.
+
+Only the standard library is imported: ``ganzoo list`` may load this module.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+__all__ = ["write_atomic", "write_bytes", "write_text"]
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (``os.umask`` can only set it)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and put straight back
+    os.umask(mask)
+    return mask
+
+
+def _set_mode(descriptor: int, path: str, mode: int) -> None:
+    if hasattr(os, "fchmod"):
+        os.fchmod(descriptor, mode)
+    else:  # pragma: no cover - Windows: only the read-only bit exists
+        os.chmod(path, mode)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename durable. Platforms that cannot open a folder (Windows) rename atomically anyway."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:  # some file systems refuse fsync on a folder; the rename is still atomic
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def write_atomic(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> Path:
+    """Call ``write(file)`` with a binary file open for writing, then put the result at ``path`` atomically.
+
+    ``write`` receives a file object (``torch.save(obj, file)``, ``image.save(file, format="PNG")``,
+    ``file.write(data)``). A writer that only takes a path (safetensors' ``save_file``, which
+    would otherwise need the whole file in memory as bytes) writes to ``file.name``, the
+    temporary file's path, instead of to ``file``. If ``write`` raises, ``path`` is untouched,
+    the temporary file is removed and the error propagates. Missing parent folders are
+    created. Returns ``path`` as a ``Path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        with open(temporary, "r+b") as file:
+            write(file)
+        # A writer given file.name may have put a new file at that name (safetensors writes its own
+        # temporary file, mode 0600, and renames it), so the mode and the fsync go to what is there now.
+        with open(temporary, "r+b") as written:
+            _set_mode(written.fileno(), temporary, 0o666 & ~_umask())
+            os.fsync(written.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+    return path
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """``path.write_bytes(data)``, atomically and durably."""
+    return write_atomic(path, lambda file: file.write(data))
+
+
+def write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:
+    """``path.write_text(text)``, atomically and durably (UTF-8, newlines written as given)."""
+    return write_atomic(path, lambda file: file.write(text.encode(encoding)))

@@ -1,0 +1,294 @@
+"""Contract checks of models: build, shapes per dataset, gradients, two real training steps, packaged weights."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..errors import GanzooError
+from ..registry import get_registry
+from ..specs import DEFAULT_CARD_PACKAGE, DatasetSpec, ModelSpec, call_with_accepted
+from .core import SYNTHETIC_SAMPLES, TRAIN_BATCH, TRAIN_STEPS, fail, one_thread, output_folder
+from .datasets import dataset_for_training
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from torch import nn
+
+__all__ = ["MODEL_ASPECTS", "check_model", "check_model_aspect", "model_aspects", "model_datasets"]
+
+
+def model_datasets(spec: ModelSpec) -> list[str]:
+    """Registered datasets the model trains on: its ``datasets`` patterns, or any of a shape it can take."""
+    registry = get_registry()
+    found = []
+    for name in registry.datasets.names():
+        data = registry.datasets.records[name]
+        if spec.datasets:
+            if spec.trains_on(name):
+                found.append(name)
+            continue
+        if spec.conditional and data.num_classes is None:
+            continue
+        if data.sample_shape is not None or "image_size" in spec.config:
+            found.append(name)
+    return found
+
+
+def _config_for(spec: ModelSpec, data: DatasetSpec | None) -> dict[str, Any]:
+    """The constructor configuration for ``data``, as the trainer resolves it (the trainer's own function)."""
+    from ..training.config import model_config_for
+
+    if data is None:
+        return model_config_for(spec, {})
+    return model_config_for(
+        spec, {}, sample_shape=data.sample_shape, channels=data.channels, num_classes=data.num_classes
+    )
+
+
+def _build(spec: ModelSpec, config: Mapping[str, Any]) -> tuple[nn.Module, nn.Module]:
+    from torch import nn
+
+    built = []
+    for role in ("generator", "discriminator"):
+        try:
+            module = call_with_accepted(getattr(spec, role), config)
+        except Exception as error:
+            raise fail("model", spec, f"the {role} does not build from config {dict(config)}: {error!r}") from error
+        if not isinstance(module, nn.Module):
+            raise fail("model", spec, f"the {role} builder returned a {type(module).__name__}, not a torch Module")
+        built.append(module)
+    return built[0], built[1]
+
+
+def _labels(generator: nn.Module, count: int) -> torch.Tensor | None:
+    import torch
+
+    classes = getattr(generator, "num_classes", None)
+    return None if classes is None else torch.arange(count) % int(classes)
+
+
+def _expected_shape(spec: ModelSpec, data: DatasetSpec | None, config: Mapping[str, Any]) -> tuple[int, ...] | None:
+    if data is None:
+        return None
+    if data.sample_shape is not None:
+        return tuple(data.sample_shape)
+    size = config.get("image_size")
+    return (data.channels, size, size) if data.channels and size else None
+
+
+def _check_outputs(
+    spec: ModelSpec, generator: nn.Module, discriminator: nn.Module, expected: tuple[int, ...] | None, where: str
+) -> None:
+    import torch
+
+    count = 3
+    shape = tuple(generator.sample_shape)
+    if expected is not None and shape != expected:
+        raise fail("model", spec, f"{where}: generator.sample_shape is {shape}, expected {expected}")
+    labels = _labels(generator, count)
+    with torch.no_grad():
+        samples = generator(torch.randn(count, generator.latent_dim), labels)
+        if tuple(samples.shape) != (count, *shape):
+            raise fail("model", spec, f"{where}: generator output has shape {tuple(samples.shape)}, "
+                        f"expected {(count, *shape)} (N, *sample_shape)")
+        if samples.dtype != torch.float32:
+            raise fail("model", spec, f"{where}: generator output is {samples.dtype}, expected torch.float32")
+        if not torch.isfinite(samples).all():
+            raise fail("model", spec, f"{where}: generator output has non-finite values")
+        if len(shape) == 3 and (samples.min() < -1 or samples.max() > 1):
+            raise fail("model", spec, f"{where}: images must lie in [-1, 1] (end the generator with Tanh), got "
+                        f"[{samples.min().item():.3g}, {samples.max().item():.3g}]")
+        logits = discriminator(samples, labels)
+    if tuple(logits.shape) not in ((count,), (count, 1)):
+        raise fail("model", spec, f"{where}: discriminator output has shape {tuple(logits.shape)}, expected "
+                    f"({count},) or ({count}, 1): one logit per sample")
+
+
+def _model_build(spec: ModelSpec) -> None:
+    import ganzoo
+
+    registry = get_registry()
+    if spec.default_loss not in registry.losses.records:
+        raise fail("model", spec, f"default_loss {spec.default_loss!r} is not a registered loss")
+    if spec.default_dataset and spec.default_dataset not in registry.datasets.records:
+        raise fail("model", spec, f"default_dataset {spec.default_dataset!r} is not a registered dataset")
+    generator, discriminator = _build(spec, spec.config)
+    if not isinstance(generator, ganzoo.Generator):
+        raise fail("model", spec, "the generator lacks latent_dim, num_classes or sample_shape (ganzoo.Generator)")
+    if not isinstance(discriminator, ganzoo.Discriminator):
+        raise fail("model", spec, "the discriminator lacks num_classes (ganzoo.Discriminator)")
+    if isinstance(generator.latent_dim, bool) or not isinstance(generator.latent_dim, int) or generator.latent_dim < 1:
+        raise fail("model", spec, f"generator.latent_dim must be a positive int, got {generator.latent_dim!r}")
+    shape = generator.sample_shape
+    if not isinstance(shape, tuple) or not shape or not all(isinstance(s, int) and s > 0 for s in shape):
+        raise fail("model", spec, f"generator.sample_shape must be a tuple of positive ints, got {shape!r}")
+    if spec.conditional and not generator.num_classes:
+        raise fail("model", spec, "the spec says conditional=True but generator.num_classes is not set")
+    if not spec.conditional and generator.num_classes is not None:
+        raise fail("model", spec, "generator.num_classes is set but the spec does not say conditional=True")
+    if discriminator.num_classes != generator.num_classes:
+        raise fail("model", spec, f"discriminator.num_classes ({discriminator.num_classes!r}) differs from "
+                    f"generator.num_classes ({generator.num_classes!r})")
+    _check_outputs(spec, generator, discriminator, None, "default config")
+
+
+def _model_datasets(spec: ModelSpec) -> None:
+    registry = get_registry()
+    names = model_datasets(spec)
+    if not names:
+        patterns = ", ".join(spec.datasets) or "any dataset of its sample shape"
+        raise fail("model", spec, f"no registered dataset matches what it trains on ({patterns})")
+    for name in names:
+        data = registry.datasets.records[name]
+        config = _config_for(spec, data)
+        generator, discriminator = _build(spec, config)
+        _check_outputs(spec, generator, discriminator, _expected_shape(spec, data, config), f"on dataset {name!r}")
+
+
+def _model_gradients(spec: ModelSpec) -> None:
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        generator, discriminator = _build(spec, spec.config)
+        labels = _labels(generator, 4)
+        fake = generator(torch.randn(4, generator.latent_dim), labels)
+        discriminator(fake, labels).float().mean().backward()
+    for role, module in (("generator", generator), ("discriminator", discriminator)):
+        for name, parameter in module.named_parameters():
+            if not parameter.requires_grad:
+                continue
+            if parameter.grad is None:
+                raise fail("model", spec, f"{role}.{name} gets no gradient from D(G(z)): is it used in forward()?")
+            if not torch.isfinite(parameter.grad).all():
+                raise fail("model", spec, f"{role}.{name} gets a non-finite gradient")
+            if not parameter.grad.abs().sum() > 0:
+                raise fail("model", spec, f"{role}.{name} gets an all-zero gradient")
+
+
+def _training_dataset(spec: ModelSpec) -> str:
+    names = model_datasets(spec)
+    if not names:
+        raise fail("model", spec, "no registered dataset to train on (see its 'datasets' check)")
+    if spec.default_dataset in names:
+        return spec.default_dataset
+    embedded = [n for n in names if get_registry().datasets.records[n].embedded]
+    return (embedded or names)[0]
+
+
+def _model_train(spec: ModelSpec, out: str | os.PathLike[str] | None = None, steps: int = TRAIN_STEPS) -> None:
+    import torch
+
+    import ganzoo
+
+    from ..export import WEIGHTS_NAME, read_export
+    from ..training import TrainConfig, Trainer
+
+    dataset = _training_dataset(spec)
+    with output_folder(out) as folder, dataset_for_training(dataset), torch.random.fork_rng(devices=[]), one_thread():
+        config = TrainConfig(
+            spec.name, dataset=dataset, steps=steps, batch_size=TRAIN_BATCH, device="cpu", out=folder / spec.name,
+            quiet=True, num_samples=4, limit=SYNTHETIC_SAMPLES, log_every=1, sample_every=10_000,
+            checkpoint_every=10_000,
+        )
+        trainer = Trainer(config)
+
+        def parameters() -> dict[str, torch.Tensor]:
+            networks = (("generator", trainer.generator), ("discriminator", trainer.discriminator))
+            return {f"{role}.{name}": p for role, module in networks for name, p in module.named_parameters()}
+
+        try:
+            trainer.prepare()
+            before = {name: p.detach().clone() for name, p in parameters().items() if p.requires_grad}
+            result = trainer.run()
+        except GanzooError as error:
+            raise fail("model", spec, f"training {steps} steps on {dataset!r} failed: {error}") from error
+        after = parameters()
+        unchanged = [name for name, value in before.items() if torch.equal(value, after[name].detach())]
+        if unchanged:
+            raise fail("model", spec, f"{steps} training steps left {', '.join(unchanged[:5])} unchanged: no loss "
+                        "term reaches it (e.g. an output bias under a Wasserstein loss, where it cancels)")
+        weights = result.export_dir / WEIGHTS_NAME
+        if not weights.is_file():
+            raise fail("model", spec, f"training wrote no {WEIGHTS_NAME} in {result.export_dir}")
+        try:
+            loaded = ganzoo.load(result.export_dir)
+            _, _, d_state = read_export(result.export_dir)
+        except GanzooError as error:
+            raise fail("model", spec, f"its export does not load back: {error}") from error
+        generator = trainer.generator.cpu().eval()
+        generator_state = {k: v.contiguous() for k, v in generator.state_dict().items()}
+        for key, value in loaded.generator.state_dict().items():
+            if key not in generator_state or not torch.equal(value, generator_state[key]):
+                raise fail("model", spec, f"generator tensor {key!r} differs after the safetensors round trip")
+        discriminator = trainer.discriminator.cpu()
+        d_expected = {k: v.contiguous() for k, v in discriminator.state_dict().items()}
+        if set(d_state) != set(d_expected) or any(not torch.equal(d_state[k], d_expected[k]) for k in d_state):
+            raise fail("model", spec, "the exported discriminator tensors differ from the trained discriminator")
+        z = torch.randn(3, generator.latent_dim)
+        labels = _labels(generator, 3)
+        with torch.no_grad():
+            expected, again = generator(z, labels), loaded.generator.eval()(z, labels)
+        if not torch.allclose(expected, again, atol=1e-6):
+            raise fail("model", spec, "the loaded generator does not reproduce the trained one's samples: "
+                        "is every constructor argument in the spec's config?")
+
+
+def _model_weights(spec: ModelSpec) -> None:
+    from importlib import resources
+
+    import ganzoo
+
+    for weights in spec.weights:
+        where = f"weights {spec.name}.{weights.tag}"
+        if weights.card:
+            package = weights.card_package or DEFAULT_CARD_PACKAGE
+            try:
+                found = (resources.files(package) / weights.card).is_file()
+            except ModuleNotFoundError:
+                found = False
+            if not found:
+                raise fail("model", spec, f"{where}: card {weights.card!r} is not in package {package!r}")
+        if weights.dataset not in get_registry().datasets.records:
+            raise fail("model", spec, f"{where}: dataset {weights.dataset!r} is not a registered dataset")
+        if not (weights.package and weights.filename):
+            continue  # download-only weights: checking them would need the network
+        try:
+            loaded = ganzoo.load(f"{spec.name}.{weights.tag}", download=False)
+        except GanzooError as error:
+            raise fail("model", spec, f"{where} do not load: {error}") from error
+        if weights.num_params is not None and loaded.num_params != weights.num_params:
+            raise fail("model", spec, f"{where}: the record says {weights.num_params} parameters, the generator "
+                        f"has {loaded.num_params}")
+
+
+MODEL_ASPECTS: dict[str, Callable[..., None]] = {
+    "build": _model_build,
+    "datasets": _model_datasets,
+    "gradients": _model_gradients,
+    "train": _model_train,
+    "weights": _model_weights,
+}
+
+
+def model_aspects(spec: ModelSpec) -> list[str]:
+    """The aspects checked for ``spec``: all, less ``weights`` when it ships none."""
+    return [aspect for aspect in MODEL_ASPECTS if aspect != "weights" or spec.weights]
+
+
+def check_model_aspect(spec: ModelSpec, aspect: str, out: str | os.PathLike[str] | None) -> None:
+    """One aspect; only training writes files (under ``out``, else a temporary folder)."""
+    if aspect == "train":
+        _model_train(spec, out)
+    else:
+        MODEL_ASPECTS[aspect](spec)
+
+
+def check_model(name: str, *, out: str | os.PathLike[str] | None = None) -> None:
+    """Run every model check on the registered model ``name`` (training writes under ``out``, else a temp dir)."""
+    spec = get_registry().models.get(name)
+    with one_thread():
+        for aspect in model_aspects(spec):
+            check_model_aspect(spec, aspect, out)

@@ -1,0 +1,133 @@
+"""What several test files share: tiny data the tests write, temporary plugins, the CLI in a subprocess.
+
+Test files import from here (``from helpers import tiny_mnist_root``), never from each
+other. Records a test needs (a model, loss, dataset or extractor that breaks a rule, say)
+come from a temporary plugin registered next to the built-ins, exactly as an installed
+plugin would be; the ``use_plugins`` fixture in conftest.py does it for one test.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+from ganzoo_plugins.datasets.mnist_family import TORCHVISION_CLASSES
+from PIL import Image
+
+import ganzoo.registry
+from ganzoo.plugins import DEFAULT_PLUGINS
+from ganzoo.registry import Registry
+
+# ---------------------------------------------------------------- temporary plugins
+
+
+def registry_with(*plugins: str | ModuleType) -> Registry:
+    """The built-ins plus ``plugins``, loaded by the plugin manager as it loads installed plugins.
+
+    A plugin is an importable module name or a module object holding ``@ganzoo.hookimpl``
+    functions (made with ``types.ModuleType``); an object is put in ``sys.modules`` under its
+    own name, which the caller removes again (the fixture does).
+    """
+    names = []
+    for plugin in plugins:
+        if isinstance(plugin, ModuleType):
+            sys.modules[plugin.__name__] = plugin
+            plugin = plugin.__name__
+        names.append(plugin)
+    return Registry.from_plugins(builtins=(*DEFAULT_PLUGINS, *names), entry_points=False)
+
+
+def install_registry(registry: Registry | None) -> None:
+    """Make ``registry`` the process-wide one (None: rediscover on next use); the one place tests set it."""
+    ganzoo.registry._registry = registry
+
+
+def plugin_object(**hooks: object) -> ModuleType:
+    """A uniquely named plugin module whose attributes are ``hooks`` (functions marked ``@ganzoo.hookimpl``)."""
+    module = ModuleType(f"ganzoo_test_plugin_{uuid.uuid4().hex[:8]}")
+    for name, hook in hooks.items():
+        setattr(module, name, hook)
+    return module
+
+
+# ---------------------------------------------------------------- tiny data the tests write
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """An IDX file as LeCun's MNIST files are written: magic (0, 0, 0x08 = ubyte, ndim), big-endian sizes, data."""
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def tiny_mnist_root(root: Path, dataset: str = "mnist", count: int = 48) -> Path:
+    """``root/<Folder>/raw`` with train and test IDX files of ``count`` random 28x28 "digits"."""
+    raw = root / TORCHVISION_CLASSES[dataset] / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for prefix in ("train", "t10k"):
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (count, 28, 28)))
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(count) % 10)
+    return root
+
+
+def write_tiny_family(root: Path, name: str, train: int = 7, test: int = 3) -> dict[str, np.ndarray]:
+    """``root/<Folder>/raw`` of MNIST-family dataset ``name``; returns the pixels written per split prefix."""
+    raw = root / TORCHVISION_CLASSES[name] / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    written = {}
+    for prefix, count in (("train", train), ("t10k", test)):
+        pixels = rng.integers(0, 256, size=(count, 28, 28), dtype=np.uint8)
+        labels = np.arange(count, dtype=np.uint8) % 10
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", pixels)
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
+        written[prefix] = pixels
+    return written
+
+
+def tiny_image_folder(root: Path, count: int = 12, size: int = 72) -> Path:
+    """``root/faces/all/*.png``: ``count`` random RGB images of ``size`` x ``size + 8``; returns ``root/faces``."""
+    folder = root / "faces" / "all"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(1)
+    for index in range(count):
+        Image.fromarray(rng.integers(0, 256, (size, size + 8, 3), dtype=np.uint8)).save(folder / f"{index}.png")
+    return root / "faces"
+
+
+def three_bands(width: int, height: int) -> Image.Image:
+    """Red | green | blue thirds along the long side: a centre crop keeps only green."""
+    array = np.zeros((height, width, 3), dtype=np.uint8)
+    if width >= height:
+        third = width // 3
+        array[:, :third, 0], array[:, third : 2 * third, 1], array[:, 2 * third :, 2] = 255, 255, 255
+    else:
+        third = height // 3
+        array[:third, :, 0], array[third : 2 * third, :, 1], array[2 * third :, :, 2] = 255, 255, 255
+    return Image.fromarray(array)
+
+
+def make_folder(root: Path) -> Path:
+    """Six images of different sizes, formats and modes in two class folders."""
+    (root / "a").mkdir(parents=True)
+    (root / "b").mkdir()
+    three_bands(60, 20).save(root / "a" / "wide.png")
+    three_bands(24, 72).save(root / "a" / "tall.png")
+    three_bands(90, 30).save(root / "b" / "wide.jpg", quality=95)
+    Image.new("L", (33, 33), 200).save(root / "b" / "grey.png")
+    Image.new("RGBA", (16, 20), (10, 20, 30, 128)).save(root / "b" / "alpha.png")
+    Image.new("RGB", (50, 40), (0, 0, 255)).save(root / "a" / "blue.JPEG", quality=95)
+    (root / "b" / "notes.txt").write_text("not an image")
+    return root
+
+
+# ---------------------------------------------------------------- the CLI in a subprocess
+def run_ganzoo(site: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``ganzoo ARGS`` in a fresh interpreter that sees the distributions installed under ``site``."""
+    environ = {**os.environ, "PYTHONPATH": str(site), "COLUMNS": "200", **env}
+    code = "import sys; from ganzoo.cli.app import main; main(sys.argv[1:])"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=environ)
