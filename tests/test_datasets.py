@@ -287,7 +287,7 @@ def test_datasets_and_real_features_see_the_same_numbers_as_training():
 
 def test_no_module_keeps_its_own_copy_of_the_pixel_conversion():
     root = Path(__file__).resolve().parents[1]
-    allowed = {"ganzoo/nn.py", "ganzoo/training/loop.py"}  # loop.py: switched with the trainer's split
+    allowed = {"ganzoo/nn.py"}
     copies = [
         str(path.relative_to(root))
         for folder in ("ganzoo", "plugins")

@@ -115,7 +115,6 @@ class TrainConfig:
         return cls(**kwargs)
 
 
-_plain = jsonable  # the name training/loop.py imports; the trainer's split switches it to jsonable
 
 
 @dataclass

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..export import CARD_NAME
 from .callbacks import Callback, CallbackList, builtin_callbacks
 from .config import TrainConfig
 from .distributed import Group, setup
@@ -69,7 +70,7 @@ class TrainResult:
             checkpoint=paths.checkpoint,
             samples_dir=paths.samples,
             final_samples=paths.final_samples,
-            card=paths.export / "README.md",
+            card=paths.export / CARD_NAME,
             log=paths.log,
             curves=paths.curves,
             model=run.config.model,

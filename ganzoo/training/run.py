@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..export import CONFIG_NAME
 from .config import ResolvedConfig
 from .device import Precision
 from .distributed import Group
@@ -60,7 +61,7 @@ class RunPaths:
         return self.out / "export"
 
     def has_run(self) -> bool:
-        return self.checkpoint.exists() or (self.export / "config.json").exists() or self.log.exists()
+        return self.checkpoint.exists() or (self.export / CONFIG_NAME).exists() or self.log.exists()
 
 
 class Notices:

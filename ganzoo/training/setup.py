@@ -17,10 +17,11 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..export import jsonable
 from ..specs import call_with_accepted
 from .allocator import tune_cpu_allocator
 from .checkpoint import load_checkpoint
-from .config import TrainConfig, _plain, check_resume_compatible, default_out, model_config_for, resolve
+from .config import TrainConfig, check_resume_compatible, default_out, model_config_for, resolve
 from .device import resolve_precision
 from .distributed import RANK_SEED_STRIDE, Group, check_world_size, launcher_words
 from .progress import Reporter, make_reporter
@@ -198,7 +199,7 @@ def checkpoint_state(run: Run) -> dict[str, Any] | None:
     return {
         "run": run_record(run),
         "request": run.config.request.to_dict(),
-        "model_config": _plain(run.model_config),
+        "model_config": jsonable(run.model_config),
         "commands": list(run.commands),
         "total_steps": run.total_steps,
         "ganzoo_version": __version__,
@@ -213,7 +214,7 @@ def run_record(run: Run) -> dict[str, Any]:
         "model": resolved.model,
         "dataset": resolved.dataset,
         "loss": resolved.loss,
-        "options": _plain(resolved.options),
+        "options": jsonable(resolved.options),
         "batch_size": resolved.batch_size,
         "seed": request.seed,
         "limit": request.limit,
@@ -233,10 +234,10 @@ def run_record(run: Run) -> dict[str, Any]:
 def restore(run: Run, state: dict[str, Any]) -> None:
     """Continue from ``state`` (a checkpoint in the version-2 shape, see :func:`.checkpoint.load_checkpoint`)."""
     saved_config = state.get("model_config", {})
-    if _plain(run.model_config) != saved_config:
+    if jsonable(run.model_config) != saved_config:
         raise ConfigError(
             f"{run.paths.out} holds a run whose model configuration {saved_config} differs from this one "
-            f"{_plain(run.model_config)}; choose another --out"
+            f"{jsonable(run.model_config)}; choose another --out"
         )
     saved = state["parts"]
     for name, part in run.stateful_parts().items():

@@ -14,6 +14,8 @@ from typing import Any
 
 import torch
 
+from ..nn import uint8_to_unit
+
 __all__ = ["BatchStream", "FixedSamples", "GlobalRandomState", "NoiseStream"]
 
 Notice = Callable[[str], None]
@@ -66,10 +68,7 @@ class BatchStream:
         index = self.permutation[start : start + self.batch_size]
         self.position += self.global_batch
         batch = self.samples.index_select(0, index)
-        if batch.dtype == torch.uint8:
-            batch = batch.float().mul_(1 / 127.5).sub_(1.0)
-        else:
-            batch = batch.float()
+        batch = uint8_to_unit(batch) if batch.dtype == torch.uint8 else batch.float()
         if self.channels_last:
             batch = batch.contiguous(memory_format=torch.channels_last)
         labels = self.labels.index_select(0, index) if self.labels is not None else None
