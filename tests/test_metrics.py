@@ -275,6 +275,14 @@ def test_real_features_are_cached_and_the_second_call_does_not_recompute():
     assert extractor.calls == calls + 4 and other.key != first.key
 
 
+def test_the_stats_cache_lives_in_ganzoo_cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANZOO_CACHE_DIR", str(tmp_path / "mine"))
+    assert stats_dir() == tmp_path / "mine" / "stats"
+    cached = real_features(_images(12, 2), None, dataset="toy", split="test", extractor=CountingExtractor())
+    assert cached.path is not None and cached.path.parent == tmp_path / "mine" / "stats" and cached.path.is_file()
+    assert stats_dir(tmp_path / "other") == tmp_path / "other" / "stats"
+
+
 def test_stats_key_changes_with_everything_that_changes_the_features():
     base = {"dataset": "mnist", "split": "test", "extractor": "mnist-classifier", "weights_sha256": "a" * 64,
             "count": 10000, "fingerprint": "f"}
