@@ -828,7 +828,7 @@ class Trainer:
         return metrics
 
     def _export(self, samples_png: Path, wall: float, metrics: dict[str, Any], checksums: list[str] | None) -> None:
-        from ..cards import dataset_license, render_card
+        from ..cards import CardData, data_license, render_card
         from ..export import write_export
 
         if not self.dist.is_main:
@@ -867,19 +867,19 @@ class Trainer:
             "discriminator": sum(p.numel() for p in self.discriminator.parameters()),
         }
         training["num_params"] = num_params
-        licence = dataset_license(resolved.dataset_spec, request.data_dir)
+        licence = data_license(resolved.dataset_spec, self.data)
         training["data_license"] = licence
-        card = render_card(
+        card = render_card(CardData.of_run(
             spec=resolved.spec,
             dataset=resolved.dataset_spec,
+            licence=licence,
             config=self.model_config,
             training=training,
             metrics=metrics,
             num_params=num_params,
-            licence=licence,
             is_image=self.data.is_image,
             source=str(self.paths.export),
-        )
+        ))
         write_export(
             self.paths.export,
             spec=resolved.spec,
