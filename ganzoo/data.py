@@ -24,6 +24,10 @@ class SampleSet(Dataset):
     ``samples`` is either uint8 images ``(N, C, H, W)`` in ``[0, 255]`` (normalised to
     ``[-1, 1]`` per batch by :meth:`normalise`) or a float tensor ``(N, *shape)`` already
     in the model's units (2-D points, say).
+
+    ``license`` is the licence of these samples when the loader knows it better than the
+    dataset's spec can (an image folder with a ``LICENSE`` file); empty means "the spec's".
+    Model cards state it (``ganzoo.cards.data_license``).
     """
 
     def __init__(
@@ -33,6 +37,7 @@ class SampleSet(Dataset):
         *,
         name: str = "",
         classes: Sequence[str] | None = None,
+        license: str = "",
     ):
         if labels is not None and len(labels) != len(samples):
             raise ValueError(f"{len(samples)} samples but {len(labels)} labels")
@@ -42,6 +47,7 @@ class SampleSet(Dataset):
         self.labels = labels.long() if labels is not None else None
         self.name = name
         self.classes = list(classes) if classes is not None else None
+        self.license = str(license)
 
     @property
     def is_image(self) -> bool:
@@ -76,12 +82,12 @@ class SampleSet(Dataset):
     def to(self, device: torch.device | str) -> SampleSet:
         """The same samples on ``device`` (a no-op when already there)."""
         labels = self.labels.to(device) if self.labels is not None else None
-        return SampleSet(self.samples.to(device), labels, name=self.name, classes=self.classes)
+        return SampleSet(self.samples.to(device), labels, name=self.name, classes=self.classes, license=self.license)
 
     def subset(self, count: int) -> SampleSet:
         """The first ``count`` samples (for quick runs and tests)."""
         labels = self.labels[:count] if self.labels is not None else None
-        return SampleSet(self.samples[:count], labels, name=self.name, classes=self.classes)
+        return SampleSet(self.samples[:count], labels, name=self.name, classes=self.classes, license=self.license)
 
     def __repr__(self) -> str:
         kind = "images" if self.is_image else "points"

@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Iterable
 
 __all__ = [
+    "CardError",
     "ConfigError",
     "DataNotFoundError",
     "DuplicateNameError",
@@ -68,6 +69,10 @@ class DataNotFoundError(GanzooError):
 
 class WeightsError(GanzooError):
     """Weights that are missing, corrupt, fail their hash check, or do not fit the architecture."""
+
+
+class CardError(WeightsError):
+    """A model card that exists but cannot be read: unreadable bytes, or front matter that is not valid YAML."""
 
 
 class TrainingDivergedError(GanzooError):

@@ -11,6 +11,10 @@ An export is a folder in the huggingface_hub shape::
 Tensors are written with safetensors (nothing is pickled, so reading never runs code) and
 every file goes through :mod:`ganzoo.files` (a temporary file, fsync and a rename), so an
 interrupted export never leaves a half-written file behind a valid name.
+
+``config.json`` is made in one place, :func:`export_config`, read by :func:`read_config`
+and changed only through this module (:func:`record_evaluation` for ``ganzoo eval
+--write-card``), so its fields and their checks cannot drift apart between writers.
 """
 
 from __future__ import annotations
@@ -37,9 +41,13 @@ __all__ = [
     "EXPORT_FORMAT_VERSION",
     "SAMPLES_NAME",
     "WEIGHTS_NAME",
+    "export_config",
     "jsonable",
+    "read_config",
     "read_export",
+    "record_evaluation",
     "weights_metadata",
+    "write_config",
     "write_export",
     "write_generator_weights",
 ]
@@ -144,39 +152,73 @@ def write_export(
     tensors = _tensors("generator", generator, torch.float32)
     tensors.update(_tensors("discriminator", discriminator, torch.float32))
     _save_safetensors(folder / WEIGHTS_NAME, tensors, weights_metadata(spec.name, config))
-    document = {
-        "format": EXPORT_FORMAT,
-        "format_version": EXPORT_FORMAT_VERSION,
-        "ganzoo_version": __version__,
-        "model": spec.name,
-        "config": jsonable(config),
-        "dataset": dataset,
-        "loss": loss,
-        "latent_dim": int(generator.latent_dim),
-        "num_classes": getattr(generator, "num_classes", None),
-        "sample_shape": [int(s) for s in generator.sample_shape],
-        "training": jsonable(training),
-        "metrics": jsonable(metrics),
-    }
-    write_text(folder / CONFIG_NAME, json.dumps(document, indent=2, sort_keys=False) + "\n")
+    document = export_config(
+        model=spec.name,
+        config=config,
+        dataset=dataset,
+        loss=loss,
+        latent_dim=int(generator.latent_dim),
+        num_classes=getattr(generator, "num_classes", None),
+        sample_shape=generator.sample_shape,
+        training=training,
+        metrics=metrics,
+    )
+    write_config(folder, document)
     write_text(folder / CARD_NAME, card)
     if samples_png is not None and Path(samples_png).resolve() != (folder / SAMPLES_NAME).resolve():
         write_bytes(folder / SAMPLES_NAME, Path(samples_png).read_bytes())
     return folder
 
 
-def read_export(
-    folder: str | os.PathLike[str],
-) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """``(config.json as a dict, generator state dict, discriminator state dict)`` of an export folder."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
+def export_config(
+    *,
+    model: str,
+    config: Mapping[str, Any],
+    latent_dim: int,
+    num_classes: int | None,
+    sample_shape: Any,
+    dataset: str = "",
+    loss: str = "",
+    training: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, Any] | None = None,
+    generator_only: bool = False,
+) -> dict[str, Any]:
+    """The ``config.json`` document of an export: what rebuilds the generator and what trained it.
 
+    ``generator_only`` marks a folder without discriminator tensors (``ganzoo.save`` of a
+    loaded generator).
+    """
+    document: dict[str, Any] = {
+        "format": EXPORT_FORMAT,
+        "format_version": EXPORT_FORMAT_VERSION,
+        "ganzoo_version": __version__,
+        "model": model,
+        "config": jsonable(config),
+        "dataset": dataset,
+        "loss": loss,
+        "latent_dim": int(latent_dim),
+        "num_classes": None if num_classes is None else int(num_classes),
+        "sample_shape": [int(s) for s in sample_shape],
+        "training": jsonable(training or {}),
+        "metrics": jsonable(metrics or {}),
+    }
+    if generator_only:
+        document["generator_only"] = True
+    return document
+
+
+def write_config(folder: str | os.PathLike[str], document: Mapping[str, Any]) -> Path:
+    """Write ``document`` (from :func:`export_config`, maybe edited) as the folder's ``config.json``."""
+    text = json.dumps(jsonable(document), indent=2, sort_keys=False, default=str) + "\n"
+    return write_text(Path(folder) / CONFIG_NAME, text)
+
+
+def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``config.json`` of an export folder, checked to be a ganzoo export this version reads."""
     folder = Path(folder)
-    config_path, weights_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
-    for path in (config_path, weights_path):
-        if not path.is_file():
-            raise WeightsError(f"{folder} is not a ganzoo export folder: {path.name} is missing")
+    config_path = folder / CONFIG_NAME
+    if not config_path.is_file():
+        raise WeightsError(f"{folder} is not a ganzoo export folder: {CONFIG_NAME} is missing")
     try:
         document = json.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
@@ -188,6 +230,57 @@ def read_export(
             f"{folder} has export format version {document.get('format_version')}; this ganzoo reads up to "
             f"{EXPORT_FORMAT_VERSION}: upgrade ganzoo"
         )
+    return document
+
+
+def record_evaluation(
+    folder: str | os.PathLike[str],
+    *,
+    metrics: Mapping[str, Any],
+    protocol: Mapping[str, Any],
+    protocol_text: str,
+) -> Path:
+    """Record measured ``metrics`` in an export folder: ``config.json`` and, when there is one, the card.
+
+    ``config.json`` gains the metrics (merged over those it has) and ``"evaluation"``: the
+    protocol record and its text. The card's front matter and "Evaluation" section follow
+    (:func:`ganzoo.cards.update_card_metrics`); a card that cannot be read is an error
+    before anything is written.
+    """
+    from .cards import update_card_metrics
+
+    folder = Path(folder)
+    document = read_config(folder)
+    card_path = folder / CARD_NAME
+    card = None
+    if card_path.is_file():
+        try:
+            text = card_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            from .errors import CardError
+
+            raise CardError(f"cannot read the model card {card_path} ({error})") from None
+        card = update_card_metrics(text, metrics, protocol_text, source=str(card_path))
+    document["metrics"] = {**dict(document.get("metrics") or {}), **jsonable(metrics)}
+    document["evaluation"] = {"protocol": jsonable(protocol), "protocol_text": protocol_text}
+    write_config(folder, document)
+    if card is not None:
+        write_text(card_path, card)
+    return folder
+
+
+def read_export(
+    folder: str | os.PathLike[str],
+) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """``(config.json as a dict, generator state dict, discriminator state dict)`` of an export folder."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    weights_path = folder / WEIGHTS_NAME
+    document = read_config(folder)
+    if not weights_path.is_file():
+        raise WeightsError(f"{folder} is not a ganzoo export folder: {weights_path.name} is missing")
     try:
         tensors = load_file(str(weights_path))
     except (SafetensorError, OSError, ValueError) as error:

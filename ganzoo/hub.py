@@ -33,7 +33,6 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from ._version import __version__
 from .errors import ConfigError, GanzooError, UnknownNameError, WeightsError
 from .paths import cache_dir as default_cache_dir
 from .registry import get_registry, split_weights_name
@@ -439,21 +438,18 @@ def save(
     export.write_generator_weights(target / export.WEIGHTS_NAME, model.generator, model=spec.name, config=model.config)
     recorded = dict(model.metadata) if isinstance(model, PretrainedGenerator) else {}
     weights = model.weights if isinstance(model, PretrainedGenerator) else None
-    document = {
-        "format": export.EXPORT_FORMAT,
-        "format_version": export.EXPORT_FORMAT_VERSION,
-        "ganzoo_version": __version__,
-        "model": spec.name,
-        "config": export.jsonable(model.config),
-        "dataset": weights.dataset if weights is not None else recorded.get("dataset", ""),
-        "loss": recorded.get("loss", ""),
-        "latent_dim": model.latent_dim,
-        "num_classes": model.num_classes,
-        "sample_shape": list(model.sample_shape),
-        "training": export.jsonable(training or recorded.get("training") or {}),
-        "metrics": export.jsonable(metrics or (weights.metrics if weights is not None else {})),
-        "generator_only": True,
-    }
-    write_text(target / export.CONFIG_NAME, json.dumps(document, indent=2) + "\n")
+    document = export.export_config(
+        model=spec.name,
+        config=model.config,
+        dataset=weights.dataset if weights is not None else recorded.get("dataset", ""),
+        loss=recorded.get("loss", ""),
+        latent_dim=model.latent_dim,
+        num_classes=model.num_classes,
+        sample_shape=model.sample_shape,
+        training=training or recorded.get("training") or {},
+        metrics=metrics or (weights.metrics if weights is not None else {}),
+        generator_only=True,
+    )
+    export.write_config(target, document)
     write_text(target / export.CARD_NAME, text)
     return target

@@ -8,7 +8,6 @@ program did with torch's global random state.
 
 from __future__ import annotations
 
-import contextlib
 import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .errors import ConfigError
+from .errors import CardError, ConfigError
 from .specs import DEFAULT_CARD_PACKAGE, ModelSpec, WeightsSpec
 
 __all__ = ["GAN", "PretrainedGenerator", "Sampler", "resolve_device", "slerp"]
@@ -251,6 +250,30 @@ def _seed(value: Any) -> int:
     return int(value)
 
 
+def packaged_card(package: str, name: str) -> str | None:
+    """The text of card ``name`` in ``package``; None when the package or the file is not installed.
+
+    Anything else (a package that fails to import, unreadable bytes, text that is not
+    UTF-8) is a :class:`~ganzoo.errors.CardError` in one line, not a card that seems absent.
+    """
+    from importlib import resources
+
+    try:
+        path = resources.files(package) / name
+    except ModuleNotFoundError as error:
+        if error.name is not None and (package == error.name or package.startswith(error.name + ".")):
+            return None
+        raise CardError(f"cannot read the model card {name}: importing {package} failed ({error})") from None
+    except ImportError as error:
+        raise CardError(f"cannot read the model card {name}: importing {package} failed ({error})") from None
+    if not path.is_file():
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CardError(f"cannot read the model card {name} in {package} ({error})") from None
+
+
 class PretrainedGenerator(Sampler):
     """A generator with its weights loaded, in eval mode: what ``ganzoo.load`` returns.
 
@@ -280,12 +303,12 @@ class PretrainedGenerator(Sampler):
 
     @property
     def card(self) -> str | None:
-        if self._card is None and self.weights is not None and self.weights.card:
-            from importlib import resources
+        """The model card's Markdown; None when there is none (no card named, or not installed).
 
-            package = self.weights.card_package or DEFAULT_CARD_PACKAGE
-            with contextlib.suppress(ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
-                self._card = (resources.files(package) / self.weights.card).read_text(encoding="utf-8")
+        A card that is there but cannot be read raises :class:`~ganzoo.errors.CardError`.
+        """
+        if self._card is None and self.weights is not None and self.weights.card:
+            self._card = packaged_card(self.weights.card_package or DEFAULT_CARD_PACKAGE, self.weights.card)
         return self._card
 
     def __repr__(self) -> str:

@@ -78,6 +78,19 @@ def test_write_card_records_the_metrics_once(trained, tmp_path):
     assert "protocol_text" in config["evaluation"]
 
 
+def test_write_card_refuses_a_card_it_cannot_read_in_one_line(trained, tmp_path):
+    import shutil
+
+    export = Path(shutil.copytree(trained["dcgan-mnist"], tmp_path / "export"))
+    (export / "README.md").write_text('---\nlicense: "mit" # fine\ntags: [gan\n---\n# hand-edited\n')
+    before = (export / "config.json").read_text()
+    result = run("eval", str(export), "--data", str(trained["root"]), "--n", str(N), "--write-card", "-q")
+    assert result.exit_code == 1
+    assert "README.md: its front matter is not valid YAML" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert (export / "config.json").read_text() == before
+
+
 def test_an_image_folder_of_any_size_is_compared_at_the_models_size(trained):
     """Image folders have no fixed size: eval resizes them to what the model makes (72px files, 64px model)."""
     result = run(

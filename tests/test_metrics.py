@@ -275,6 +275,14 @@ def test_real_features_are_cached_and_the_second_call_does_not_recompute():
     assert extractor.calls == calls + 4 and other.key != first.key
 
 
+def test_the_stats_cache_lives_in_ganzoo_cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANZOO_CACHE_DIR", str(tmp_path / "mine"))
+    assert stats_dir() == tmp_path / "mine" / "stats"
+    cached = real_features(_images(12, 2), None, dataset="toy", split="test", extractor=CountingExtractor())
+    assert cached.path is not None and cached.path.parent == tmp_path / "mine" / "stats" and cached.path.is_file()
+    assert stats_dir(tmp_path / "other") == tmp_path / "other" / "stats"
+
+
 def test_stats_key_changes_with_everything_that_changes_the_features():
     base = {"dataset": "mnist", "split": "test", "extractor": "mnist-classifier", "weights_sha256": "a" * 64,
             "count": 10000, "fingerprint": "f"}
@@ -493,7 +501,8 @@ def test_evaluate_real_gives_the_floor_with_classifier_accuracy():
 
 
 def test_floor_sets_of_a_single_split_are_disjoint():
-    from ganzoo.metrics.evaluate import REFERENCE_SUBSET_SEED, _select
+    from ganzoo.metrics.protocol import REFERENCE_SUBSET_SEED
+    from ganzoo.metrics.reference import select as _select
 
     reference = _select(100, 40, REFERENCE_SUBSET_SEED)
     sample = _select(100, 40, 3, exclude_seed=REFERENCE_SUBSET_SEED)
@@ -559,3 +568,75 @@ def test_evaluate_model_draws_latents_from_the_seed_whatever_the_batch_size():
     result = evaluate_model(model, dataset=spec, n=20, batch_size=10, extractor=CountingExtractor())
     assert result.protocol["conditional"] and "conditional_accuracy" in result.metrics
     assert torch.equal(torch.bincount(torch.cat(model.decoded_labels), minlength=10), torch.full((10,), 2))
+
+
+# --------------------------------------------------------------------------- the protocol as a value
+
+
+def _noise(n, labels):
+    return torch.rand(n, 1, 28, 28) * 2 - 1
+
+
+def test_the_protocol_value_is_recorded_and_its_constants_are_the_ones_used():
+    import json
+
+    from ganzoo.metrics import EvalProtocol
+
+    protocol = EvalProtocol(n=24, seed=5, extractor=CountingExtractor(), kid_subset_size=10, kid_subsets=7, pr_k=2)
+    assert json.loads(json.dumps(protocol.as_dict())) == protocol.as_dict()
+    assert protocol.as_dict()["extractor"] == "counting" and protocol.as_dict()["kid_subsets"] == 7
+    result = evaluate(_noise, dataset=_tiny_spec(), protocol=protocol, batch_size=8)
+    record = result.protocol
+    assert record["requested"] == protocol.as_dict()
+    assert record["kid"]["subsets"] == 7 and record["kid"]["subset_size"] == 10
+    assert record["precision_recall"]["k"] == 2 and record["seed"] == 5
+    default = evaluate(_noise, dataset=_tiny_spec(), n=24, seed=5, extractor=CountingExtractor(), batch_size=8)
+    assert default.metrics["fid"] == result.metrics["fid"]  # the same samples ...
+    assert default.metrics["kid_std"] != result.metrics["kid_std"]  # ... measured with other KID subsets
+    assert default.protocol["kid"]["subsets"] == 100
+
+
+def test_a_protocol_and_arguments_must_agree():
+    from ganzoo.metrics import EvalProtocol
+
+    protocol = EvalProtocol(n=24, seed=1, extractor="random-conv")
+    given = evaluate(_noise, dataset=_tiny_spec(), protocol=protocol, n=24, seed=1)  # agreeing is fine
+    assert given.protocol["generated_count"] == 24
+    with pytest.raises(ConfigError, match=r"n=30 disagrees with protocol.n=24"):
+        evaluate(_noise, dataset=_tiny_spec(), protocol=protocol, n=30)
+    with pytest.raises(ConfigError, match=r"seed=2 disagrees with protocol.seed=1"):
+        evaluate_real(_tiny_spec(), protocol=protocol, seed=2)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [({"n": 3}, "too small"), ({"kid_subsets": 0}, "kid_subsets"), ({"seed": -1}, "seed"),
+     ({"pr_k": 0}, "pr_k"), ({"n": 4.5}, "n must be an integer")],
+)
+def test_a_bad_protocol_is_refused_in_one_line(fields, message):
+    from ganzoo.metrics import EvalProtocol
+
+    with pytest.raises(ConfigError, match=message) as raised:
+        EvalProtocol(**fields)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_sampler_of_the_real_split_scores_exactly_as_the_floor():
+    """evaluate and evaluate_real share one scoring path: only where the second set comes from differs."""
+    spec = _tiny_spec()
+    train = spec.load(split="train")
+    position = 0
+
+    def replay_train(n, labels):
+        nonlocal position
+        batch = train.normalise(train.samples[position : position + n])
+        position += n
+        return batch
+
+    model = evaluate(replay_train, dataset=spec, n=48, batch_size=16, extractor=CountingExtractor())
+    floor = evaluate_real(spec, n=48, batch_size=16, extractor=CountingExtractor())
+    assert floor.protocol["generated"] == "real 'train'" and model.protocol["generated"] == "generated"
+    for name in ("fid", "kid_mean", "kid_std", "precision", "recall", "classes_covered", "class_tv"):
+        assert model.metrics[name] == floor.metrics[name], name
+    assert "conditional_accuracy" in floor.metrics and "conditional_accuracy" not in model.metrics
+    assert model.protocol["requested"] == floor.protocol["requested"]

@@ -148,20 +148,11 @@ def register(app: typer.Typer) -> None:
 
 def _write_card(model: Any, result: Any) -> None:
     """Record the metrics in an export folder: config.json's "metrics" and the card's front matter."""
-    from ..cards import update_card_metrics
     from ..errors import ConfigError
-    from ..export import CARD_NAME, CONFIG_NAME
-    from ..files import write_text
+    from ..export import CONFIG_NAME, record_evaluation
 
     source = getattr(model, "source", None)
     folder = Path(source) if source else None
     if folder is None or not (folder / CONFIG_NAME).is_file():
         raise ConfigError("--write-card needs an export folder as the source (e.g. ./runs/NAME/export)")
-    document = json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8"))
-    document["metrics"] = {**document.get("metrics", {}), **result.metrics}
-    document["evaluation"] = {"protocol": result.protocol, "protocol_text": result.protocol_text()}
-    write_text(folder / CONFIG_NAME, json.dumps(document, indent=2, default=str) + "\n")
-    card = folder / CARD_NAME
-    if card.is_file():
-        text = update_card_metrics(card.read_text(encoding="utf-8"), result.metrics, result.protocol_text())
-        write_text(card, text)
+    record_evaluation(folder, metrics=result.metrics, protocol=result.protocol, protocol_text=result.protocol_text())

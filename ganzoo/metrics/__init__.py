@@ -14,7 +14,15 @@ This package imports torch; ``import ganzoo`` does not import it.
 from __future__ import annotations
 
 from .classes import ClassCoverage, class_coverage, conditional_accuracy
-from .evaluate import EvalResult, balanced_labels, evaluate, evaluate_model, evaluate_real, model_sampler
+from .evaluate import (
+    EvalProtocol,
+    EvalResult,
+    balanced_labels,
+    evaluate,
+    evaluate_model,
+    evaluate_real,
+    model_sampler,
+)
 from .extractors import IdentityExtractor, extract_batch, resolve_extractor
 from .fid import feature_stats, fid, fid_from_stats
 from .kid import kid, mmd2_unbiased, polynomial_kernel
@@ -23,6 +31,7 @@ from .stats import FeatureSet, compute_features, real_features, stats_dir, stats
 
 __all__ = [
     "ClassCoverage",
+    "EvalProtocol",
     "EvalResult",
     "FeatureSet",
     "IdentityExtractor",

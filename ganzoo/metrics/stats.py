@@ -1,13 +1,15 @@
 """Real-data features, extracted once per (data, extractor) and cached on disk.
 
-Every evaluation of every model compares against the same real features; extracting
-them again costs as much as the whole evaluation (minutes with Inception on a CPU). They
-are stored as safetensors under ``~/.cache/ganzoo/cache/stats/<key>.safetensors``. The key
-hashes everything that changes the features: dataset name, split, extractor name, the
-sha256 of the extractor's weights, the number of samples, the sample shape and a sha256
-of the sample bytes themselves (so a re-downloaded or edited image folder with the same
-name is never mistaken for the old one). Files are written with :mod:`ganzoo.files`
-(a temporary name, then a rename), so an interrupted run never leaves a truncated cache entry.
+Every evaluation of every model compares against the same real features; extracting them
+again costs as much as the whole evaluation (minutes with Inception on a CPU). They are
+stored as safetensors under ``<cache>/stats/<key>.safetensors``, where ``<cache>`` is the
+one cache directory the weights use (:func:`ganzoo.paths.cache_dir`: ``$GANZOO_CACHE_DIR``,
+else ``~/.cache/ganzoo/weights``). The key hashes everything that changes the features:
+dataset name, split, extractor name, the sha256 of the extractor's weights, the number of
+samples, the sample shape and a sha256 of the sample bytes themselves (so a re-downloaded or
+edited image folder with the same name is never mistaken for the old one). Files are written
+with :mod:`ganzoo.files` (a temporary name, then a rename), so an interrupted run never leaves a
+truncated cache entry.
 
 The whole feature matrix is cached, not just its mean and covariance: KID and
 precision/recall need the individual features.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +29,7 @@ import torch
 
 from ganzoo.files import write_atomic
 from ganzoo.nn import uint8_to_unit
-from ganzoo.paths import home_dir
+from ganzoo.paths import cache_dir
 
 from .extractors import extract_batch
 from .fid import feature_stats
@@ -63,8 +66,9 @@ class FeatureSet:
         return len(self.features)
 
 
-def stats_dir() -> Path:
-    return home_dir() / "cache" / "stats"
+def stats_dir(cache: str | os.PathLike[str] | None = None) -> Path:
+    """Where real-data features are cached: ``stats/`` in :func:`ganzoo.paths.cache_dir` (``cache`` overrides it)."""
+    return cache_dir(cache) / "stats"
 
 
 def data_fingerprint(samples: torch.Tensor) -> str:

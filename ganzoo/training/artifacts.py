@@ -125,7 +125,7 @@ def training_facts(run: Run, wall: float, checksums: list[str] | None) -> dict[s
 
 def export_run(run: Run) -> None:
     """Final metrics into ``run.metrics``; on rank 0, the export folder with weights, config.json and card."""
-    from ..cards import dataset_license, render_card
+    from ..cards import CardData, data_license, render_card
     from ..export import write_export
 
     counters = run.counters
@@ -137,20 +137,22 @@ def export_run(run: Run) -> None:
     checksums = replica_checksums(run)
     if not run.is_main:
         return
-    resolved, request = run.config, run.config.request
+    resolved = run.config
     training = training_facts(run, wall, checksums)
-    licence = dataset_license(resolved.dataset_spec, request.data_dir)
+    licence = data_license(resolved.dataset_spec, run.data)
     training["data_license"] = licence
     card = render_card(
-        spec=resolved.spec,
-        dataset=resolved.dataset_spec,
-        config=run.model_config,
-        training=training,
-        metrics=run.metrics,
-        num_params=training["num_params"],
-        licence=licence,
-        is_image=run.data.is_image,
-        source=str(run.paths.export),
+        CardData.of_run(
+            spec=resolved.spec,
+            dataset=resolved.dataset_spec,
+            licence=licence,
+            config=run.model_config,
+            training=training,
+            metrics=run.metrics,
+            num_params=training["num_params"],
+            is_image=run.data.is_image,
+            source=str(run.paths.export),
+        )
     )
     write_export(
         run.paths.export,

@@ -47,10 +47,11 @@ def register_datasets(register):
     register(
         ganzoo.DatasetSpec(
             name="image-folder",
-            summary="Any folder of images (torchvision ImageFolder layout), resized and centre-cropped.",
+            summary="Any folder of images (torchvision ImageFolder layout), resized and centre-cropped; "
+            "a LICENSE file at its top names the images' licence.",
             loader="ganzoo_plugins.datasets.images:load_image_folder",
             channels=3,
-            license="that of your images",
+            license="unknown: the licence of your images",
         )
     )
     register(

@@ -10,6 +10,11 @@ safetensors file under ``~/.cache/ganzoo/cache/``. The file's name hashes the fo
 size and every image's path, byte size and modification time, so editing the folder
 invalidates it; it is written to a temporary file and renamed, so an interrupted run
 never leaves a half-written cache behind.
+
+The licence of a folder's images travels with the folder: a ``LICENSE`` (or ``LICENCE``,
+optionally ``.txt``/``.md``) file at its top names it on its first non-empty line, e.g.
+``UTKFace: non-commercial research only`` or ``CC BY 4.0``; the ``SampleSet`` carries it
+and model cards state it. Without one the licence is the spec's "unknown".
 """
 
 from __future__ import annotations
@@ -30,7 +35,16 @@ from ganzoo.errors import ConfigError, DataNotFoundError
 from ganzoo.files import write_atomic
 from ganzoo.paths import data_dir, home_dir
 
-__all__ = ["DEFAULT_IMAGE_SIZE", "IMAGE_EXTENSIONS", "cache_path", "decode_images", "load_celeba", "load_image_folder"]
+__all__ = [
+    "DEFAULT_IMAGE_SIZE",
+    "IMAGE_EXTENSIONS",
+    "LICENSE_FILES",
+    "cache_path",
+    "decode_images",
+    "folder_license",
+    "load_celeba",
+    "load_image_folder",
+]
 
 DEFAULT_IMAGE_SIZE = 64
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
@@ -38,6 +52,10 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".t
 
 CACHE_VERSION = 1
 """Part of every cache key: bump it when the decoding (resampling, cropping) changes."""
+
+LICENSE_FILES = ("license", "license.txt", "license.md", "licence", "licence.txt", "licence.md")
+"""Names (any case) of the file at the top of an image folder that names its images' licence."""
+_MAX_LICENSE_LINE = 200
 
 _FOLDER_HINT = "a folder with class sub-folders of images, e.g. DIR/faces/*.jpg"
 _CELEBA_SPLITS = ("train", "valid", "test")
@@ -133,13 +151,41 @@ def _cached_images(kind: str, base: Path, files: Sequence[Path], image_size: int
     return images
 
 
+def folder_license(folder: Path) -> str:
+    """The licence named on the first non-empty line of ``folder``'s licence file; ``""`` when it has none.
+
+    A licence file that cannot serve (two of them, unreadable, empty, or a first line that
+    is a paragraph rather than a name) is a one-line error, not an unstated licence.
+    """
+    found = sorted(e.name for e in os.scandir(folder) if e.name.lower() in LICENSE_FILES and e.is_file())
+    if not found:
+        return ""
+    if len(found) > 1:
+        raise ConfigError(f"{folder} has {' and '.join(found)}: keep one file naming the images' licence")
+    path = folder / found[0]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read the licence file {path} ({error}); it must be UTF-8 text") from None
+    first = next((line.strip().lstrip("#").strip() for line in text.splitlines() if line.strip()), "")
+    if not first:
+        raise ConfigError(f"{path} is empty: write the images' licence on its first line, e.g. 'CC BY 4.0'")
+    if len(first) > _MAX_LICENSE_LINE:
+        raise ConfigError(
+            f"the first line of {path} has {len(first)} characters: make it the licence's name "
+            "(e.g. 'CC BY 4.0'); the full text may follow on later lines"
+        )
+    return first
+
+
 def load_image_folder(
     root: str | os.PathLike[str] | None = None, split: str = "train", image_size: int | None = DEFAULT_IMAGE_SIZE
 ) -> SampleSet:
     """Every image under ``root`` as uint8 ``(N, 3, S, S)``, unlabelled.
 
     The ``ImageFolder`` layout (one sub-folder per class) is expected, but images at any
-    depth are taken, and the class folders are ignored: a GAN here learns the images.
+    depth are taken, and the class folders are ignored: a GAN here learns the images. A
+    licence file at the top of ``root`` (:data:`LICENSE_FILES`) names their licence.
     """
     if split != "train":
         raise ConfigError(f"dataset 'image-folder' has no split {split!r}; it has only 'train'")
@@ -153,8 +199,9 @@ def load_image_folder(
     if not files:
         extensions = ", ".join(IMAGE_EXTENSIONS)
         raise DataNotFoundError(f"no images ({extensions}) under {folder}: pass --data DIR, {_FOLDER_HINT}")
+    licence = folder_license(folder)
     images = _cached_images("image-folder", folder, files, size)
-    return SampleSet(images, None, name="image-folder")
+    return SampleSet(images, None, name="image-folder", license=licence)
 
 
 def load_celeba(

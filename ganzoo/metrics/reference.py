@@ -1,0 +1,162 @@
+"""Which real samples an evaluation uses, and their (cached) features.
+
+Both sides of the floor (:func:`~ganzoo.metrics.evaluate_real`) and the reference side of
+every model evaluation come through :func:`real_feature_set`: a split, a seeded subset of
+it when it is larger than ``n``, optionally disjoint from another seeded subset of the
+same split (a single-split dataset compared with itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ganzoo.errors import ConfigError
+
+from .extractors import resolve_extractor
+from .stats import FeatureSet, real_features
+
+__all__ = ["Setting", "default_split", "real_feature_set", "resolve_dataset", "select", "subset"]
+
+Progress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``, called as work advances (stages: "real", "generated")."""
+
+
+def resolve_dataset(dataset: Any) -> Any:
+    """A registered dataset name, or a ``DatasetSpec`` as it is."""
+    if isinstance(dataset, str):
+        from ganzoo.registry import get_dataset_spec
+
+        return get_dataset_spec(dataset)
+    if hasattr(dataset, "load") and hasattr(dataset, "name"):
+        return dataset
+    raise ConfigError(f"dataset must be a registered name or a DatasetSpec, got {dataset!r}")
+
+
+def default_split(spec: Any, split: str | None) -> str:
+    """``split``, or the dataset's ``test`` split, or (image folders) its first and only split."""
+    if split is not None:
+        return split
+    return "test" if "test" in spec.splits else spec.splits[0]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What one evaluation works with once its names are resolved: data, extractor and where to run."""
+
+    spec: Any
+    split: str
+    """The reference split."""
+    extractor: Any
+    note: str
+    data_dir: Any
+    batch_size: int
+    device: Any
+    cache: bool
+    progress: Progress | None
+
+    @classmethod
+    def resolve(
+        cls,
+        dataset: Any,
+        protocol: Any,
+        *,
+        extractor_options: dict[str, Any] | None,
+        data_dir: Any,
+        batch_size: int,
+        device: Any,
+        cache: bool,
+        progress: Progress | None,
+    ) -> Setting:
+        spec = resolve_dataset(dataset)
+        point_data = spec.sample_shape is not None and len(spec.sample_shape) == 1
+        resolved = resolve_extractor(
+            protocol.extractor, dataset=spec.name, point_data=point_data, device=device, options=extractor_options
+        )
+        return cls(
+            spec=spec, split=default_split(spec, protocol.split), extractor=resolved.extractor, note=resolved.note,
+            data_dir=data_dir, batch_size=batch_size, device=device, cache=cache, progress=progress,
+        )
+
+
+def subset(count: int, total: int, seed: int) -> torch.Tensor | None:
+    """Sorted indices of ``count`` of ``total`` samples chosen with ``seed`` (None: take them all)."""
+    if count >= total:
+        return None
+    chosen = torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:count]
+    return chosen.sort().values
+
+
+def select(
+    total: int, count: int, seed: int, exclude_seed: int | None = None, *, min_samples: int = 5
+) -> torch.Tensor | None:
+    """Indices of up to ``count`` samples; with ``exclude_seed``, none of those :func:`subset` picks with it.
+
+    The exclusion gives a single-split dataset (an image folder) a floor made of two
+    disjoint sets of real images instead of a set compared with itself.
+    """
+    if exclude_seed is None:
+        return subset(count, total, seed)
+    excluded = subset(count, total, exclude_seed)
+    if excluded is None or total - len(excluded) < min_samples:
+        raise ConfigError(
+            f"the split has {total} samples, too few for two disjoint sets of {count}; pass a smaller n"
+        )
+    keep = torch.ones(total, dtype=torch.bool)
+    keep[excluded] = False
+    rest = keep.nonzero()[:, 0]
+    picked = subset(count, len(rest), seed)
+    return rest if picked is None else rest[picked]
+
+
+def real_feature_set(
+    setting: Setting,
+    *,
+    split: str,
+    n: int,
+    subset_seed: int,
+    image_size: int | None,
+    stage: str,
+    min_samples: int,
+    exclude_seed: int | None = None,
+) -> tuple[FeatureSet, Any]:
+    """Features of up to ``n`` samples of ``split`` (seeded subset when the split is larger), and the split."""
+    spec = setting.spec
+    data = spec.load(setting.data_dir, split, image_size=image_size)
+    if len(data) < min_samples:
+        raise ConfigError(f"dataset {spec.name!r} split {split!r} has only {len(data)} samples")
+    chosen = select(len(data), n, subset_seed, exclude_seed, min_samples=min_samples)
+    samples = data.samples if chosen is None else data.samples[chosen]
+    labels = None if data.labels is None else (data.labels if chosen is None else data.labels[chosen])
+    total = len(samples)
+    done = 0
+    progress = setting.progress
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(stage, done, total)
+
+    features = real_features(
+        samples,
+        labels,
+        dataset=spec.name,
+        split=split,
+        extractor=setting.extractor,
+        batch_size=setting.batch_size,
+        device=setting.device,
+        cache=setting.cache,
+        extra={
+            "subset_seed": subset_seed if chosen is not None else None,
+            "exclude_seed": exclude_seed,
+            "image_size": image_size,
+        },
+        progress=advance,
+    )
+    if progress is not None and features.cache_hit:
+        progress(stage, total, total)
+    return features, data
