@@ -148,6 +148,8 @@ def equivalent_command(resolved: ResolvedConfig, total_steps: int, launcher: lis
         parts += ["--limit", str(request.limit)]
     for key, value in resolved.options.items():
         parts += ["--option", f"{key}={value}"]
+    for key, value in resolved.loss_options.items():
+        parts += ["--loss-option", f"{key}={value}"]
     parts += ["--out", str(resolved.out)]
     return shlex.join(parts)
 
@@ -292,7 +294,7 @@ class Trainer:
         memory = torch.channels_last if self.channels_last else torch.preserve_format
         self.generator.to(self.device, memory_format=memory)
         self.discriminator.to(self.device, memory_format=memory)
-        self.loss = resolved.loss_spec.build()
+        self.loss = resolved.loss_spec.build(**resolved.loss_options)
         self.d_steps = int(getattr(self.loss, "d_steps", 1))
         self.penalty = getattr(self.loss, "penalty", None)
         self.opt_g = _adam(self.generator.parameters(), resolved.lr, resolved.betas, self.device)
@@ -363,6 +365,7 @@ class Trainer:
             "dataset": resolved.dataset,
             "loss": resolved.loss,
             "options": _plain(resolved.options),
+            "loss_options": _plain(resolved.loss_options),
             "batch_size": resolved.batch_size,
             "seed": request.seed,
             "limit": request.limit,
@@ -840,6 +843,7 @@ class Trainer:
             "split": request.split,
             "samples": self.count,
             "loss": resolved.loss,
+            "loss_options": _plain(resolved.loss_options),
             "steps": self.step,
             "epochs": self._epochs_done(),
             "d_steps": self.d_steps,
