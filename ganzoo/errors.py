@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 __all__ = [
     "CardError",
+    "ConfigConflictError",
     "ConfigError",
     "DataNotFoundError",
     "DuplicateNameError",
@@ -30,16 +31,19 @@ class GanzooError(Exception):
 class UnknownNameError(GanzooError, LookupError):
     """A model, loss, dataset or weights name that no installed plugin registered."""
 
-    def __init__(self, kind: str, name: str, known: Iterable[str]):
+    def __init__(self, kind: str, name: str, known: Iterable[str], *, hint: str | None = None):
         self.kind = kind
         self.name = name
         self.known = sorted(known)
+        self.hint = hint
         super().__init__(self._message())
 
     def _message(self) -> str:
         close = difflib.get_close_matches(self.name, self.known, n=3, cutoff=0.5)
         if close:
             hint = "Did you mean " + " or ".join(repr(c) for c in close) + "?"
+        elif self.hint is not None:
+            hint = self.hint
         elif self.known:
             listing = "ganzoo list" if self.kind == "model" else f"ganzoo list --{self.kind}s"
             hint = f"Run '{listing}' to see the {len(self.known)} available."
@@ -61,6 +65,24 @@ class PluginError(GanzooError):
 
 class ConfigError(GanzooError):
     """An option, hyper-parameter or combination that a model, loss or dataset does not accept."""
+
+
+class ConfigConflictError(ConfigError):
+    """Two sources of a model's configuration (a weights file, a registry record, the caller) disagree on a key.
+
+    Like torchvision's ``_ovewrite_named_param``: agreeing sources are fine, a disagreement is
+    never settled by silently letting one of them win.
+    """
+
+    def __init__(self, model: str, key: str, first: tuple[str, object], second: tuple[str, object]):
+        self.model = model
+        self.key = key
+        self.first = first
+        self.second = second
+        super().__init__(
+            f"model {model!r}: {first[0]} has {key}={first[1]!r} but {second[0]} has {key}={second[1]!r}; "
+            "make them agree (or leave the key to one of them)"
+        )
 
 
 class DataNotFoundError(GanzooError):

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from .errors import ConfigError, GanzooError, UnknownNameError, WeightsError
+from .modelconfig import assemble_config
 from .paths import cache_dir as default_cache_dir
 from .registry import get_registry, split_weights_name
 from .sampling import GAN, PretrainedGenerator, Sampler, resolve_device
@@ -89,15 +90,6 @@ def parse_source(source: str | os.PathLike[str]) -> Source:
 # Building networks
 
 
-def _tuples(value: Any) -> Any:
-    """JSON gives lists where the registry uses tuples (``sample_shape``); restore them."""
-    if isinstance(value, list):
-        return tuple(_tuples(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _tuples(v) for k, v in value.items()}
-    return value
-
-
 def _build(spec: ModelSpec, builder: Any, config: Mapping[str, Any], role: str) -> nn.Module:
     try:
         module = call_with_accepted(builder, config)
@@ -142,7 +134,7 @@ def create(
     >>> gan.sample(4, seed=0).shape                            # doctest: +SKIP
     torch.Size([4, 1, 28, 28])
     """
-    from .training.config import coerce_options, model_config_for
+    from .training.config import coerce_options
 
     if not isinstance(name, str):
         raise ConfigError(f"create() takes a model name, got {type(name).__name__}")
@@ -150,12 +142,17 @@ def create(
     checked = coerce_options(spec, options)
     data = _dataset_spec(spec, dataset)
     if data is None:
-        config = model_config_for(spec, checked, num_classes=spec.config.get("num_classes"))
+        config = assemble_config(spec, arguments=checked)
     else:
         if spec.conditional and data.num_classes is None:
             raise ConfigError(f"{spec.name} is conditional and needs labelled data; {data.name!r} has no labels")
-        config = model_config_for(
-            spec, checked, sample_shape=data.sample_shape, channels=data.channels, num_classes=data.num_classes
+        config = assemble_config(
+            spec,
+            arguments=checked,
+            sample_shape=data.sample_shape,
+            channels=data.channels,
+            num_classes=data.num_classes,
+            data_label=f"dataset {data.name!r}",
         )
     target = resolve_device(device)
     with torch.random.fork_rng(devices=[]) if seed is not None else contextlib.nullcontext():
@@ -260,8 +257,9 @@ def _from_bytes(
 ) -> PretrainedGenerator:
     """Build the generator the registry (or the file's metadata) names and load ``data`` into it.
 
-    The configuration is the spec's defaults, overridden by the file's own record of its
-    configuration, overridden by the registry's weights record where there is one.
+    The configuration is the spec's defaults with the file's own record of its configuration
+    and the registry's weights record (where there is one), which must agree
+    (:func:`ganzoo.modelconfig.assemble_config`).
     """
     tensors, metadata = read_safetensors(data, origin)
     model_name = metadata.get("model")
@@ -271,20 +269,29 @@ def _from_bytes(
         spec = _registry_spec(model_name, origin)
     elif model_name and model_name != spec.name:
         raise WeightsError(f"{origin} holds model {model_name!r}, not {spec.name!r}")
-    config = dict(spec.config)
-    if "config" in metadata:
-        try:
-            config.update(_tuples(json.loads(metadata["config"])))
-        except (ValueError, TypeError):
-            raise WeightsError(f"{origin}: the model configuration in its metadata is not a JSON object") from None
+    sources = [(f"the metadata of {origin}", _metadata_config(metadata, origin))]
     if weights is not None:
-        config.update(_tuples(dict(weights.config)))
+        sources.append((f"the registry record of '{spec.name}.{weights.tag}'", weights.config))
+    config = assemble_config(spec, sources=sources)
     name = f"{spec.name}.{weights.tag}" if weights is not None else spec.name
     generator = _build_for_loading(spec, config)
     load_generator_state(generator, generator_state(tensors, origin), origin)
     return PretrainedGenerator(
         generator, spec=spec, config=config, name=name, weights=weights, source=origin, metadata=metadata
     )
+
+
+def _metadata_config(metadata: Mapping[str, str], origin: str) -> dict[str, Any]:
+    """The model configuration a weights file records in its safetensors metadata (none: empty)."""
+    if "config" not in metadata:
+        return {}
+    try:
+        config = json.loads(metadata["config"])
+    except (ValueError, TypeError):
+        config = None
+    if not isinstance(config, dict):
+        raise WeightsError(f"{origin}: the model configuration in its metadata is not a JSON object")
+    return config
 
 
 def _build_for_loading(spec: ModelSpec, config: Mapping[str, Any]) -> nn.Module:
@@ -335,8 +342,16 @@ def _export_folder(path: Path) -> Path:
     )
 
 
+def _header_metadata(path: Path) -> dict[str, str]:
+    """The safetensors metadata of ``path``, read from its header alone."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        return dict(handle.metadata() or {})
+
+
 def _load_path(path: Path, *, sha256: str | None = None) -> PretrainedGenerator:
-    from .export import CARD_NAME, WEIGHTS_NAME, read_export
+    from .export import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, read_export
 
     if not path.exists():
         raise WeightsError(f"no such file or folder: {path}")
@@ -350,7 +365,11 @@ def _load_path(path: Path, *, sha256: str | None = None) -> PretrainedGenerator:
         check_sha256(weights_file.read_bytes(), sha256, str(weights_file))
     document, state, _ = read_export(folder)
     spec = _registry_spec(document.get("model"), str(folder))
-    config = {**spec.config, **_tuples(document.get("config") or {})}
+    sources = [
+        (f"{folder / CONFIG_NAME}", document.get("config") or {}),
+        (f"the metadata of {weights_file}", _metadata_config(_header_metadata(weights_file), str(weights_file))),
+    ]
+    config = assemble_config(spec, sources=sources)
     generator = _build_for_loading(spec, config)
     load_generator_state(generator, state, str(weights_file))
     readme = folder / CARD_NAME

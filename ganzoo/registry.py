@@ -168,18 +168,22 @@ def list_models(pattern: str | None = None) -> list[str]:
 
 
 def split_weights_name(name: str) -> tuple[str, str | None]:
-    """``"dcgan-mnist.mnist"`` -> ``("dcgan-mnist", "mnist")``; a plain name has no tag."""
-    registry = get_registry()
-    if name in registry.models.records or "." not in name:
-        return name, None
-    model, _, tag = name.rpartition(".")
-    return model, tag
+    """``"dcgan-mnist.mnist"`` -> ``("dcgan-mnist", "mnist")``; a plain name has no tag.
+
+    Model names contain no ``.`` (checked when a ModelSpec is made), so the split is by
+    spelling alone: everything after the first dot is the tag.
+    """
+    model, dot, tag = name.partition(".")
+    return model, (tag if dot else None)
 
 
 def get_model_spec(name: str) -> ModelSpec:
-    """The spec of model ``name`` (a weights tag, ``name.tag``, is accepted and ignored)."""
-    model, _ = split_weights_name(name)
-    return get_registry().models.get(model)
+    """The spec of model ``name``; a weights tag (``name.tag``) must be one of the model's own."""
+    model, tag = split_weights_name(name)
+    spec = get_registry().models.get(model)
+    if tag is not None:
+        spec.get_weights(tag)  # an unknown tag is an error that lists the known ones
+    return spec
 
 
 def list_losses(pattern: str | None = None) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -25,7 +25,9 @@ __all__ = [
     "ExtractorSpec",
     "LossSpec",
     "ModelSpec",
+    "SharedConfig",
     "WeightsSpec",
+    "accepted_keywords",
     "call_with_accepted",
     "resolve",
 ]
@@ -37,6 +39,8 @@ Builder = str | Callable[..., Any]
 """A callable, or a lazy reference ``"package.module:attribute"`` imported on first use."""
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+"""Model names have no ``.``: in ``"dcgan-mnist.mnist"`` everything after the first dot is the weights tag."""
 _REFERENCE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
@@ -51,26 +55,91 @@ def resolve(builder: str | Callable[..., Any]) -> Callable[..., Any]:
     return target
 
 
-def call_with_accepted(builder: str | Callable[..., Any], options: Mapping[str, Any]) -> Any:
-    """Call ``builder`` with those of ``options`` that its signature accepts.
-
-    Generator and discriminator constructors share one model configuration but each
-    needs only part of it; passing only the accepted keys lets a plugin's classes keep
-    honest signatures instead of swallowing ``**kwargs``.
-    """
-    function = resolve(builder)
+def accepted_keywords(function: Callable[..., Any]) -> frozenset[str] | None:
+    """The keyword arguments ``function`` takes; None when it takes any (``**kwargs``, or no signature)."""
     try:
         parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):  # builtins without a signature: pass everything
-        return function(**options)
+    except (TypeError, ValueError):  # builtins without a signature
+        return None
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return None
+    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return frozenset(name for name, p in parameters.items() if p.kind in keyword)
+
+
+def call_with_accepted(
+    builder: str | Callable[..., Any],
+    options: Mapping[str, Any],
+    *,
+    shared_with: Iterable[str | Callable[..., Any]] = (),
+    optional: Iterable[str] = (),
+    owner: str | None = None,
+) -> Any:
+    """Call ``builder`` with those of ``options`` that its signature accepts; refuse a key nobody takes.
+
+    Generator and discriminator constructors share one model configuration but each needs
+    only part of it; passing only the accepted keys lets a plugin's classes keep honest
+    signatures instead of swallowing ``**kwargs``. A key is dropped for ``builder`` only when
+    another consumer of the same options accepts it: one of ``shared_with``, or of the
+    networks a :class:`~ganzoo.modelconfig.ModelConfig` was assembled for. ``optional`` names
+    keywords the caller offers that a builder may ignore (a dataset loader's ``image_size``).
+    Any other key (a typo in a ``ModelSpec.config``, a loss option the loss lacks) is a
+    ``ConfigError`` naming it and the accepted keys. A builder taking ``**kwargs`` accepts all.
+    """
+    function = resolve(builder)
+    accepted = accepted_keywords(function)
+    if accepted is None:
         return function(**options)
-    accepted = {k: v for k, v in options.items() if k in parameters}
-    return function(**accepted)
+    leftover = [key for key in options if key not in accepted and key not in set(optional)]
+    if leftover:
+        consumers = (*shared_with, *getattr(options, "networks", ()))
+        union = set(accepted)
+        for other in consumers:
+            keywords = accepted_keywords(resolve(other))
+            if keywords is None:  # a consumer that takes **kwargs takes every key
+                union = None
+                break
+            union |= keywords
+        unknown = [key for key in leftover if union is not None and key not in union]
+        if unknown:
+            if owner is None:
+                model = getattr(options, "model", "")
+                owner = f"model {model!r}" if model else describe_builder(builder)
+            taker = "none of its networks accepts" if consumers else "it does not accept"
+            keys = ", ".join(repr(key) for key in unknown)
+            raise ConfigError(
+                f"{owner}: {taker} {'the key' if len(unknown) == 1 else 'the keys'} {keys}; "
+                f"accepted: {', '.join(sorted(union or ())) or 'none'}"
+            )
+    return function(**{key: value for key, value in options.items() if key in accepted})
 
 
 def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
+
+
+class SharedConfig(Mapping[str, Any]):
+    """A read-only configuration that several builders share: a ``ModelSpec.config``, which feeds both
+    the generator and the discriminator. Like :class:`~ganzoo.modelconfig.ModelConfig` it names its
+    ``networks``, so ``call_with_accepted(spec.generator, spec.config)`` routes each key to the network
+    that takes it and refuses one that neither does."""
+
+    def __init__(self, values: Mapping[str, Any], *, model: str, networks: tuple[Any, ...]):
+        self._values = MappingProxyType(dict(values))
+        self.model = model
+        self.networks = networks
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return repr(dict(self._values))
 
 
 def _check_name(kind: str, name: str) -> None:
@@ -79,6 +148,24 @@ def _check_name(kind: str, name: str) -> None:
             f"invalid {kind} name {name!r}: use lower-case letters, digits, '-', '_' or '.', "
             "starting with a letter or digit"
         )
+
+
+def _check_model_name(name: str) -> None:
+    _check_name("model", name)
+    if not _MODEL_NAME.match(name):
+        raise ConfigError(
+            f"invalid model name {name!r}: a model name may not contain '.', which separates a weights tag "
+            f"('name.tag'); use '-' instead, e.g. {name.replace('.', '-')!r}"
+        )
+
+
+def _check_options(kind: str, name: str, options: Mapping[str, Any]) -> None:
+    for key, allowed in options.items():
+        if not isinstance(allowed, (tuple, type)):
+            raise ConfigError(
+                f"{kind} {name!r}: option {key!r} must declare a type (int, float, bool, str) or a tuple of "
+                f"allowed values, got {allowed!r}"
+            )
 
 
 def _check_builder(kind: str, name: str, field_name: str, builder: Any) -> None:
@@ -176,10 +263,11 @@ class ModelSpec:
     """Set by the registry: the plugin that registered this model."""
 
     def __post_init__(self) -> None:
-        _check_name("model", self.name)
+        _check_model_name(self.name)
         for field_name in ("generator", "discriminator"):
             _check_builder("model", self.name, field_name, getattr(self, field_name))
-        object.__setattr__(self, "config", _freeze(self.config))
+        networks = (self.generator, self.discriminator)
+        object.__setattr__(self, "config", SharedConfig(self.config or {}, model=self.name, networks=networks))
         object.__setattr__(self, "options", _freeze(self.options))
         object.__setattr__(self, "presets", _freeze({k: _freeze(v) for k, v in self.presets.items()}))
         object.__setattr__(self, "hyperparameters", _freeze(self.hyperparameters))
@@ -214,9 +302,13 @@ class ModelSpec:
         for weights in self.weights:
             if weights.tag == tag:
                 return weights
-        if not self.weights:
-            raise UnknownNameError("weights", f"{self.name}.{tag}", [])
-        raise UnknownNameError("weights", f"{self.name}.{tag}", [f"{self.name}.{w.tag}" for w in self.weights])
+        known = [f"{self.name}.{w.tag}" for w in self.weights]
+        hint = (
+            f"{self.name} has weights {', '.join(repr(k) for k in known)}."
+            if known
+            else f"{self.name} has no pretrained weights."
+        )
+        raise UnknownNameError("weights", f"{self.name}.{tag}", known, hint=hint)
 
 
 @dataclass(frozen=True)
@@ -228,14 +320,20 @@ class LossSpec:
     builder: str | Callable[..., Any]
     formula: str = ""
     reference: str = ""
+    options: Mapping[str, tuple[Any, ...] | type] = field(default_factory=dict)
+    """Constructor keywords a user may set (``--loss-option gp_weight=5``), each with its type or a tuple
+    of allowed values, like ``ModelSpec.options``; the constructor itself checks their ranges."""
     plugin: str = ""
 
     def __post_init__(self) -> None:
         _check_name("loss", self.name)
         _check_builder("loss", self.name, "builder", self.builder)
+        _check_options("loss", self.name, self.options)
+        object.__setattr__(self, "options", _freeze(self.options))
 
     def build(self, **options: Any) -> Any:
-        return call_with_accepted(self.builder, options)
+        """The loss object, built with ``options``; a keyword its constructor lacks is a ConfigError."""
+        return call_with_accepted(self.builder, options, owner=f"loss {self.name!r}")
 
 
 @dataclass(frozen=True)
@@ -281,9 +379,8 @@ class DatasetSpec:
             raise ConfigError(
                 f"dataset {self.name!r} has no split {split!r}; choose one of {', '.join(self.splits)}"
             )
-        return call_with_accepted(
-            self.loader, {"root": root, "split": split, "download": download, "image_size": image_size}
-        )
+        offered = {"root": root, "split": split, "download": download, "image_size": image_size}
+        return call_with_accepted(self.loader, offered, optional=offered, owner=f"dataset {self.name!r}")
 
 
 @dataclass(frozen=True)
@@ -305,4 +402,7 @@ class ExtractorSpec:
         object.__setattr__(self, "datasets", tuple(self.datasets))
 
     def build(self, **options: Any) -> Any:
-        return call_with_accepted(self.builder, options)
+        """The extractor on ``device`` (offered to every builder, which may ignore it), with ``options``."""
+        return call_with_accepted(
+            self.builder, options, optional=("device",), owner=f"feature extractor {self.name!r}"
+        )

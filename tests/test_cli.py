@@ -110,7 +110,8 @@ def test_commands_that_list_do_not_import_torch():
     code = (
         "import sys\n"
         "from ganzoo.cli.app import main\n"
-        "for argv in (['--help'], ['list'], ['info', 'dcgan-faces'], ['plugins']):\n"
+        "for argv in (['--help'], ['list'], ['info', 'dcgan-faces'], ['info', 'wgan-gp'], ['info', 'mnist'],\n"
+        "             ['info', 'inception-v3'], ['plugins']):\n"
         "    try:\n"
         "        main(argv)\n"
         "    except SystemExit as done:\n"
@@ -121,3 +122,71 @@ def test_commands_that_list_do_not_import_torch():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert "HEAVY []" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "record", "facts"),
+    [
+        ("wgan-gp", "loss", ["Gulrajani", "gp_weight (float)", "d_steps (int)", "ganzoo_plugins.losses.functions"]),
+        ("mnist", "dataset", ["CC BY-SA 3.0", "1, 28, 28", "train, test", "dcgan-mnist"]),
+        ("mnist-classifier", "extractor", ["ganzoo_plugins.extractors.mnist_classifier:build", "classifier"]),
+        ("dcgan-mnist.mnist", "model", ["9cb2cf4329981d52", "Radford"]),
+    ],
+)
+def test_info_shows_any_kind_of_record(name, record, facts):
+    result = invoke("info", name)
+    assert result.exit_code == 0, result.output
+    for fact in facts:
+        assert fact in result.output, fact
+    info = json.loads(invoke("info", name, "--json").output)
+    assert info["record"] == record and info["name"] == name.split(".")[0]
+
+
+def test_info_suggests_names_of_every_kind():
+    for typo, suggestion in (("hinj", "hinge"), ("fashion-mnst", "fashion-mnist"), ("random-cnv", "random-conv")):
+        result = invoke("info", typo)
+        assert result.exit_code == 1 and f"Did you mean '{suggestion}'" in result.output, result.output
+        assert "Traceback" not in result.output
+    unknown_tag = invoke("info", "dcgan-mnist.nosuchtag")
+    assert unknown_tag.exit_code == 1 and "'dcgan-mnist.mnist'" in unknown_tag.output
+
+
+def test_info_asks_for_kind_when_a_name_is_registered_twice(monkeypatch):
+    import sys
+    import types
+
+    from ganzoo.plugins import DEFAULT_PLUGINS, load_plugins
+
+    @ganzoo.hookimpl
+    def register_feature_extractors(register):
+        register(ganzoo.ExtractorSpec(name="mnist", summary="an extractor named like the dataset", builder="a.b:c"))
+
+    module = types.ModuleType("ganzoo_test_twice_plugin")
+    module.register_feature_extractors = register_feature_extractors
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    manager, infos = load_plugins(builtins=(*DEFAULT_PLUGINS, module.__name__), entry_points=False)
+    monkeypatch.setattr(ganzoo.registry, "_registry", ganzoo.registry.Registry(manager, infos))
+    both = invoke("info", "mnist")
+    assert both.exit_code == 1
+    assert "'mnist' is a dataset and an extractor; choose one with --kind (dataset or extractor)" in both.output
+    chosen = json.loads(invoke("info", "mnist", "--kind", "extractor", "--json").output)
+    assert chosen["record"] == "extractor" and chosen["summary"] == "an extractor named like the dataset"
+    wrong = invoke("info", "mnist", "--kind", "loss")
+    assert wrong.exit_code == 1 and "not a loss" in wrong.output
+
+
+def test_a_command_module_that_fails_to_import_says_so(monkeypatch, tmp_path):
+    from ganzoo.cli import app as app_module
+
+    (tmp_path / "ganzoo_test_broken_cmd.py").write_text("import ganzoo_no_such_dependency\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(app_module.COMMAND_MODULES, "ganzoo_test_broken_cmd", ("broken",))
+    application = app_module.build_app()
+    result = runner.invoke(application, ["broken", "--anything"])
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "error: the 'broken' command is unavailable: ganzoo_test_broken_cmd failed to import "
+        "(ModuleNotFoundError: No module named 'ganzoo_no_such_dependency')"
+    )
+    assert "unavailable" in runner.invoke(application, ["--help"]).output
+    assert runner.invoke(application, ["list"]).exit_code == 0  # the other commands still work

@@ -25,6 +25,7 @@ import pytest
 import torch
 from helpers import plugin_object
 from PIL import Image
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 from typer.testing import CliRunner
@@ -374,6 +375,10 @@ def test_wrong_architecture_for_a_builtin_model(tmp_path):
     document = json.loads((folder / "config.json").read_text())
     document["config"]["width"] = 4
     (folder / "config.json").write_text(json.dumps(document))
+    with safe_open(str(folder / "model.safetensors"), framework="pt") as handle:
+        metadata = handle.metadata()
+    metadata["config"] = json.dumps(document["config"])  # both records of the export now say width=4
+    save_file(load_file(str(folder / "model.safetensors")), str(folder / "model.safetensors"), metadata=metadata)
     with pytest.raises(WeightsError) as failure:
         ganzoo.load(folder)
     message = str(failure.value)

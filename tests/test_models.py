@@ -29,7 +29,8 @@ def spec_of(name: str) -> ganzoo.ModelSpec:
 
 def build(spec: ganzoo.ModelSpec, config: dict | None = None) -> tuple[nn.Module, nn.Module]:
     config = dict(spec.config) if config is None else config
-    return call_with_accepted(spec.generator, config), call_with_accepted(spec.discriminator, config)
+    networks = (spec.generator, spec.discriminator)  # one configuration feeds both
+    return tuple(call_with_accepted(network, config, shared_with=networks) for network in networks)
 
 
 def labels_for(generator: nn.Module, count: int = BATCH) -> torch.Tensor | None:
@@ -230,7 +231,8 @@ def test_dcgan_faces_rejects_other_image_sizes():
     spec = spec_of("dcgan-faces")
     for builder in (spec.generator, spec.discriminator):
         with pytest.raises(ConfigError, match=r"image_size must be one of 64, 128"):
-            call_with_accepted(builder, {**spec.config, "image_size": 96})
+            networks = (spec.generator, spec.discriminator)
+            call_with_accepted(builder, {**spec.config, "image_size": 96}, shared_with=networks)
 
 
 def test_bad_sizes_are_config_errors():

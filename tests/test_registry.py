@@ -209,3 +209,31 @@ def test_trains_on_reads_the_dataset_patterns():
     assert dcgan.trains_on("mnist") and dcgan.trains_on("kmnist") and not dcgan.trains_on("ring-8")
     mlp = ganzoo.get_model_spec("mlp-gan")
     assert mlp.datasets == () and mlp.trains_on("ring-8") and mlp.trains_on("anything")
+
+
+def test_an_unknown_weights_tag_is_an_error_naming_the_known_tags():
+    with pytest.raises(UnknownNameError) as caught:
+        ganzoo.get_model_spec("dcgan-mnist.nosuchtag")
+    assert "'dcgan-mnist.mnist'" in str(caught.value) and "\n" not in str(caught.value)
+    with pytest.raises(UnknownNameError, match=r"dcgan-mnist has weights 'dcgan-mnist.mnist'"):
+        ganzoo.get_model_spec("dcgan-mnist.zzzzzzzzzzzzzzzzzzzz")  # nothing close: the tags are listed
+
+
+def test_a_tag_of_a_model_without_weights_says_so(plugin_module):
+    registry = registry_with(plugin_module(MODEL_PLUGIN.format(name="bare-gan")))
+    with pytest.raises(UnknownNameError, match="bare-gan has no pretrained weights"):
+        registry.models.get("bare-gan").get_weights("any")
+
+
+def test_model_names_may_not_contain_a_dot(plugin_module):
+    with pytest.raises(ConfigError, match=r"invalid model name 'my.gan': a model name may not contain '\.'"):
+        ganzoo.ModelSpec(name="my.gan", summary="x", generator="a.b:c", discriminator="a.b:d")
+    module = plugin_module(MODEL_PLUGIN.format(name="dotted.gan"))
+    with pytest.warns(PluginWarning) as caught:
+        registry = registry_with(module)
+    message = str(caught[0].message)
+    assert f"plugin {module.replace('_', '-')!r}" in message and "'dotted.gan'" in message and "\n" not in message
+    assert "dotted.gan" not in registry.models.records
+    # the other kinds may still use dots, and a weights tag splits off at the first one
+    assert ganzoo.specs.LossSpec(name="my.loss", summary="x", builder="a.b:c").name == "my.loss"
+    assert ganzoo.registry.split_weights_name("dcgan-mnist.mnist.v2") == ("dcgan-mnist", "mnist.v2")

@@ -106,7 +106,7 @@ def test_every_registered_model_trains_a_few_steps(name, tmp_path):
     document, g_state, d_state = read_export(result.export_dir)
     assert document["model"] == name and document["dataset"] == dataset
     assert g_state.keys() == before.keys() and d_state.keys() == before_d.keys()
-    rebuilt = call_with_accepted(spec.generator, document["config"])
+    rebuilt = call_with_accepted(spec.generator, document["config"], shared_with=(spec.discriminator,))
     rebuilt.load_state_dict(g_state)  # strict: the config alone rebuilds the exported network
     assert tuple(rebuilt.sample_shape) == tuple(document["sample_shape"])
     assert (result.samples_dir / "step_000001.png").is_file() and result.final_samples.is_file()

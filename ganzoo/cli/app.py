@@ -20,16 +20,15 @@ from .common import error
 
 __all__ = ["build_app", "error", "main"]
 
-# Command modules of ganzoo itself; each exposes ``register(app)``. A module that is not
-# there yet (a partial checkout) is skipped so that the others keep working.
-COMMAND_MODULES: tuple[str, ...] = (
-    "ganzoo.cli.listing",
-    "ganzoo.cli.info",
-    "ganzoo.cli.plugins_cmd",
-    "ganzoo.cli.train",
-    "ganzoo.cli.sample",
-    "ganzoo.cli.eval",
-)
+# Command modules of ganzoo itself, each exposing ``register(app)``, with the commands it adds.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "ganzoo.cli.listing": ("list",),
+    "ganzoo.cli.info": ("info",),
+    "ganzoo.cli.plugins_cmd": ("plugins",),
+    "ganzoo.cli.train": ("train",),
+    "ganzoo.cli.sample": ("sample",),
+    "ganzoo.cli.eval": ("eval",),
+}
 
 
 def _one_line_warning(message: Any, category: type[Warning], filename: str, lineno: int, line: Any = None) -> str:
@@ -62,16 +61,28 @@ def build_app() -> typer.Typer:
     ) -> None:
         """A plugin-based zoo of GANs: list, inspect, train, sample and evaluate models."""
 
-    for module_name in COMMAND_MODULES:
+    for module_name, commands in COMMAND_MODULES.items():
         try:
             module = importlib.import_module(module_name)
-        except ModuleNotFoundError as missing:
-            if missing.name != module_name:
-                raise
+        except Exception as failure:  # the other commands keep working; this one says why it cannot
+            for command in commands:
+                _add_unavailable(app, command, module_name, failure)
             continue
         module.register(app)
     _add_plugin_commands(app)
     return app
+
+
+def _add_unavailable(app: typer.Typer, command: str, module_name: str, failure: BaseException) -> None:
+    """Stand in for a command whose module failed to import: it is listed, and running it prints why."""
+    from ..plugins import describe_error
+
+    reason = f"the '{command}' command is unavailable: {module_name} failed to import ({describe_error(failure)})"
+
+    @app.command(command, help=f"(unavailable: {module_name} failed to import)", add_help_option=False,
+                 context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    def unavailable() -> None:
+        error(reason)
 
 
 def _add_plugin_commands(app: typer.Typer) -> None:

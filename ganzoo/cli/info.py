@@ -1,4 +1,10 @@
-"""``ganzoo info NAME``: everything the registry knows about a model, its weights and their card."""
+"""``ganzoo info NAME``: everything the registry knows about a model (its weights and their card), a loss,
+a dataset or a feature extractor.
+
+A name is looked up among every kind of record; one registered under the same name in two kinds
+(a dataset and an extractor, say) needs ``--kind``. Nothing here imports torch: builders are
+shown by their reference, never imported.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,16 @@ from typing import Any
 
 import typer
 
+from ..errors import ConfigError, UnknownNameError
 from ..export import jsonable
-from ..registry import get_registry, split_weights_name
-from ..specs import DEFAULT_CARD_PACKAGE, ModelSpec, WeightsSpec, describe_builder
+from ..registry import Registry, get_registry, split_weights_name
+from ..specs import DEFAULT_CARD_PACKAGE, DatasetSpec, ExtractorSpec, LossSpec, ModelSpec, WeightsSpec, describe_builder
 from .common import complete_model, is_terminal, stdout_console, user_errors
 
-__all__ = ["card_path", "model_info", "register"]
+__all__ = ["card_path", "dataset_info", "extractor_info", "find_records", "loss_info", "model_info", "register"]
+
+KINDS = {"model": "models", "loss": "losses", "dataset": "datasets", "extractor": "extractors"}
+"""``--kind`` values and the registry tables they name."""
 
 
 def card_path(weights: WeightsSpec) -> str | None:
@@ -44,12 +54,18 @@ def _weights_info(weights: WeightsSpec) -> dict[str, Any]:
     }
 
 
+def _declared(options: Any) -> dict[str, Any]:
+    """Declared options as JSON: allowed values as a list, a type by its name."""
+    return {k: (list(v) if isinstance(v, tuple) else getattr(v, "__name__", str(v))) for k, v in options.items()}
+
+
 def model_info(spec: ModelSpec) -> dict[str, Any]:
-    """Everything ``ganzoo info`` shows, as a JSON-ready dict."""
+    """Everything ``ganzoo info`` shows about a model, as a JSON-ready dict."""
     registry = get_registry()
     datasets = [n for n in registry.datasets.names() if spec.trains_on(n)]
     losses = list(spec.losses) or registry.losses.names()
     return {
+        "record": "model",
         "name": spec.name,
         "summary": spec.summary,
         "kind": spec.kind,
@@ -59,9 +75,7 @@ def model_info(spec: ModelSpec) -> dict[str, Any]:
         "discriminator": describe_builder(spec.discriminator),
         "architecture": spec.architecture,
         "config": jsonable(spec.config),
-        "options": {
-            k: (list(v) if isinstance(v, tuple) else getattr(v, "__name__", str(v))) for k, v in spec.options.items()
-        },
+        "options": _declared(spec.options),
         "presets": {k: jsonable(v) for k, v in spec.presets.items()},
         "hyperparameters": jsonable(spec.hyperparameters),
         "default_dataset": spec.default_dataset,
@@ -71,6 +85,85 @@ def model_info(spec: ModelSpec) -> dict[str, Any]:
         "default_weights": spec.default_weights,
         "weights": [_weights_info(w) for w in spec.weights],
     }
+
+
+def loss_info(spec: LossSpec) -> dict[str, Any]:
+    """What ``ganzoo info`` shows about a loss, as a JSON-ready dict."""
+    models = get_registry().models
+    accepting = [n for n in models.names() if not models.records[n].losses or spec.name in models.records[n].losses]
+    return {
+        "record": "loss",
+        "name": spec.name,
+        "summary": spec.summary,
+        "plugin": spec.plugin,
+        "builder": describe_builder(spec.builder),
+        "formula": spec.formula,
+        "reference": spec.reference,
+        "options": _declared(spec.options),
+        "default_for": [n for n in models.names() if models.records[n].default_loss == spec.name],
+        "models": accepting,
+    }
+
+
+def dataset_info(spec: DatasetSpec) -> dict[str, Any]:
+    """What ``ganzoo info`` shows about a dataset, as a JSON-ready dict."""
+    models = get_registry().models
+    return {
+        "record": "dataset",
+        "name": spec.name,
+        "summary": spec.summary,
+        "plugin": spec.plugin,
+        "loader": describe_builder(spec.loader),
+        "sample_shape": list(spec.sample_shape) if spec.sample_shape is not None else None,
+        "channels": spec.channels,
+        "num_classes": spec.num_classes,
+        "splits": list(spec.splits),
+        "can_download": spec.can_download,
+        "embedded": spec.embedded,
+        "license": spec.license,
+        "homepage": spec.homepage,
+        "default_for": [n for n in models.names() if models.records[n].default_dataset == spec.name],
+        "models": [n for n in models.names() if models.records[n].trains_on(spec.name)],
+    }
+
+
+def extractor_info(spec: ExtractorSpec) -> dict[str, Any]:
+    """What ``ganzoo info`` shows about a feature extractor, as a JSON-ready dict."""
+    return {
+        "record": "extractor",
+        "name": spec.name,
+        "summary": spec.summary,
+        "plugin": spec.plugin,
+        "builder": describe_builder(spec.builder),
+        "datasets": list(spec.datasets),
+        "classifier": spec.classifier,
+    }
+
+
+def find_records(name: str, registry: Registry | None = None) -> list[tuple[str, Any]]:
+    """Every record named ``name``, as ``(kind, spec)``. A model may be named with a weights tag
+    (``name.tag``; the tag must exist). None found: an error suggesting names of every kind."""
+    registry = registry or get_registry()
+    found: list[tuple[str, Any]] = []
+    for kind, table_name in KINDS.items():
+        record = getattr(registry, table_name).records.get(name)
+        if record is not None:
+            found.append((kind, record))
+    model, tag = split_weights_name(name)
+    if not found and tag is not None and model in registry.models.records:
+        spec = registry.models.records[model]
+        spec.get_weights(tag)  # an unknown tag is an error that names the known ones
+        found.append(("model", spec))
+    if not found:
+        known = [n for table_name in KINDS.values() for n in getattr(registry, table_name).records]
+        known += [f"{spec.name}.{w.tag}" for spec in registry.models.records.values() for w in spec.weights]
+        raise UnknownNameError(
+            "model, loss, dataset or feature extractor",
+            name,
+            known,
+            hint="Run 'ganzoo list' (or 'ganzoo list' with --losses, --datasets, --extractors) to see them.",
+        )
+    return found
 
 
 def _print_plain(info: dict[str, Any]) -> None:
@@ -114,21 +207,59 @@ def _print_plain(info: dict[str, Any]) -> None:
             echo(f"    card:    {weights['card']}")
 
 
+def _print_record(info: dict[str, Any]) -> None:
+    """A loss, dataset or extractor: its fields, one a line, empty ones left out."""
+    typer.echo(f"{info['name']}: {info['summary']}")
+    for key, value in info.items():
+        if key in ("name", "summary") or value in (None, "", [], {}):
+            continue
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} ({v})" for k, v in value.items())
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        label = key.replace("_", " ") + ":"
+        typer.echo(f"  {label:<17}{value}")
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+_DESCRIBE = {"model": model_info, "loss": loss_info, "dataset": dataset_info, "extractor": extractor_info}
+
+
 def register(app: typer.Typer) -> None:
     @app.command("info")
     @user_errors
     def info_command(
-        name: str = typer.Argument(..., help="Model name (or name.tag).", autocompletion=complete_model),
+        name: str = typer.Argument(
+            ..., help="A model (or model.tag), loss, dataset or feature extractor.", autocompletion=complete_model
+        ),
+        kind: str | None = typer.Option(
+            None, "--kind", help="model, loss, dataset or extractor: for a name registered as more than one."
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
-        """Show everything known about a model: architecture, defaults, datasets, losses, weights."""
-        model_name, tag = split_weights_name(name)
-        spec = get_registry().models.get(model_name)
-        if tag is not None:
-            spec.get_weights(tag)  # an unknown tag is an error with suggestions
-        info = model_info(spec)
+        """Show everything known about a model (architecture, defaults, datasets, losses, weights), a loss, a
+        dataset or a feature extractor."""
+        if kind is not None and kind not in KINDS:
+            raise ConfigError(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
+        found = find_records(name)
+        kinds = " and ".join(_a(k) for k, _ in found)
+        if kind is not None:
+            chosen = [(k, spec) for k, spec in found if k == kind]
+            if not chosen:
+                raise ConfigError(f"{name!r} is {kinds}, not {_a(kind)}")
+            found = chosen
+        if len(found) > 1:
+            raise ConfigError(f"{name!r} is {kinds}; choose one with --kind ({' or '.join(k for k, _ in found)})")
+        record_kind, spec = found[0]
+        info = _DESCRIBE[record_kind](spec)
         if as_json:
             typer.echo(json.dumps(info, indent=2))
+            return
+        if record_kind != "model":
+            _print_record(info)
             return
         if is_terminal():
             from rich.markup import escape

@@ -31,13 +31,16 @@ _PANEL_DIST = "Several GPUs or machines (torch.distributed)"
 _COMMAND_ENV = "GANZOO_TRAIN_COMMAND"  # the line the user typed, handed by --nproc to its workers
 
 
-def parse_options(pairs: list[str], image_size: int | None = None) -> dict[str, str | int]:
-    """``["image_size=128", ...]`` (and the ``--image-size`` shortcut) as a dict of model options."""
+def parse_options(
+    pairs: list[str], image_size: int | None = None, *, flag: str = "--option", example: str = "image_size=128"
+) -> dict[str, str | int]:
+    """``["image_size=128", ...]`` (and the ``--image-size`` shortcut) as a dict of model options; with
+    ``flag="--loss-option"`` the loss's options. Values stay strings: the spec's declared types convert them."""
     options: dict[str, str | int] = {}
     for pair in pairs:
         key, separator, value = pair.partition("=")
         if not separator or not key.strip():
-            raise ConfigError(f"--option takes KEY=VALUE, got {pair!r} (for example --option image_size=128)")
+            raise ConfigError(f"{flag} takes KEY=VALUE, got {pair!r} (for example {flag} {example})")
         options[key.strip().replace("-", "_")] = value.strip()
     if image_size is not None:
         options["image_size"] = image_size
@@ -150,6 +153,11 @@ def register(app: typer.Typer) -> None:
         image_size: int | None = typer.Option(
             None, "--image-size", help="Shortcut for --option image_size=N (models that have it)."
         ),
+        loss_option: list[str] = typer.Option(
+            [], "--loss-option", metavar="KEY=VALUE",
+            help="Loss option, repeatable (see 'ganzoo info LOSS'), e.g. --loss-option d_steps=2 or, for wgan-gp, "
+            "--loss-option gp_weight=5.", rich_help_panel=_PANEL_LENGTH,
+        ),
         out: Path | None = typer.Option(
             None, "--out", help="Run folder (default: runs/MODEL-DATASET).", rich_help_panel=_PANEL_RUN
         ),
@@ -230,6 +238,7 @@ def register(app: typer.Typer) -> None:
             log_every=log_every,
             quiet=quiet,
             options=parse_options(option, image_size),
+            loss_options=parse_options(loss_option, flag="--loss-option", example="d_steps=2"),
             limit=limit,
             command=_command_line(ctx),
             sync_bn=sync_bn,

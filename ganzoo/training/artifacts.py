@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from .._version import __version__
+from ..export import jsonable
 from .device import describe_hardware
 from .distributed import DistributedRunError, parameter_checksum
 from .run import Run
@@ -92,6 +93,7 @@ def training_facts(run: Run, wall: float, checksums: list[str] | None) -> dict[s
         "split": request.split,
         "samples": batches.count,
         "loss": resolved.loss,
+        "loss_options": jsonable(resolved.loss_options),
         "steps": run.step,
         "epochs": run.epochs_done(),
         "d_steps": run.train_step.d_steps,

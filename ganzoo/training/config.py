@@ -9,7 +9,8 @@ channels, classes): :func:`model_config_for` adds them.
 
 Defaults, in one place:
 
-* ``dataset``, ``loss``: the spec's ``default_dataset`` / ``default_loss``.
+* ``dataset``, ``loss``: the spec's ``default_dataset`` / ``default_loss``; ``loss_options``: none (the
+  loss constructor's own defaults, e.g. wgan-gp's ``gp_weight=10, d_steps=5``).
 * ``batch_size``, ``lr``, ``betas``: the spec's ``hyperparameters`` (else 64, 2e-4, (0.5, 0.999)).
 * length: ``--steps`` or ``--epochs``, one of them; with neither, the spec's
   ``hyperparameters["steps"]`` or ``["epochs"]``, else **one epoch**. A step is one
@@ -34,6 +35,8 @@ from ..specs import DatasetSpec, LossSpec, ModelSpec
 __all__ = [
     "ResolvedConfig",
     "TrainConfig",
+    "coerce_declared",
+    "coerce_loss_options",
     "coerce_options",
     "model_config_for",
     "resolve",
@@ -51,7 +54,9 @@ than any rank-0-only work (sample grids, checkpoints, the export) or a first dec
 short enough that a stalled rank does not hold the others' GPUs for torch's default half hour."""
 
 # Settings that define the run's data stream and networks: a resumed run must keep them.
-FIXED_ON_RESUME = ("model", "dataset", "loss", "options", "batch_size", "seed", "limit", "split", "reuse_fakes")
+FIXED_ON_RESUME = (
+    "model", "dataset", "loss", "options", "loss_options", "batch_size", "seed", "limit", "split", "reuse_fakes"
+)
 
 
 @dataclass
@@ -83,6 +88,9 @@ class TrainConfig:
     quiet: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     """Model options (``--option key=value``), checked against the spec's ``options``."""
+    loss_options: dict[str, Any] = field(default_factory=dict)
+    """Loss constructor options (``--loss-option key=value``: ``d_steps``, ``gp_weight``, ...), checked
+    against the loss's ``LossSpec.options``."""
     limit: int | None = None
     """Train on the first ``limit`` samples only (quick runs, tests)."""
     num_samples: int = 64
@@ -104,6 +112,7 @@ class TrainConfig:
         if values["betas"] is not None:
             values["betas"] = [float(b) for b in values["betas"]]
         values["options"] = jsonable(values["options"])
+        values["loss_options"] = jsonable(values["loss_options"])
         return values
 
     @classmethod
@@ -135,6 +144,8 @@ class ResolvedConfig:
     log_every: int
     steps: int | None
     epochs: float | None
+    loss_options: dict[str, Any] = field(default_factory=dict)
+    """The loss's constructor options, checked: ``loss_spec.build(**loss_options)`` builds the loss."""
 
     @property
     def model(self) -> str:
@@ -155,11 +166,11 @@ class ResolvedConfig:
         return max(1, math.ceil(self.epochs * batches_per_epoch / d_steps))  # type: ignore[operator]
 
 
-def _option_names(spec: ModelSpec) -> str:
-    return ", ".join(sorted(spec.options)) or "none"
+def _option_names(declared: Mapping[str, Any]) -> str:
+    return ", ".join(sorted(declared)) or "none"
 
 
-def _coerce_to_type(value: Any, kind: type, key: str, model: str) -> Any:
+def _coerce_to_type(value: Any, kind: type, key: str, owner: str) -> Any:
     if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
         return value
     text = str(value).strip()
@@ -178,31 +189,42 @@ def _coerce_to_type(value: Any, kind: type, key: str, model: str) -> Any:
             return int(number)
         return kind(text)
     except (TypeError, ValueError):
-        raise ConfigError(f"option {key}={value!r} of {model} must be {kind.__name__}") from None
+        raise ConfigError(f"option {key}={value!r} of {owner} must be {kind.__name__}") from None
 
 
-def coerce_options(spec: ModelSpec, options: Mapping[str, Any]) -> dict[str, Any]:
-    """Check ``options`` against the spec's accepted options and convert strings from the command line."""
+def coerce_declared(
+    declared: Mapping[str, Any], values: Mapping[str, Any], *, owner: str, positive: bool = False
+) -> dict[str, Any]:
+    """Check ``values`` against ``declared`` options (a type or a tuple of allowed values each) and
+    convert strings from the command line; ``positive``: numbers must be above zero."""
     result: dict[str, Any] = {}
-    for key, value in options.items():
-        if key not in spec.options:
-            raise ConfigError(
-                f"{spec.name} has no option {key!r}; it accepts: {_option_names(spec)}"
-            )
-        allowed = spec.options[key]
+    for key, value in values.items():
+        if key not in declared:
+            raise ConfigError(f"{owner} has no option {key!r}; it accepts: {_option_names(declared)}")
+        allowed = declared[key]
         if isinstance(allowed, tuple):
             match = [a for a in allowed if a == value or str(a) == str(value).strip()]
             if not match:
                 choices = ", ".join(str(a) for a in allowed)
-                raise ConfigError(f"option {key}={value} is not accepted by {spec.name}; choose one of {choices}")
+                raise ConfigError(f"option {key}={value} is not accepted by {owner}; choose one of {choices}")
             result[key] = match[0]
         elif isinstance(allowed, type):
-            result[key] = _coerce_to_type(value, allowed, key, spec.name)
-            if allowed in (int, float) and result[key] <= 0:
-                raise ConfigError(f"option {key}={value} of {spec.name} must be positive")
+            result[key] = _coerce_to_type(value, allowed, key, owner)
+            if positive and allowed in (int, float) and result[key] <= 0:
+                raise ConfigError(f"option {key}={value} of {owner} must be positive")
         else:
             result[key] = value
     return result
+
+
+def coerce_options(spec: ModelSpec, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Check model ``options`` against the spec's accepted options and convert strings from the command line."""
+    return coerce_declared(spec.options, options, owner=spec.name, positive=True)
+
+
+def coerce_loss_options(spec: LossSpec, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Check ``--loss-option`` values against the loss's declared options (its constructor checks ranges)."""
+    return coerce_declared(spec.options, options, owner=f"loss {spec.name!r}")
 
 
 def _positive(name: str, value: Any, kind: type = int) -> Any:
@@ -243,6 +265,9 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
             f"{spec.name} does not train with loss {loss_spec.name!r}; use one of: {', '.join(spec.losses)}"
         )
     options = coerce_options(spec, config.options)
+    loss_options = coerce_loss_options(loss_spec, config.loss_options)
+    if loss_options:  # the loss's own range checks (d_steps >= 1, ...), before any data is loaded
+        loss_spec.build(**loss_options)
 
     if config.steps is not None and config.epochs is not None:
         raise ConfigError("give --steps or --epochs, not both")
@@ -283,6 +308,7 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
         log_every=_positive("log_every", config.log_every) or DEFAULT_LOG_EVERY,
         steps=steps,
         epochs=epochs,
+        loss_options=loss_options,
     )
 
 
@@ -294,21 +320,31 @@ def model_config_for(
     channels: int | None = None,
     num_classes: int | None = None,
 ) -> dict[str, Any]:
-    """The constructor configuration: spec config, then presets for the chosen options, then the
-    user's options, then what the data dictates (keys the config does not have are left out)."""
-    config = dict(spec.config)
-    config.update(options)
-    for key, value in list(config.items()):
-        preset = spec.presets.get(f"{key}={value}")
-        if preset:
-            config.update({k: v for k, v in preset.items() if k not in options})
-    if sample_shape is not None and "sample_shape" in config:
-        config["sample_shape"] = tuple(int(s) for s in sample_shape)
-    if channels is not None and "channels" in config:
-        config["channels"] = int(channels)
-    if num_classes is not None and "num_classes" in config:
-        config["num_classes"] = int(num_classes)
-    return config
+    """The constructor configuration: spec config, then the user's options, then presets for the chosen
+    options, then what the data dictates (keys the config does not have are left out). One function
+    assembles every model configuration (:func:`ganzoo.modelconfig.assemble_config`); this is its
+    trainer-side spelling."""
+    from ..modelconfig import assemble_config
+
+    return assemble_config(
+        spec,
+        arguments=options,
+        sample_shape=sample_shape,
+        channels=channels,
+        num_classes=num_classes,
+        arguments_label="the options",
+        data_label="the dataset",
+    )
+
+
+def _typed(key: str, values: Mapping[str, Any], request: TrainConfig, saved: Mapping[str, Any]) -> dict[str, Any]:
+    """``--option``/``--loss-option`` values as the run recorded them: typed by the model's (or loss's)
+    declared options, so ``d_steps=2`` from the command line equals the checkpoint's ``2``."""
+    from ..registry import get_loss_spec, get_model_spec
+
+    if key == "options":
+        return coerce_options(get_model_spec(request.model), values)
+    return coerce_loss_options(get_loss_spec(request.loss or saved.get("loss") or ""), values)
 
 
 def check_resume_compatible(request: TrainConfig, saved: Mapping[str, Any], out: Path) -> TrainConfig:
@@ -317,13 +353,15 @@ def check_resume_compatible(request: TrainConfig, saved: Mapping[str, Any], out:
     for key in FIXED_ON_RESUME:
         mine = getattr(request, key)
         theirs = saved.get(key)
-        if key == "options":
-            if mine and jsonable(mine) != jsonable(theirs or {}):
+        if key in ("options", "loss_options"):
+            typed = _typed(key, mine, request, saved) if mine else {}
+            if mine and jsonable(typed) != jsonable(theirs or {}):
+                flag = "--" + key.replace("_", "-")[: -len("s")]
                 raise ConfigError(
-                    f"{out} holds a run with options {theirs or {}}, not {mine}; "
-                    "resume without changing them or choose another --out"
+                    f"{out} holds a run with {key.replace('_', ' ')} {theirs or {}}, not {typed}; "
+                    f"resume without {flag} (or with the same values) or choose another --out"
                 )
-            merged.options = dict(theirs or {})
+            setattr(merged, key, dict(theirs or {}))
             continue
         if key == "seed":  # 0 is the default: only an explicit different seed conflicts
             if mine not in (0, theirs):

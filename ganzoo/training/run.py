@@ -229,5 +229,7 @@ def equivalent_command(resolved: ResolvedConfig, total_steps: int, launcher: lis
         parts += ["--limit", str(request.limit)]
     for key, value in resolved.options.items():
         parts += ["--option", f"{key}={value}"]
+    for key, value in resolved.loss_options.items():
+        parts += ["--loss-option", f"{key}={value}"]
     parts += ["--out", str(resolved.out)]
     return shlex.join(parts)

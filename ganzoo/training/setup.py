@@ -112,7 +112,7 @@ def build_run(request: TrainConfig, group: Group, reporter: Reporter | None = No
     memory = torch.channels_last if channels_last else torch.preserve_format
     generator.to(device, memory_format=memory)
     discriminator.to(device, memory_format=memory)
-    loss = resolved.loss_spec.build()
+    loss = resolved.loss_spec.build(**resolved.loss_options)
     g_update = Optimisation(fused_adam(generator.parameters(), resolved.lr, resolved.betas, device),
                             precision.make_scaler())
     d_update = Optimisation(fused_adam(discriminator.parameters(), resolved.lr, resolved.betas, device),
@@ -215,6 +215,7 @@ def run_record(run: Run) -> dict[str, Any]:
         "dataset": resolved.dataset,
         "loss": resolved.loss,
         "options": jsonable(resolved.options),
+        "loss_options": jsonable(resolved.loss_options),
         "batch_size": resolved.batch_size,
         "seed": request.seed,
         "limit": request.limit,

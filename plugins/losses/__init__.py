@@ -5,6 +5,8 @@ from __future__ import annotations
 import ganzoo
 
 _MODULE = "ganzoo_plugins.losses.functions"
+_D_STEPS = {"d_steps": int}
+"""Every loss here takes ``d_steps`` (discriminator updates per generator update): ``--loss-option d_steps=2``."""
 
 
 @ganzoo.hookimpl
@@ -16,6 +18,7 @@ def register_losses(register):
             builder=f"{_MODULE}:MinimaxLoss",
             formula="D: -[log D(x) + log(1 - D(G(z)))];  G: log(1 - D(G(z)))",
             reference="Goodfellow et al. 2014",
+            options=_D_STEPS,
         )
     )
     register(
@@ -25,6 +28,7 @@ def register_losses(register):
             builder=f"{_MODULE}:NonSaturatingLoss",
             formula="D: -[log D(x) + log(1 - D(G(z)))];  G: -log D(G(z))",
             reference="Goodfellow et al. 2014, section 3",
+            options=_D_STEPS,
         )
     )
     register(
@@ -34,6 +38,7 @@ def register_losses(register):
             builder=f"{_MODULE}:LeastSquaresLoss",
             formula="D: 1/2 (D(x) - 1)^2 + 1/2 D(G(z))^2;  G: 1/2 (D(G(z)) - 1)^2",
             reference="Mao et al., Least Squares GANs, ICCV 2017",
+            options=_D_STEPS,
         )
     )
     register(
@@ -43,6 +48,7 @@ def register_losses(register):
             builder=f"{_MODULE}:HingeLoss",
             formula="D: relu(1 - D(x)) + relu(1 + D(G(z)));  G: -D(G(z))",
             reference="Lim & Ye 2017; Zhang et al. 2019",
+            options=_D_STEPS,
         )
     )
     register(
@@ -52,5 +58,6 @@ def register_losses(register):
             builder=f"{_MODULE}:WGANGPLoss",
             formula="D: D(G(z)) - D(x) + 10 (||grad D(x_hat)||_2 - 1)^2;  G: -D(G(z))",
             reference="Gulrajani et al., Improved Training of Wasserstein GANs, NeurIPS 2017",
+            options={"gp_weight": float, **_D_STEPS},
         )
     )

@@ -50,6 +50,7 @@ def register_losses(register):
             builder="ganzoo_wgan.losses:WGANLPLoss",
             formula="D: D(G(z)) - D(x) + 10 max(0, ||grad D(x_hat)||_2 - 1)^2;  G: -D(G(z))",
             reference="Petzka, Fischer & Lukovnikov, On the regularization of Wasserstein GANs, ICLR 2018",
+            options={"lp_weight": float, "d_steps": int},  # --loss-option lp_weight=5
         )
     )
 
