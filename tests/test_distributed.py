@@ -29,10 +29,10 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from helpers import install_registry, registry_with, tiny_mnist_root
 
-from ganzoo.errors import ConfigError, TrainingDivergedError
+from ganzoo.errors import ConfigError, TrainingDivergedError, UnknownNameError
 from ganzoo.training import TrainConfig, Trainer, train
 from ganzoo.training.checkpoint import load_checkpoint
-from ganzoo.training.distributed import DistributedRunError, Topology, launcher_words, topology_from_env
+from ganzoo.training.distributed import DistributedRunError, Topology, launcher_words, setup, topology_from_env
 
 WORLD = 2
 ATOL = 1e-6
@@ -149,6 +149,19 @@ def _worker(rank: int, tmp: Path) -> None:
             poisoned.run()
         except TrainingDivergedError as error:
             found["nan"] = str(error)
+
+        # what ends rank 0's part of a hand-over reaches rank 1 at once, as the same kind of error
+        group = setup("cpu")
+        for name, failure in (("user", UnknownNameError("model", "dcgan-mnst", ["dcgan-mnist"])),
+                              ("interrupt", KeyboardInterrupt()), ("crash", ZeroDivisionError("division by zero"))):
+            def fail(failure=failure):
+                raise failure
+
+            started = time.perf_counter()
+            try:
+                group.from_main(fail)
+            except BaseException as error:
+                found[f"from_main_{name}"] = (type(error).__name__, str(error), time.perf_counter() - started)
 
         # rank 1 crashes at its third step: rank 0 must end with a clear error, not wait forever
         crashing = Trainer(plain_config(tmp / "crash", batch_size=6)).prepare()
@@ -280,6 +293,20 @@ def test_a_nan_on_one_rank_stops_every_rank_at_the_same_step(two_ranks):
     _, found = two_ranks
     assert "loss_g became nan at step 3" in found[0]["nan"]
     assert found[0]["nan"] == found[1]["nan"]
+
+
+def test_rank_0s_error_in_a_hand_over_reaches_the_others_at_once_as_the_same_kind(two_ranks):
+    _, found = two_ranks
+    for name, raised in (("user", "UnknownNameError"), ("interrupt", "KeyboardInterrupt"),
+                         ("crash", "ZeroDivisionError")):
+        assert found[0][f"from_main_{name}"][0] == raised  # rank 0 sees its own error
+    kind, message, _ = found[1]["from_main_user"]
+    assert kind == "UnknownNameError" and message == found[0]["from_main_user"][1]
+    assert "Did you mean 'dcgan-mnist'?" in message
+    assert found[1]["from_main_interrupt"][0] == "KeyboardInterrupt"  # not a wait until --dist-timeout
+    kind, message, _ = found[1]["from_main_crash"]
+    assert kind == "DistributedRunError" and message == "rank 1: rank 0 failed (ZeroDivisionError: division by zero)"
+    assert max(found[1][f"from_main_{name}"][2] for name in ("user", "interrupt", "crash")) < 10
 
 
 def test_a_crashed_rank_ends_the_others_with_a_clear_error(two_ranks):

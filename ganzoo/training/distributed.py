@@ -39,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
+import importlib
 import os
 import re
 import sys
@@ -227,24 +228,27 @@ class Group:
         return values
 
     def from_main(self, function: Callable[[], T]) -> T:
-        """Run ``function`` on rank 0 only (it sees rank 0's files) and give every rank its result or its error."""
+        """Run ``function`` on rank 0 only (it sees rank 0's files) and give every rank its result or its error.
+
+        Whatever ends ``function`` on rank 0 reaches the others at once, as the same kind of error: a
+        ganzoo error as the same class with the same message, Ctrl-C as ``KeyboardInterrupt``, anything
+        else as :class:`DistributedRunError`. Nobody waits for an answer that never comes.
+        """
         if not self.enabled:
             return function()
         payload: list[Any] = [None]
         if self.is_main:
             try:
                 payload[0] = ("ok", function())
-            except Exception as error:  # the others must not wait for an answer that never comes
-                payload[0] = ("user" if isinstance(error, GanzooError) else "crash", str(error))
+            except BaseException as error:
+                payload[0] = _failure(error)
                 dist.broadcast_object_list(payload, src=0)
                 raise
         dist.broadcast_object_list(payload, src=0)
         kind, value = payload[0]
-        if kind == "user":
-            raise ConfigError(value)
-        if kind == "crash":
-            raise DistributedRunError(f"rank {self.rank}: rank 0 failed ({value})")
-        return value
+        if kind == "ok":
+            return value
+        raise _rebuilt(kind, value, self.rank)
 
     @contextlib.contextmanager
     def local_main_first(self) -> Iterator[None]:
@@ -278,6 +282,36 @@ class Group:
             f"rank {self.rank}: lost contact with the other training processes ({first}); another process failed "
             f"(see its message) or stalled for more than {self.timeout_s:g} s (--dist-timeout)"
         )
+
+
+def _failure(error: BaseException) -> tuple[str, Any]:
+    """What rank 0 tells the others about an error: its kind and what is needed to raise it again there."""
+    if isinstance(error, KeyboardInterrupt):
+        return ("interrupt", "")
+    if isinstance(error, GanzooError):
+        return ("user", (type(error).__module__, type(error).__qualname__, str(error)))
+    first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return ("crash", f"{type(error).__name__}: {first}")
+
+
+def _rebuilt(kind: str, value: Any, rank: int) -> BaseException:
+    """The error of rank 0 on another rank (see :meth:`Group.from_main`)."""
+    if kind == "interrupt":
+        return KeyboardInterrupt()
+    if kind == "user":
+        module, qualname, message = value
+        try:
+            cls: Any = importlib.import_module(module)
+            for part in qualname.split("."):
+                cls = getattr(cls, part)
+        except (ImportError, AttributeError):
+            cls = ConfigError
+        if not (isinstance(cls, type) and issubclass(cls, GanzooError)):
+            cls = ConfigError
+        error = cls.__new__(cls)  # its constructor may take other arguments than the message
+        Exception.__init__(error, message)
+        return error
+    return DistributedRunError(f"rank {rank}: rank 0 failed ({value})")
 
 
 def _looks_like_communication(error: RuntimeError) -> bool:
