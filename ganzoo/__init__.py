@@ -17,6 +17,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .callbackspec import CallbackSpec
 from .errors import (
     ConfigError,
     DataNotFoundError,
@@ -30,11 +31,13 @@ from .errors import (
 from .hookspecs import hookimpl
 from .protocols import Dataset, Discriminator, Generator, Loss
 from .registry import (
+    get_callback_spec,
     get_dataset_spec,
     get_extractor_spec,
     get_loss_spec,
     get_model_spec,
     get_registry,
+    list_callbacks,
     list_datasets,
     list_extractors,
     list_losses,
@@ -61,6 +64,7 @@ _LAZY = {
 
 __all__ = [
     "GAN",
+    "CallbackSpec",
     "ConfigError",
     "DataNotFoundError",
     "Dataset",
@@ -82,12 +86,14 @@ __all__ = [
     "WeightsSpec",
     "__version__",
     "create",
+    "get_callback_spec",
     "get_dataset_spec",
     "get_extractor_spec",
     "get_loss_spec",
     "get_model_spec",
     "get_registry",
     "hookimpl",
+    "list_callbacks",
     "list_datasets",
     "list_extractors",
     "list_losses",

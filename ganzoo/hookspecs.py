@@ -42,5 +42,11 @@ def register_feature_extractors(register: Any) -> None:
 
 
 @hookspec
+def register_callbacks(register: Any) -> None:
+    """Register training callbacks, turned on with ``ganzoo train --callback NAME``:
+    ``register(ganzoo.CallbackSpec(...))``."""
+
+
+@hookspec
 def register_commands(app: Any) -> None:
     """Add CLI commands: ``app`` is the root ``typer.Typer``; use ``@app.command()`` or ``app.add_typer``."""

@@ -20,17 +20,20 @@ from typing import Any, Generic, TypeVar
 
 import pluggy
 
+from .callbackspec import CallbackSpec
 from .errors import ConfigError, DuplicateNameError, UnknownNameError
 from .plugins import PluginInfo, load_plugins, plugin_hook_callers, report_failure
 from .specs import DatasetSpec, ExtractorSpec, LossSpec, ModelSpec
 
 __all__ = [
     "Registry",
+    "get_callback_spec",
     "get_dataset_spec",
     "get_extractor_spec",
     "get_loss_spec",
     "get_model_spec",
     "get_registry",
+    "list_callbacks",
     "list_datasets",
     "list_extractors",
     "list_losses",
@@ -39,7 +42,7 @@ __all__ = [
     "split_weights_name",
 ]
 
-SpecT = TypeVar("SpecT", ModelSpec, LossSpec, DatasetSpec, ExtractorSpec)
+SpecT = TypeVar("SpecT", ModelSpec, LossSpec, DatasetSpec, ExtractorSpec, CallbackSpec)
 
 
 def natural_key(name: str) -> list[Any]:
@@ -73,6 +76,7 @@ HOOKS = {
     "register_losses": "losses",
     "register_datasets": "datasets",
     "register_feature_extractors": "extractors",
+    "register_callbacks": "callbacks",
 }
 
 
@@ -86,6 +90,7 @@ class Registry:
         self.losses: Table[LossSpec] = Table("loss", LossSpec)
         self.datasets: Table[DatasetSpec] = Table("dataset", DatasetSpec)
         self.extractors: Table[ExtractorSpec] = Table("feature extractor", ExtractorSpec)
+        self.callbacks: Table[CallbackSpec] = Table("callback", CallbackSpec)
         for hook_name, table_name in HOOKS.items():
             self._collect(hook_name, getattr(self, table_name))
 
@@ -208,3 +213,11 @@ def list_extractors(pattern: str | None = None) -> list[str]:
 
 def get_extractor_spec(name: str) -> ExtractorSpec:
     return get_registry().extractors.get(name)
+
+
+def list_callbacks(pattern: str | None = None) -> list[str]:
+    return get_registry().callbacks.names(pattern)
+
+
+def get_callback_spec(name: str) -> CallbackSpec:
+    return get_registry().callbacks.get(name)

@@ -41,6 +41,10 @@ HOOK_TESTS: dict[str, list[str]] = {
     "register_feature_extractors": [
         "test_contributing.py::test_the_tutorial_plugin_installs_lists_trains_and_passes_its_tests",
     ],
+    "register_callbacks": [
+        "test_contributing.py::test_the_tutorial_plugin_installs_lists_trains_and_passes_its_tests",
+        "test_callbacks.py::test_a_plugin_callback_is_turned_on_by_name_and_resumes_with_its_state",
+    ],
     "register_commands": [
         "test_entry_points.py::test_plugin_command_is_added",
         "test_example_plugin.py::test_its_command_runs",
@@ -144,7 +148,7 @@ def tutorial_files() -> dict[str, str]:
 def test_the_tutorial_has_every_file_of_a_plugin():
     assert set(tutorial_files()) == {
         "pyproject.toml", "ganzoo_foo/__init__.py", "ganzoo_foo/nets.py", "ganzoo_foo/loss.py",
-        "ganzoo_foo/data.py", "ganzoo_foo/extractor.py", "tests/test_foo.py",
+        "ganzoo_foo/data.py", "ganzoo_foo/extractor.py", "ganzoo_foo/callback.py", "tests/test_foo.py",
     }
 
 
@@ -171,18 +175,21 @@ def test_the_tutorial_plugin_installs_lists_trains_and_passes_its_tests(tmp_path
     assert plugins["foo"]["version"] == "0.1.0" and plugins["foo"]["error"] is None
     assert plugins["foo"]["hooks"] == sorted(hook_signatures())
     assert plugins["foo"]["registered"] == {
-        "models": ["foo-mlp"], "losses": ["smoothed-ns"], "datasets": ["two-moons"], "extractors": ["foo-points"]
+        "models": ["foo-mlp"], "losses": ["smoothed-ns"], "datasets": ["two-moons"], "extractors": ["foo-points"],
+        "callbacks": ["foo-fake-stats"],
     }
     extractors = run_ganzoo(site, "list", "--extractors", "--json")
     assert "register_feature_extractors" in plugins["foo"]["hooks"] and "foo-points" in extractors.stdout
 
     out = tmp_path / "run"
     trained = run_ganzoo(site, "train", "foo-mlp", "--steps", "3", "--batch-size", "16", "--device", "cpu",
-                         "--out", str(out), "--quiet", OMP_NUM_THREADS="1")
+                         "--out", str(out), "--quiet", "--callback", "foo-fake-stats", OMP_NUM_THREADS="1")
     assert trained.returncode == 0, trained.stderr
     config = json.loads((out / "export" / "config.json").read_text())
     assert (config["model"], config["dataset"], config["loss"]) == ("foo-mlp", "two-moons", "smoothed-ns")
-    assert config["training"]["steps"] == 3
+    assert config["training"]["steps"] == 3 and config["training"]["callbacks"] == ["foo-fake-stats"]
+    stats = [json.loads(line) for line in (out / "fake-stats.jsonl").read_text().splitlines()]
+    assert [s["step"] for s in stats] == [3] and stats[0]["std"] > 0  # the callback ran at the last step
 
     hello = run_ganzoo(site, "foo-hello", "--name", "reader")
     assert hello.returncode == 0 and "hello reader, from ganzoo-foo" in hello.stdout

@@ -68,7 +68,7 @@ def test_list_and_plugins_show_it(site):
                                                                                         False, None)
     assert wgan["hooks"] == ["register_commands", "register_datasets", "register_losses", "register_models"]
     assert wgan["registered"] == {"models": ["wgan-gp-dcgan"], "losses": ["wgan-lp"], "datasets": ["shapes-28"],
-                                  "extractors": []}
+                                  "extractors": [], "callbacks": []}
 
 
 def test_train_its_model_with_its_loss_on_its_dataset(site, tmp_path):

@@ -20,9 +20,12 @@ from ..registry import Registry, get_registry, split_weights_name
 from ..specs import DEFAULT_CARD_PACKAGE, DatasetSpec, ExtractorSpec, LossSpec, ModelSpec, WeightsSpec, describe_builder
 from .common import complete_model, is_terminal, stdout_console, user_errors
 
-__all__ = ["card_path", "dataset_info", "extractor_info", "find_records", "loss_info", "model_info", "register"]
+__all__ = [
+    "callback_info", "card_path", "dataset_info", "extractor_info", "find_records", "loss_info", "model_info",
+    "register",
+]
 
-KINDS = {"model": "models", "loss": "losses", "dataset": "datasets", "extractor": "extractors"}
+KINDS = {"model": "models", "loss": "losses", "dataset": "datasets", "extractor": "extractors", "callback": "callbacks"}
 """``--kind`` values and the registry tables they name."""
 
 
@@ -140,6 +143,18 @@ def extractor_info(spec: ExtractorSpec) -> dict[str, Any]:
     }
 
 
+def callback_info(spec: Any) -> dict[str, Any]:
+    """What ``ganzoo info`` shows about a training callback, as a JSON-ready dict."""
+    return {
+        "record": "callback",
+        "name": spec.name,
+        "summary": spec.summary,
+        "plugin": spec.plugin,
+        "builder": describe_builder(spec.builder),
+        "use": f"ganzoo train MODEL --callback {spec.name}",
+    }
+
+
 def find_records(name: str, registry: Registry | None = None) -> list[tuple[str, Any]]:
     """Every record named ``name``, as ``(kind, spec)``. A model may be named with a weights tag
     (``name.tag``; the tag must exist). None found: an error suggesting names of every kind."""
@@ -158,10 +173,10 @@ def find_records(name: str, registry: Registry | None = None) -> list[tuple[str,
         known = [n for table_name in KINDS.values() for n in getattr(registry, table_name).records]
         known += [f"{spec.name}.{w.tag}" for spec in registry.models.records.values() for w in spec.weights]
         raise UnknownNameError(
-            "model, loss, dataset or feature extractor",
+            "model, loss, dataset, feature extractor or callback",
             name,
             known,
-            hint="Run 'ganzoo list' (or 'ganzoo list' with --losses, --datasets, --extractors) to see them.",
+            hint="Run 'ganzoo list' (or with --losses, --datasets, --extractors or --callbacks) to see them.",
         )
     return found
 
@@ -225,7 +240,10 @@ def _a(kind: str) -> str:
     return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
-_DESCRIBE = {"model": model_info, "loss": loss_info, "dataset": dataset_info, "extractor": extractor_info}
+_DESCRIBE = {
+    "model": model_info, "loss": loss_info, "dataset": dataset_info, "extractor": extractor_info,
+    "callback": callback_info,
+}
 
 
 def register(app: typer.Typer) -> None:
@@ -236,7 +254,7 @@ def register(app: typer.Typer) -> None:
             ..., help="A model (or model.tag), loss, dataset or feature extractor.", autocompletion=complete_model
         ),
         kind: str | None = typer.Option(
-            None, "--kind", help="model, loss, dataset or extractor: for a name registered as more than one."
+            None, "--kind", help="model, loss, dataset, extractor or callback: for a name registered as more than one."
         ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:

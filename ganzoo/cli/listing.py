@@ -60,7 +60,8 @@ def _list_plain(rows: list[dict[str, Any]]) -> None:
 
 def _simple_rows(kind: str, pattern: str | None) -> list[dict[str, Any]]:
     registry = get_registry()
-    table = {"losses": registry.losses, "datasets": registry.datasets, "extractors": registry.extractors}[kind]
+    table = {"losses": registry.losses, "datasets": registry.datasets, "extractors": registry.extractors,
+             "callbacks": registry.callbacks}[kind]
     rows = []
     for name in table.names(pattern):
         spec = table.records[name]
@@ -90,13 +91,15 @@ def register(app: typer.Typer) -> None:
         losses: bool = typer.Option(False, "--losses", help="List the registered losses instead."),
         datasets: bool = typer.Option(False, "--datasets", help="List the registered datasets instead."),
         extractors: bool = typer.Option(False, "--extractors", help="List the feature extractors instead."),
+        callbacks: bool = typer.Option(False, "--callbacks", help="List the training callbacks instead."),
     ) -> None:
-        """List the registered models (or losses, datasets, feature extractors)."""
-        chosen = [k for k, v in {"losses": losses, "datasets": datasets, "extractors": extractors}.items() if v]
+        """List the registered models (or losses, datasets, feature extractors, training callbacks)."""
+        kinds = {"losses": losses, "datasets": datasets, "extractors": extractors, "callbacks": callbacks}
+        chosen = [k for k, v in kinds.items() if v]
         if len(chosen) > 1:
             from .common import error
 
-            error("choose one of --losses, --datasets, --extractors")
+            error("choose one of --losses, --datasets, --extractors, --callbacks")
         if chosen:
             rows = _simple_rows(chosen[0], pattern)
             if as_json:

@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from ..registry import get_registry
+from ..registry import HOOKS, get_registry
 from .common import is_terminal, stdout_console, user_errors
 
 __all__ = ["register"]
@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
             record = info.as_dict()
             record["registered"] = {
                 kind: [n for n, s in getattr(registry, kind).records.items() if s.plugin == info.name]
-                for kind in ("models", "losses", "datasets", "extractors")
+                for kind in HOOKS.values()
             }
             records.append(record)
         if as_json:

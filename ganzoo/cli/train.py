@@ -161,6 +161,11 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(
             None, "--out", help="Run folder (default: runs/MODEL-DATASET).", rich_help_panel=_PANEL_RUN
         ),
+        callback: list[str] | None = typer.Option(
+            None, "--callback", metavar="NAME",
+            help="Add a registered training callback, repeatable ('ganzoo list --callbacks'). On --resume the run "
+            "keeps its own unless given.", rich_help_panel=_PANEL_RUN,
+        ),
         resume: bool = typer.Option(
             False, "--resume", help="Continue the run in --out from its last checkpoint.", rich_help_panel=_PANEL_RUN
         ),
@@ -243,6 +248,7 @@ def register(app: typer.Typer) -> None:
             command=_command_line(ctx),
             sync_bn=sync_bn,
             dist_timeout=dist_timeout,
+            callbacks=tuple(callback) if callback else None,
         )
         rank = _rank()
         try:

@@ -16,12 +16,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .callbacks import Callback
     from .config import ResolvedConfig, TrainConfig, resolve
     from .loop import Trainer, TrainResult, train
+    from .run import Run
 
-__all__ = ["ResolvedConfig", "TrainConfig", "TrainResult", "Trainer", "resolve", "train"]
+__all__ = ["Callback", "ResolvedConfig", "Run", "TrainConfig", "TrainResult", "Trainer", "resolve", "train"]
 
 _HOMES = {
+    "Callback": ".callbacks",
+    "Run": ".run",
     "ResolvedConfig": ".config",
     "TrainConfig": ".config",
     "resolve": ".config",

@@ -106,6 +106,7 @@ def training_facts(run: Run, wall: float, checksums: list[str] | None) -> dict[s
         "seed": request.seed,
         "precision": run.precision.name,
         "reuse_fakes": run.train_step.reuse_fakes,
+        "callbacks": list(run.config.callbacks),
         "device": str(run.device),
         "hardware": describe_hardware(run.device, processes=group.world_size, nodes=group.topology.nodes),
         "wall_time_s": round(wall, 2),

@@ -102,6 +102,8 @@ class TrainConfig:
     """Several processes: BatchNorm statistics over the global batch (``SyncBatchNorm``, CUDA only)."""
     dist_timeout: float = DEFAULT_DIST_TIMEOUT_S
     """Several processes: seconds a collective waits for the others before the run stops with an error."""
+    callbacks: tuple[str, ...] | None = None
+    """Registered callbacks to add (``--callback NAME``). None: a new run has none, a resumed run keeps its own."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON- and checkpoint-safe: paths as strings, tuples as lists."""
@@ -113,6 +115,8 @@ class TrainConfig:
             values["betas"] = [float(b) for b in values["betas"]]
         values["options"] = jsonable(values["options"])
         values["loss_options"] = jsonable(values["loss_options"])
+        if values["callbacks"] is not None:
+            values["callbacks"] = list(values["callbacks"])
         return values
 
     @classmethod
@@ -121,6 +125,8 @@ class TrainConfig:
         kwargs = {k: v for k, v in values.items() if k in known}
         if kwargs.get("betas") is not None:
             kwargs["betas"] = tuple(kwargs["betas"])
+        if kwargs.get("callbacks") is not None:
+            kwargs["callbacks"] = tuple(kwargs["callbacks"])
         return cls(**kwargs)
 
 
@@ -146,6 +152,8 @@ class ResolvedConfig:
     epochs: float | None
     loss_options: dict[str, Any] = field(default_factory=dict)
     """The loss's constructor options, checked: ``loss_spec.build(**loss_options)`` builds the loss."""
+    callbacks: tuple[str, ...] = ()
+    """Registered callbacks the run adds after the built-in ones, in order."""
 
     @property
     def model(self) -> str:
@@ -309,7 +317,25 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
         steps=steps,
         epochs=epochs,
         loss_options=loss_options,
+        callbacks=_callbacks(config.callbacks),
     )
+
+
+def _callbacks(names: Any) -> tuple[str, ...]:
+    """The requested callbacks, each registered (an unknown name gets suggestions), each once."""
+    from ..registry import get_callback_spec
+
+    if names is None:
+        return ()
+    if isinstance(names, str):
+        names = (names,)
+    checked: list[str] = []
+    for name in names:
+        get_callback_spec(name)
+        if name in checked:
+            raise ConfigError(f"--callback {name} is given twice; give each callback once")
+        checked.append(name)
+    return tuple(checked)
 
 
 def model_config_for(
@@ -387,4 +413,6 @@ def check_resume_compatible(request: TrainConfig, saved: Mapping[str, Any], out:
     for key in ("sample_every", "checkpoint_every", "log_every"):
         if getattr(merged, key) is None:
             setattr(merged, key, saved.get(key))
+    if merged.callbacks is None:  # side jobs may change on resume; unset, the run keeps its own
+        merged.callbacks = tuple(saved.get("callbacks") or ())
     return merged

@@ -110,7 +110,7 @@ class Trainer:
             try:
                 self.group = setup(self.request.device, self.request.dist_timeout)
                 with self.group.failures_explained():
-                    self._state = build_run(self.request, self.group, self.reporter)
+                    self._state = build_run(self.request, self.group, self.reporter, self.extra_callbacks)
             except BaseException:
                 self._shutdown()
                 raise
@@ -132,7 +132,7 @@ class Trainer:
         try:
             run = self.state
             with run.group.failures_explained():
-                self._train(run, CallbackList([*builtin_callbacks(), *self.extra_callbacks]))
+                self._train(run, CallbackList([*builtin_callbacks(), *run.callbacks]))
             if run.outcome == "interrupted":
                 raise KeyboardInterrupt
             return TrainResult.of(run)

@@ -27,7 +27,7 @@ from .step import AdversarialStep, Optimisation
 from .streams import BatchStream, FixedSamples, GlobalRandomState, NoiseStream
 from .window import MetricWindow
 
-__all__ = ["Counters", "Notices", "Run", "RunPaths", "equivalent_command"]
+__all__ = ["Counters", "Notices", "Run", "RunPaths", "callback_name", "equivalent_command"]
 
 
 @dataclass(frozen=True)
@@ -155,6 +155,8 @@ class Run:
     """The final metrics, filled in at the end of a finished run."""
     wall_time_s: float | None = None
     """Training time over all sessions, when the run finished."""
+    callbacks: list[Any] = field(default_factory=list)
+    """The callbacks added to the built-in ones (``--callback NAME`` and ``Trainer(callbacks=...)``)."""
     notices: Notices | None = None
     """Set-up and resume notes (see :class:`Notices`); made from the reporter when not given."""
 
@@ -198,8 +200,9 @@ class Run:
 
     # ------------------------------------------------------------------ the checkpoint's parts
     def stateful_parts(self) -> dict[str, Any]:
-        """The parts whose ``state_dict()`` the checkpoint stores, by name."""
-        return {
+        """The parts whose ``state_dict()`` the checkpoint stores, by name; a callback with a ``state_dict()``
+        is one too, as ``callback:NAME``."""
+        parts = {
             "generator": self.generator,
             "discriminator": self.discriminator,
             "g_update": self.g_update,
@@ -211,6 +214,15 @@ class Run:
             "window": self.window,
             "counters": self.counters,
         }
+        for callback in self.callbacks:
+            if hasattr(callback, "state_dict") and hasattr(callback, "load_state_dict"):
+                parts[f"callback:{callback_name(callback)}"] = callback
+        return parts
+
+
+def callback_name(callback: Any) -> str:
+    """The registered name of a callback (``--callback NAME``), else its class name."""
+    return str(getattr(callback, "registered_name", None) or type(callback).__name__)
 
 
 def equivalent_command(resolved: ResolvedConfig, total_steps: int, launcher: list[str] | None = None) -> str:
@@ -231,5 +243,7 @@ def equivalent_command(resolved: ResolvedConfig, total_steps: int, launcher: lis
         parts += ["--option", f"{key}={value}"]
     for key, value in resolved.loss_options.items():
         parts += ["--loss-option", f"{key}={value}"]
+    for name in resolved.callbacks:
+        parts += ["--callback", name]
     parts += ["--out", str(resolved.out)]
     return shlex.join(parts)

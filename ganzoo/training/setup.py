@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,12 @@ def _open_run_folder(request: TrainConfig, group: Group) -> tuple[TrainConfig, R
     return request, paths, saved
 
 
-def build_run(request: TrainConfig, group: Group, reporter: Reporter | None = None) -> Run:
-    """Check ``request``, load the data, build the networks and the streams; restore a checkpoint on resume."""
+def build_run(
+    request: TrainConfig, group: Group, reporter: Reporter | None = None, callbacks: Sequence[Any] = ()
+) -> Run:
+    """Check ``request``, load the data, build the networks and the streams; restore a checkpoint on resume.
+
+    ``callbacks`` are added after the ones ``request.callbacks`` names (built from the registry)."""
     request, paths, saved = _open_run_folder(request, group)
     resolved = resolve(request)
     device = group.device
@@ -164,11 +169,23 @@ def build_run(request: TrainConfig, group: Group, reporter: Reporter | None = No
         commands=[request.command or equivalent_command(resolved, total_steps, launcher)],
         cpu_allocator=cpu_allocator,
         real_points=data.samples[: min(len(data), REAL_POINTS)] if not data.is_image else None,
+        callbacks=[*_registered_callbacks(resolved.callbacks), *callbacks],
     )
     run.noise.notice = run.global_rng.notice = run.notices.say  # type: ignore[union-attr]
     if saved is not None:
         restore(run, saved)
     return run
+
+
+def _registered_callbacks(names: Sequence[str]) -> list[Any]:
+    from ..registry import get_callback_spec
+
+    built = []
+    for name in names:
+        callback = get_callback_spec(name).build()
+        callback.registered_name = name
+        built.append(callback)
+    return built
 
 
 def _fixed_samples(
@@ -229,6 +246,7 @@ def run_record(run: Run) -> dict[str, Any]:
         "checkpoint_every": resolved.checkpoint_every,
         "log_every": resolved.log_every,
         "world_size": run.group.world_size,
+        "callbacks": list(resolved.callbacks),
     }
 
 
@@ -241,8 +259,14 @@ def restore(run: Run, state: dict[str, Any]) -> None:
             f"{jsonable(run.model_config)}; choose another --out"
         )
     saved = state["parts"]
-    for name, part in run.stateful_parts().items():
+    stateful = run.stateful_parts()
+    for name in saved.keys() - stateful.keys():
+        if name.startswith("callback:"):
+            run.notice(f"the checkpoint holds the state of {name}, which this session does not use; it is dropped")
+    for name, part in stateful.items():
         if name not in saved:
+            if name.startswith("callback:"):  # turned on in this session: it starts afresh
+                continue
             if getattr(part, "optional_in_checkpoint", False):  # a part newer than the checkpoint
                 run.notice(f"checkpoint {run.paths.checkpoint} holds no {name} state; it starts afresh")
                 continue

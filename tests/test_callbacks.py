@@ -1,0 +1,133 @@
+"""Training callbacks: the built-ins' events, a plugin's callback by name, its state across a resume, stopping."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from helpers import plugin_object
+from typer.testing import CliRunner
+
+import ganzoo
+from ganzoo.cli.app import build_app
+from ganzoo.errors import TrainingDivergedError, UnknownNameError
+from ganzoo.training import Callback, TrainConfig, Trainer, train
+from ganzoo.training.checkpoint import load_checkpoint
+
+RING = {"model": "mlp-gan", "dataset": "ring-8", "batch_size": 16, "quiet": True, "device": "cpu", "log_every": 2}
+
+
+class StepCounter(Callback):
+    """Counts the steps it saw; its count travels in the checkpoint."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def on_step_end(self, run):
+        self.count += 1
+
+    def on_train_end(self, run):
+        if run.is_main:
+            (run.paths.out / "count.txt").write_text(str(self.count))
+
+    def state_dict(self):
+        return {"count": self.count}
+
+    def load_state_dict(self, state):
+        self.count = int(state["count"])
+
+
+@pytest.fixture
+def counter_plugin(use_plugins):
+    @ganzoo.hookimpl
+    def register_callbacks(register):
+        register(ganzoo.CallbackSpec(name="step-counter", summary="Counts steps.", builder=StepCounter))
+
+    use_plugins(plugin_object(register_callbacks=register_callbacks))
+
+
+class Events(Callback):
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def on_train_start(self, run):
+        self.seen.append("start")
+
+    def on_step_end(self, run):
+        self.seen.append(f"step {run.step}")
+
+    def on_train_end(self, run):
+        self.seen.append(f"end {run.outcome}")
+
+    def teardown(self, run):
+        self.seen.append("teardown")
+
+
+def test_a_plugin_callback_is_turned_on_by_name_and_resumes_with_its_state(tmp_path, counter_plugin):
+    assert ganzoo.list_callbacks() == ["step-counter"]
+    first = train(TrainConfig(steps=3, out=tmp_path / "run", callbacks=("step-counter",), **RING))
+    assert (tmp_path / "run" / "count.txt").read_text() == "3"
+    saved = load_checkpoint(first.checkpoint)
+    with_callback = saved["parts"]["generator"]
+    assert saved["parts"]["callback:step-counter"] == {"count": 3} and saved["run"]["callbacks"] == ["step-counter"]
+    training = json.loads((first.export_dir / "config.json").read_text())["training"]
+    assert training["callbacks"] == ["step-counter"]
+    # resumed without naming it: the run keeps its callbacks, and the count goes on from the checkpoint
+    train(TrainConfig(steps=5, out=tmp_path / "run", resume=True, **RING))
+    assert (tmp_path / "run" / "count.txt").read_text() == "5"
+    plain = train(TrainConfig(steps=3, out=tmp_path / "plain", **RING))  # the callback changes no weights
+    without = load_checkpoint(plain.checkpoint)["parts"]["generator"]
+    assert all(torch.equal(with_callback[k], without[k]) for k in with_callback)
+
+
+def test_the_command_repeats_the_callbacks_and_unknown_names_are_suggested(tmp_path, counter_plugin):
+    result = train(TrainConfig(steps=2, out=tmp_path / "run", callbacks=("step-counter",), **RING))
+    command = json.loads((result.export_dir / "config.json").read_text())["training"]["command"]
+    assert "--callback step-counter" in command
+    with pytest.raises(UnknownNameError, match="Did you mean 'step-counter'"):
+        train(TrainConfig(steps=2, out=tmp_path / "typo", callbacks=("step-countr",), **RING))
+    assert not (tmp_path / "typo").exists()  # refused before anything is written
+
+
+def test_the_cli_lists_describes_and_turns_on_callbacks(tmp_path, counter_plugin):
+    runner = CliRunner()
+    listed = runner.invoke(build_app(), ["list", "--callbacks", "--json"])
+    assert [row["name"] for row in json.loads(listed.stdout)] == ["step-counter"]
+    info = runner.invoke(build_app(), ["info", "step-counter", "--json"])
+    assert info.exit_code == 0 and json.loads(info.stdout)["record"] == "callback"
+    out = tmp_path / "cli"
+    trained = runner.invoke(build_app(), ["train", "mlp-gan", "--dataset", "ring-8", "--steps", "2", "--batch-size",
+                                          "16", "--device", "cpu", "--quiet", "--out", str(out),
+                                          "--callback", "step-counter"])
+    assert trained.exit_code == 0, trained.output
+    assert (out / "count.txt").read_text() == "2"
+    wrong = runner.invoke(build_app(), ["train", "mlp-gan", "--dataset", "ring-8", "--steps", "2",
+                                        "--out", str(tmp_path / "x"), "--callback", "nope"])
+    assert wrong.exit_code != 0 and "unknown callback 'nope'" in wrong.output
+
+
+def test_events_come_in_order_and_teardown_follows_a_failure(tmp_path):
+    events = Events()
+    train(TrainConfig(steps=3, out=tmp_path / "run", **RING), callbacks=[events])
+    assert events.seen == ["start", "step 1", "step 2", "step 3", "end finished", "teardown"]
+    failing = Events()
+    with pytest.raises(TrainingDivergedError):
+        train(TrainConfig(steps=8, out=tmp_path / "nan", lr=1e30, **RING), callbacks=[failing])
+    assert failing.seen[0] == "start" and failing.seen[-1] == "teardown"
+    assert not any(event.startswith("end") for event in failing.seen)  # no end of a run that failed
+
+
+def test_a_callback_can_stop_the_run_with_a_checkpoint(tmp_path):
+    class StopAt2(Callback):
+        def on_step_end(self, run):
+            if run.step == 2:
+                run.outcome = "interrupted"
+
+    events = Events()
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(TrainConfig(steps=5, out=tmp_path / "run", **RING), callbacks=[StopAt2(), events]).run()
+    assert events.seen[-2:] == ["end interrupted", "teardown"]
+    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["parts"]["counters"]["step"] == 2
+    assert not (tmp_path / "run" / "export").exists()
+    assert train(TrainConfig(steps=5, out=tmp_path / "run", resume=True, **RING)).steps == 5
