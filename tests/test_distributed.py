@@ -277,8 +277,8 @@ def test_a_resumed_two_process_run_ends_with_the_weights_of_an_uninterrupted_one
     assert all(torch.equal(g0[n], g1[n]) for n in g0) and all(torch.equal(d0[n], d1[n]) for n in d0)
     assert all(torch.equal(g0[n], whole["generator"][n]) for n in g0)
     # rank 1 wrote nothing: one run folder per run, each with one export
-    assert sorted(p.name for p in (tmp / "whole").iterdir()) == ["checkpoints", "curves.png", "export", "log.jsonl",
-                                                                 "samples"]
+    assert sorted(p.name for p in (tmp / "whole").iterdir()) == [".ganzoo.lock", "checkpoints", "curves.png", "export",
+                                                                 "log.jsonl", "samples"]
     records = [json.loads(line) for line in (tmp / "whole" / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [2, 4, 6, 7]
 
@@ -329,7 +329,8 @@ def test_nproc_launches_torchrun_and_only_rank_0_writes(tmp_path):
     assert "on 2 processes (global batch 32): 12 steps" in done.stdout
     assert "mlp-gan on ring-8 on 2 processes (batch 16 per device, global batch 32): 12 steps" in done.stderr
     assert done.stdout.count("trained mlp-gan") == 1 and "Traceback" not in done.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["checkpoints", "curves.png", "export", "log.jsonl", "samples"]
+    assert sorted(p.name for p in out.iterdir()) == [".ganzoo.lock", "checkpoints", "curves.png", "export", "log.jsonl",
+                                                     "samples"]
     facts = json.loads((out / "export" / "config.json").read_text())["training"]
     assert facts["command"] == " ".join(["ganzoo", *args])
     assert (facts["world_size"], facts["global_batch_size"], facts["images_seen"]) == (2, 32, 12 * 32)

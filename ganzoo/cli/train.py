@@ -220,7 +220,7 @@ def register(app: typer.Typer) -> None:
             finally:
                 os.environ.pop(_COMMAND_ENV, None)
             return
-        from ..training import TrainConfig, train
+        from ..training import TrainConfig, TrainingStopped, train
 
         config = TrainConfig(
             model=model,
@@ -253,6 +253,8 @@ def register(app: typer.Typer) -> None:
         rank = _rank()
         try:
             result = train(config)
+        except TrainingStopped as stopped:  # the trainer said where the checkpoint is
+            raise typer.Exit(stopped.exit_code) from None
         except GanzooError as failure:
             if rank:  # every rank reports; torchrun shows all their lines, so say whose this is
                 raise GanzooError(f"[rank {rank}] {failure}") from None

@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .callbacks import Callback
     from .config import ResolvedConfig, TrainConfig, resolve
-    from .loop import Trainer, TrainResult, train
+    from .loop import Trainer, TrainingStopped, TrainResult, train
     from .run import Run
 
-__all__ = ["Callback", "ResolvedConfig", "Run", "TrainConfig", "TrainResult", "Trainer", "resolve", "train"]
+__all__ = [
+    "Callback", "ResolvedConfig", "Run", "TrainConfig", "TrainResult", "Trainer", "TrainingStopped", "resolve", "train",
+]
 
 _HOMES = {
     "Callback": ".callbacks",
@@ -31,6 +33,7 @@ _HOMES = {
     "resolve": ".config",
     "Trainer": ".loop",
     "TrainResult": ".loop",
+    "TrainingStopped": ".loop",
     "train": ".loop",
 }
 

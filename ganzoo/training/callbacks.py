@@ -35,11 +35,11 @@ __all__ = [
     "Callback",
     "CallbackList",
     "Checkpoints",
-    "CtrlCStops",
     "Export",
     "MetricLog",
     "Progress",
     "SampleGrids",
+    "StopOnSignal",
     "builtin_callbacks",
     "raise_if_diverged",
 ]
@@ -232,43 +232,57 @@ class Checkpoints(Callback):
         run.last_checkpoint_step = run.step
 
 
-class CtrlCStops(Callback):
-    """The first Ctrl-C stops the run after the current step, with a checkpoint; a second one stops it at once."""
+class StopOnSignal(Callback):
+    """Ctrl-C (SIGINT) and SIGTERM (what ``kill``, systemd, Kubernetes and SLURM send before a kill) stop the
+    run after the current step, with a checkpoint; the same signal again stops it at once."""
+
+    SIGNALS = ("SIGINT", "SIGTERM")
 
     def __init__(self) -> None:
-        self.requested = False
-        self._previous: Any = None
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
 
     def on_train_start(self, run: Run) -> None:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self._handle)
+        if threading.current_thread() is not threading.main_thread():
+            return  # Python delivers signals to the main thread only
+        for name in self.SIGNALS:
+            number = getattr(signal, name, None)
+            if number is not None:
+                self._previous[number] = signal.getsignal(number)
+                signal.signal(number, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:
-        self.requested = True
-        signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)
+        self.received = signum
+        previous = self._previous.get(signum)
+        if signum == signal.SIGINT and previous in (None, signal.SIG_DFL):
+            previous = signal.default_int_handler
+        signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
 
     def on_step_end(self, run: Run) -> None:
         if run.is_last_step:
             return
+        requested = self.received is not None
         if run.group.enabled:  # the processes agree every few steps (one tiny all-reduce)
-            stop = run.step % advance_every(run) == 0 and run.group.any(self.requested)
+            stop = run.step % advance_every(run) == 0 and run.group.any(requested)
         else:
-            stop = self.requested
+            stop = requested
         if stop:
             run.outcome = "interrupted"
+            run.stopped_by = self.received if self.received is not None else signal.SIGTERM
 
     def on_train_end(self, run: Run) -> None:
-        if run.outcome == "interrupted" and run.is_main:
+        if run.outcome == "interrupted" and run.is_main and run.stopped_by is not None:
+            name = "Ctrl-C" if run.stopped_by == signal.SIGINT else signal.Signals(run.stopped_by).name
             run.reporter.close()
             run.reporter.message(
-                f"interrupted at step {run.step}; checkpoint saved to {run.paths.checkpoint}; continue with --resume"
+                f"stopped by {name} at step {run.step}; checkpoint saved to {run.paths.checkpoint}; "
+                "continue with --resume"
             )
 
     def teardown(self, run: Run) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
+        self._previous.clear()
 
 
 class Export(Callback):
@@ -283,4 +297,4 @@ class Export(Callback):
 
 def builtin_callbacks() -> list[Callback]:
     """The callbacks every run has, in the order they run."""
-    return [MetricLog(), SampleGrids(), Checkpoints(), Progress(), CtrlCStops(), Export()]
+    return [MetricLog(), SampleGrids(), Checkpoints(), Progress(), StopOnSignal(), Export()]

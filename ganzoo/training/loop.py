@@ -31,7 +31,21 @@ from .progress import Reporter
 from .run import Run, RunPaths, equivalent_command
 from .setup import build_run
 
-__all__ = ["RunPaths", "TrainResult", "Trainer", "equivalent_command", "train"]
+__all__ = ["RunPaths", "TrainResult", "Trainer", "TrainingStopped", "equivalent_command", "train"]
+
+
+class TrainingStopped(KeyboardInterrupt):
+    """The run stopped early with a checkpoint (Ctrl-C, SIGTERM or a callback); ``--resume`` continues it.
+
+    A ``KeyboardInterrupt``, so code that stops on Ctrl-C keeps doing so; ``exit_code`` is what a shell
+    expects of a process ended by that signal (130 for Ctrl-C, 143 for SIGTERM).
+    """
+
+    def __init__(self, step: int, signum: int | None):
+        super().__init__(f"stopped at step {step}")
+        self.step = step
+        self.signum = signum
+        self.exit_code = 128 + (signum if signum is not None else 2)
 
 
 @dataclass
@@ -124,6 +138,8 @@ class Trainer:
         return self._state
 
     def _shutdown(self) -> None:
+        if self._state is not None and self._state.lock is not None:
+            self._state.lock.release()  # another process may continue this run folder now
         if self.group is not None:
             self.group.shutdown()
 
@@ -134,7 +150,7 @@ class Trainer:
             with run.group.failures_explained():
                 self._train(run, CallbackList([*builtin_callbacks(), *run.callbacks]))
             if run.outcome == "interrupted":
-                raise KeyboardInterrupt
+                raise TrainingStopped(run.step, run.stopped_by)
             return TrainResult.of(run)
         finally:
             self._shutdown()

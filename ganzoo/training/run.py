@@ -61,7 +61,17 @@ class RunPaths:
         return self.out / "export"
 
     def has_run(self) -> bool:
-        return self.checkpoint.exists() or (self.export / CONFIG_NAME).exists() or self.log.exists()
+        """A checkpoint or an export: something a fresh start would lose. A folder with only the log and
+        grids of a run that stopped before its first checkpoint holds nothing that can be continued."""
+        return self.checkpoint.exists() or (self.export / CONFIG_NAME).exists()
+
+    def has_leftovers(self) -> bool:
+        return self.log.exists() or self.samples.is_dir()
+
+    def stale_temporaries(self) -> list[Path]:
+        """Temporary files of writes that were killed (``.NAME.XXXX.tmp``, see :mod:`ganzoo.files`)."""
+        folders = (self.out, self.checkpoint.parent, self.samples, self.export)
+        return sorted(p for folder in folders if folder.is_dir() for p in folder.glob(".*.tmp") if p.is_file())
 
 
 class Notices:
@@ -151,12 +161,16 @@ class Run:
     last_checkpoint_step: int | None = None
     outcome: str = "running"
     """``running``; then ``finished``, ``interrupted`` or ``failed`` when callbacks hear ``on_train_end``."""
+    stopped_by: int | None = None
+    """The signal that stopped an interrupted run (``signal.SIGINT``, ``SIGTERM``); None when a callback did."""
     metrics: dict[str, Any] = field(default_factory=dict)
     """The final metrics, filled in at the end of a finished run."""
     wall_time_s: float | None = None
     """Training time over all sessions, when the run finished."""
     callbacks: list[Any] = field(default_factory=list)
     """The callbacks added to the built-in ones (``--callback NAME`` and ``Trainer(callbacks=...)``)."""
+    lock: Any = None
+    """The run folder's :class:`.runlock.RunFolderLock` (rank 0), held until the run ends."""
     notices: Notices | None = None
     """Set-up and resume notes (see :class:`Notices`); made from the reporter when not given."""
 

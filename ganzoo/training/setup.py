@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from .device import resolve_precision
 from .distributed import RANK_SEED_STRIDE, Group, check_world_size, launcher_words
 from .progress import Reporter, make_reporter
 from .run import Run, RunPaths, equivalent_command
+from .runlock import RunFolderLock
 from .step import AdversarialStep, Optimisation, fused_adam
 from .streams import BatchStream, FixedSamples, GlobalRandomState, NoiseStream
 from .window import MetricWindow
@@ -41,22 +43,62 @@ def _has_conv(module: nn.Module) -> bool:
     return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in module.modules())
 
 
-def _open_run_folder(request: TrainConfig, group: Group) -> tuple[TrainConfig, RunPaths, dict[str, Any] | None]:
-    """The run folder, and the checkpoint to resume from (rank 0 reads it and hands it to the others)."""
+@dataclass
+class OpenedFolder:
+    """What opening the run folder found: its paths, rank 0's lock, the checkpoint to resume, notes."""
+
+    request: TrainConfig
+    paths: RunPaths
+    lock: RunFolderLock | None
+    saved: dict[str, Any] | None
+    notes: list[str]
+
+
+def _open_run_folder(request: TrainConfig, group: Group) -> OpenedFolder:
+    """Lock the run folder (rank 0), clear what killed writes left, and read the checkpoint to resume from
+    (rank 0 reads it and hands it to the others: no shared disk needed)."""
     from ..registry import get_model_spec
 
     spec = get_model_spec(request.model)
     out = Path(request.out) if request.out else default_out(spec.name, request.dataset or spec.default_dataset)
     paths = RunPaths(out)
-    if not request.resume:
-        if group.from_main(paths.has_run):
-            raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-        return request, paths, None
-    saved = group.from_main(lambda: load_checkpoint(paths.checkpoint, map_location="cpu"))
-    check_world_size(saved["run"], group.world_size, out)
-    request = check_resume_compatible(request, saved["run"], out)
-    request.out = out
-    return request, paths, saved
+    taken: list[RunFolderLock] = []  # the lock stays on rank 0: only its error is handed to the others
+    group.from_main(lambda: taken.append(_lock(paths)))
+    lock = taken[0] if taken else None
+    try:
+        notes = group.from_main(lambda: _tidy(paths, request.resume))
+        if not request.resume:
+            return OpenedFolder(request, paths, lock, None, notes)
+        saved = group.from_main(lambda: load_checkpoint(paths.checkpoint, map_location="cpu"))
+        check_world_size(saved["run"], group.world_size, out)
+        request = check_resume_compatible(request, saved["run"], out)
+        request.out = out
+        return OpenedFolder(request, paths, lock, saved, notes)
+    except BaseException:
+        if lock is not None:
+            lock.abandon()
+        raise
+
+
+def _lock(paths: RunPaths) -> RunFolderLock:
+    return RunFolderLock(paths.out).acquire()
+
+
+def _tidy(paths: RunPaths, resume: bool) -> list[str]:
+    """With the lock held: remove temporaries of killed writes; refuse to start over a run that can go on."""
+    notes = []
+    stale = paths.stale_temporaries()
+    for path in stale:
+        path.unlink(missing_ok=True)
+    if stale:
+        notes.append(f"removed {len(stale)} temporary file(s) that an interrupted write left in {paths.out}")
+    if not resume:
+        if paths.has_run():
+            raise ConfigError(f"{paths.out} already holds a run; pass --resume to continue it or choose another --out")
+        if paths.has_leftovers():
+            notes.append(f"{paths.out} held no checkpoint or export (a run that stopped before its first "
+                         "checkpoint): starting afresh")
+    return notes
 
 
 def build_run(
@@ -65,7 +107,28 @@ def build_run(
     """Check ``request``, load the data, build the networks and the streams; restore a checkpoint on resume.
 
     ``callbacks`` are added after the ones ``request.callbacks`` names (built from the registry)."""
-    request, paths, saved = _open_run_folder(request, group)
+    opened = _open_run_folder(request, group)
+    try:
+        run = _build(opened, group, reporter, callbacks)
+        run.lock = opened.lock
+        for note in opened.notes:
+            run.notice(note)
+        if opened.saved is not None:
+            restore(run, opened.saved)
+            if run.total_steps < run.step:  # nothing would be trained, and the export would be rewritten
+                raise ConfigError(
+                    f"{run.paths.out} has trained {run.step} steps already and --steps/--epochs asks for "
+                    f"{run.total_steps}; ask for more to continue it (its export is in {run.paths.export})"
+                )
+    except BaseException:
+        if opened.lock is not None:
+            opened.lock.abandon()
+        raise
+    return run
+
+
+def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callbacks: Sequence[Any]) -> Run:
+    request, paths = opened.request, opened.paths
     resolved = resolve(request)
     device = group.device
     precision = resolve_precision(request.precision, device)
@@ -172,8 +235,6 @@ def build_run(
         callbacks=[*_registered_callbacks(resolved.callbacks), *callbacks],
     )
     run.noise.notice = run.global_rng.notice = run.notices.say  # type: ignore[union-attr]
-    if saved is not None:
-        restore(run, saved)
     return run
 
 
