@@ -249,11 +249,19 @@ def _samples(card: CardData) -> str:
     return f"![{caption}]({card.samples})\n\n*{caption}.*\n\n"
 
 
+def _loss_options(options: Mapping[str, Any] | None) -> str | None:
+    """``gp_weight=5, d_steps=2`` (``--loss-option`` as given); None, so no row, when the loss was built as is."""
+    if not options:
+        return None
+    return ", ".join(f"{key}={_format_value(value)}" for key, value in options.items())
+
+
 def _hyper_rows(training: Mapping[str, Any], dataset: str) -> list[tuple[str, str]]:
     rows = [
         ("dataset", f"`{dataset}` ({training.get('split', 'train')} split)"),
         ("training samples", training.get("samples")),
         ("loss", training.get("loss")),
+        ("loss options", _loss_options(training.get("loss_options"))),
         ("steps (generator updates)", training.get("steps")),
         ("epochs", training.get("epochs")),
         ("D updates per step", training.get("d_steps")),

@@ -16,7 +16,7 @@ place that combines them, so loading a file and creating a fresh model cannot dr
    a fact that contradicts an explicit source is a conflict too.
 
 The result is a :class:`ModelConfig`: a dict that remembers the networks it is for, so that
-:func:`ganzoo.specs.call_with_accepted` hands each network the keys it accepts and refuses
+:func:`ganzoo.builders.call_with_accepted` hands each network the keys it accepts and refuses
 a key that neither accepts (a typo), wherever the configuration travels.
 """
 
@@ -25,8 +25,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from .builders import Builder
 from .errors import ConfigConflictError
-from .specs import Builder, ModelSpec
+from .specs import ModelSpec
 
 __all__ = ["ModelConfig", "assemble_config", "plain_tuples"]
 

@@ -4,18 +4,20 @@ Records are plain frozen dataclasses that import nothing heavy: building the reg
 (and so ``ganzoo list``) never imports torch. Anything that needs torch is named lazily
 as a ``"package.module:attribute"`` string (or given as a callable) and imported only
 when a model is actually built, a loss computed or a dataset loaded.
+
+Calling those builders (:func:`call_with_accepted`, :func:`resolve`) lives in
+:mod:`ganzoo.builders`; the names are re-exported here, where plugins have imported them.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from .builders import Builder, SharedConfig, accepted_keywords, call_with_accepted, describe_builder, resolve
 from .errors import ConfigError
 
 __all__ = [
@@ -29,14 +31,12 @@ __all__ = [
     "WeightsSpec",
     "accepted_keywords",
     "call_with_accepted",
+    "describe_builder",
     "resolve",
 ]
 
 DEFAULT_CARD_PACKAGE = "ganzoo_plugins.model_cards"
 """Where a :class:`WeightsSpec`'s card is looked up when it names no ``card_package`` (the zoo's cards)."""
-
-Builder = str | Callable[..., Any]
-"""A callable, or a lazy reference ``"package.module:attribute"`` imported on first use."""
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -44,102 +44,8 @@ _MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _REFERENCE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
-def resolve(builder: str | Callable[..., Any]) -> Callable[..., Any]:
-    """Import a lazy ``"module:attribute"`` reference (or return a callable as it is)."""
-    if callable(builder):
-        return builder
-    module_name, _, attribute = builder.partition(":")
-    target: Any = importlib.import_module(module_name)
-    for part in attribute.split("."):
-        target = getattr(target, part)
-    return target
-
-
-def accepted_keywords(function: Callable[..., Any]) -> frozenset[str] | None:
-    """The keyword arguments ``function`` takes; None when it takes any (``**kwargs``, or no signature)."""
-    try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):  # builtins without a signature
-        return None
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return None
-    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    return frozenset(name for name, p in parameters.items() if p.kind in keyword)
-
-
-def call_with_accepted(
-    builder: str | Callable[..., Any],
-    options: Mapping[str, Any],
-    *,
-    shared_with: Iterable[str | Callable[..., Any]] = (),
-    optional: Iterable[str] = (),
-    owner: str | None = None,
-) -> Any:
-    """Call ``builder`` with those of ``options`` that its signature accepts; refuse a key nobody takes.
-
-    Generator and discriminator constructors share one model configuration but each needs
-    only part of it; passing only the accepted keys lets a plugin's classes keep honest
-    signatures instead of swallowing ``**kwargs``. A key is dropped for ``builder`` only when
-    another consumer of the same options accepts it: one of ``shared_with``, or of the
-    networks a :class:`~ganzoo.modelconfig.ModelConfig` was assembled for. ``optional`` names
-    keywords the caller offers that a builder may ignore (a dataset loader's ``image_size``).
-    Any other key (a typo in a ``ModelSpec.config``, a loss option the loss lacks) is a
-    ``ConfigError`` naming it and the accepted keys. A builder taking ``**kwargs`` accepts all.
-    """
-    function = resolve(builder)
-    accepted = accepted_keywords(function)
-    if accepted is None:
-        return function(**options)
-    leftover = [key for key in options if key not in accepted and key not in set(optional)]
-    if leftover:
-        consumers = (*shared_with, *getattr(options, "networks", ()))
-        union = set(accepted)
-        for other in consumers:
-            keywords = accepted_keywords(resolve(other))
-            if keywords is None:  # a consumer that takes **kwargs takes every key
-                union = None
-                break
-            union |= keywords
-        unknown = [key for key in leftover if union is not None and key not in union]
-        if unknown:
-            if owner is None:
-                model = getattr(options, "model", "")
-                owner = f"model {model!r}" if model else describe_builder(builder)
-            taker = "none of its networks accepts" if consumers else "it does not accept"
-            keys = ", ".join(repr(key) for key in unknown)
-            raise ConfigError(
-                f"{owner}: {taker} {'the key' if len(unknown) == 1 else 'the keys'} {keys}; "
-                f"accepted: {', '.join(sorted(union or ())) or 'none'}"
-            )
-    return function(**{key: value for key, value in options.items() if key in accepted})
-
-
 def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
-
-
-class SharedConfig(Mapping[str, Any]):
-    """A read-only configuration that several builders share: a ``ModelSpec.config``, which feeds both
-    the generator and the discriminator. Like :class:`~ganzoo.modelconfig.ModelConfig` it names its
-    ``networks``, so ``call_with_accepted(spec.generator, spec.config)`` routes each key to the network
-    that takes it and refuses one that neither does."""
-
-    def __init__(self, values: Mapping[str, Any], *, model: str, networks: tuple[Any, ...]):
-        self._values = MappingProxyType(dict(values))
-        self.model = model
-        self.networks = networks
-
-    def __getitem__(self, key: str) -> Any:
-        return self._values[key]
-
-    def __iter__(self) -> Any:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __repr__(self) -> str:
-        return repr(dict(self._values))
 
 
 def _check_name(kind: str, name: str) -> None:
@@ -176,13 +82,6 @@ def _check_builder(kind: str, name: str, field_name: str, builder: Any) -> None:
             f"{kind} {name!r}: {field_name} must be a callable or a 'package.module:attribute' "
             f"string, got {builder!r}"
         )
-
-
-def describe_builder(builder: str | Callable[..., Any]) -> str:
-    """A printable reference for a builder, without importing it."""
-    if isinstance(builder, str):
-        return builder
-    return f"{builder.__module__}:{builder.__qualname__}"
 
 
 @dataclass(frozen=True)

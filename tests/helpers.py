@@ -20,6 +20,7 @@ import numpy as np
 from ganzoo_plugins.datasets.mnist_family import TORCHVISION_CLASSES
 from PIL import Image
 
+import ganzoo
 import ganzoo.registry
 from ganzoo.plugins import DEFAULT_PLUGINS
 from ganzoo.registry import Registry
@@ -97,6 +98,22 @@ def tiny_image_folder(root: Path, count: int = 12, size: int = 72) -> Path:
     for index in range(count):
         Image.fromarray(rng.integers(0, 256, (size, size + 8, 3), dtype=np.uint8)).save(folder / f"{index}.png")
     return root / "faces"
+
+
+def tiny_dataset_for(spec: ganzoo.ModelSpec, tmp_path: Path) -> tuple[str, Path | None]:
+    """A dataset ``spec`` trains on that the tests can make (its default first, then any it accepts),
+    and the root to pass as ``data_dir`` (None for data generated in code)."""
+    for name in (spec.default_dataset, *ganzoo.list_datasets()):
+        if not name or not spec.trains_on(name):
+            continue
+        dataset = ganzoo.get_dataset_spec(name)
+        if name in TORCHVISION_CLASSES:
+            return name, tiny_mnist_root(tmp_path / "data", name)
+        if name == "image-folder" and not spec.conditional:
+            return name, tiny_image_folder(tmp_path)
+        if dataset.embedded:
+            return name, None
+    raise AssertionError(f"{spec.name}: no dataset it accepts can be made tiny here; add one to tests/helpers.py")
 
 
 def three_bands(width: int, height: int) -> Image.Image:

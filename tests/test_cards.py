@@ -252,3 +252,16 @@ def test_a_packaged_card_is_none_when_absent_and_an_error_when_unreadable(tmp_pa
         packaged_card("ganzoo_test_broken_cards", "card.md")
     for name in ("ganzoo_test_cards", "ganzoo_test_broken_cards"):
         sys.modules.pop(name, None)
+
+
+def test_the_hyper_parameter_table_states_the_loss_options_only_when_some_were_set():
+    def hyper_rows(training):
+        text = render_card(CardData(model="m", dataset="d", training={"steps": 3, "loss": "wgan-gp", **training}))
+        return [line for line in text.splitlines() if line.startswith("| loss")]
+
+    assert hyper_rows({"loss_options": {"gp_weight": 2.5, "d_steps": 2}}) == [
+        "| loss | wgan-gp |",
+        "| loss options | gp_weight=2.5, d_steps=2 |",
+    ]
+    assert hyper_rows({"loss_options": {}}) == ["| loss | wgan-gp |"]
+    assert hyper_rows({}) == ["| loss | wgan-gp |"]  # a training section written before loss options existed

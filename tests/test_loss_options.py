@@ -67,6 +67,7 @@ def test_the_cli_trains_with_loss_options_and_records_them_everywhere(tmp_path):
     assert "--loss-option d_steps=2" in training["command"]
     card = (out / "export" / "README.md").read_text()
     assert "--loss-option d_steps=2" in card
+    assert "| loss options | d_steps=2 |" in card  # the hyper-parameter table
     from ganzoo.training.checkpoint import load_checkpoint
 
     assert load_checkpoint(out / "checkpoints" / "last.pt")["run"]["loss_options"] == {"d_steps": 2}

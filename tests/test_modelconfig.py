@@ -14,7 +14,8 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 import ganzoo
-import ganzoo.hub
+import ganzoo.building
+import ganzoo.loading
 import ganzoo.modelconfig
 from ganzoo.errors import ConfigConflictError, ConfigError
 from ganzoo.export import write_generator_weights
@@ -136,7 +137,8 @@ def assemble_calls(monkeypatch):
         return real(spec, **kwargs)
 
     monkeypatch.setattr(ganzoo.modelconfig, "assemble_config", spy)
-    monkeypatch.setattr(ganzoo.hub, "assemble_config", spy)
+    monkeypatch.setattr(ganzoo.building, "assemble_config", spy)
+    monkeypatch.setattr(ganzoo.loading, "assemble_config", spy)
     return calls
 
 
@@ -165,7 +167,7 @@ def test_a_registry_record_that_contradicts_its_file_is_refused(tmp_path):
     record = ganzoo.WeightsSpec(tag="w", dataset="mnist", sha256="0" * 64, url="https://example.org/w",
                                 config={"width": 8})
     with pytest.raises(ConfigConflictError, match=r"width=4 but the registry record of 'dcgan-mnist.w' has width=8"):
-        ganzoo.hub._from_bytes(path.read_bytes(), str(path), spec=spec, weights=record)
+        ganzoo.loading._from_bytes(path.read_bytes(), str(path), spec=spec, weights=record)
 
 
 def test_an_export_whose_config_json_contradicts_its_weights_metadata_is_refused(tmp_path):

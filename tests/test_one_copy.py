@@ -1,4 +1,5 @@
-"""One copy of each helper: the plain-data normaliser, the per-plugin hook caller, the card package, file names."""
+"""One copy of each helper: the plain-data normaliser, the per-plugin hook caller, the card package, file names;
+and small modules, each with one job."""
 
 from __future__ import annotations
 
@@ -24,6 +25,16 @@ def sources(*folders: str) -> dict[str, str]:
         for folder in folders
         for path in sorted((ROOT / folder).rglob("*.py"))
     }
+
+
+MAX_MODULE_LINES = 400
+
+
+def test_no_module_of_ganzoo_or_the_built_in_plugins_is_over_400_lines():
+    """A module that outgrows this holds more than one job: split it along its seam (hub.py became
+    building, loading and saving), re-exporting the public names where they were."""
+    long = {name: text.count("\n") for name, text in sources("ganzoo", "plugins").items()}
+    assert {name: lines for name, lines in long.items() if lines > MAX_MODULE_LINES} == {}
 
 
 def test_jsonable_turns_records_into_plain_data():

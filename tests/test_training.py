@@ -6,7 +6,6 @@ tests write. Everything runs on the CPU, where a run is bit-for-bit reproducible
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import shlex
@@ -17,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 from ganzoo_plugins.datasets.mnist_family import TORCHVISION_CLASSES
-from helpers import tiny_image_folder, tiny_mnist_root
+from helpers import tiny_dataset_for, tiny_image_folder, tiny_mnist_root
 from PIL import Image
 
 import ganzoo
@@ -44,26 +43,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def accepts(spec: ganzoo.ModelSpec, dataset: str) -> bool:
-    return not spec.datasets or any(fnmatch.fnmatchcase(dataset, p) for p in spec.datasets)
-
-
-def tiny_dataset_for(spec: ganzoo.ModelSpec, tmp_path: Path) -> tuple[str, Path | None]:
-    """A dataset ``spec`` trains on that the tests can make: the default first, then any accepted one."""
-    candidates = [spec.default_dataset, *ganzoo.list_datasets()]
-    for name in candidates:
-        if not name or not accepts(spec, name):
-            continue
-        dataset = ganzoo.get_dataset_spec(name)
-        if name in MNIST_FOLDERS:
-            return name, tiny_mnist_root(tmp_path / "data", name)
-        if name == "image-folder" and not spec.conditional:
-            return name, tiny_image_folder(tmp_path)
-        if dataset.embedded:
-            return name, None
-    raise AssertionError(f"{spec.name}: no dataset it accepts can be made tiny here; add one to this test")
 
 
 def config(tmp_path: Path, **overrides) -> TrainConfig:

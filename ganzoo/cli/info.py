@@ -14,10 +14,11 @@ from typing import Any
 
 import typer
 
+from ..builders import describe_builder
 from ..errors import ConfigError, UnknownNameError
 from ..export import jsonable
 from ..registry import Registry, get_registry, split_weights_name
-from ..specs import DEFAULT_CARD_PACKAGE, DatasetSpec, ExtractorSpec, LossSpec, ModelSpec, WeightsSpec, describe_builder
+from ..specs import DEFAULT_CARD_PACKAGE, DatasetSpec, ExtractorSpec, LossSpec, ModelSpec, WeightsSpec
 from .common import complete_model, is_terminal, stdout_console, user_errors
 
 __all__ = [

@@ -1,0 +1,105 @@
+"""``ganzoo.create``: a new, untrained GAN of a registered model, and the one way networks are built.
+
+``create`` and loading (:mod:`ganzoo.loading`) both build a network through
+:func:`build_network`, so that a builder's failure reads the same wherever it happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from .builders import call_with_accepted
+from .errors import ConfigError, GanzooError
+from .modelconfig import assemble_config
+from .registry import get_registry
+from .sampling import GAN, resolve_device
+from .specs import DatasetSpec, ModelSpec
+
+__all__ = ["build_network", "create"]
+
+
+def build_network(spec: ModelSpec, builder: Any, config: Mapping[str, Any], role: str) -> nn.Module:
+    """``builder`` called with the keys of ``config`` it accepts; a failure names the model and the network."""
+    try:
+        module = call_with_accepted(builder, config)
+    except GanzooError:
+        raise
+    except (TypeError, ValueError, RuntimeError) as failure:
+        raise ConfigError(f"model {spec.name!r}: cannot build the {role} with {dict(config)}: {failure}") from failure
+    if not isinstance(module, nn.Module):
+        raise ConfigError(f"model {spec.name!r}: its {role} builder returned a {type(module).__name__}, not a Module")
+    return module
+
+
+def _dataset_spec(spec: ModelSpec, dataset: str | None) -> DatasetSpec | None:
+    registry = get_registry()
+    if dataset is None:
+        return registry.datasets.records.get(spec.default_dataset)
+    found = registry.datasets.get(dataset)
+    if not spec.trains_on(found.name):
+        raise ConfigError(
+            f"{spec.name} does not train on dataset {found.name!r}; use one of: {', '.join(spec.datasets)}"
+        )
+    return found
+
+
+def create(
+    name: str,
+    *,
+    device: str | torch.device = "cpu",
+    dataset: str | None = None,
+    seed: int | None = None,
+    **options: Any,
+) -> GAN:
+    """A new, untrained GAN of the registered model ``name``: its generator and discriminator.
+
+    ``options`` are the model's configurable keys (``ganzoo info NAME`` lists them);
+    any other key is a ConfigError that names the accepted ones. ``dataset`` (default:
+    the model's own) supplies the sample shape, channels and number of classes, as in
+    training. ``seed`` makes the initial weights reproducible without disturbing torch's
+    global random state.
+
+    >>> gan = ganzoo.create("dcgan-mnist", width=32)          # doctest: +SKIP
+    >>> gan.sample(4, seed=0).shape                            # doctest: +SKIP
+    torch.Size([4, 1, 28, 28])
+    """
+    from .training.config import coerce_options
+
+    if not isinstance(name, str):
+        raise ConfigError(f"create() takes a model name, got {type(name).__name__}")
+    spec = get_registry().models.get(name)
+    checked = coerce_options(spec, options)
+    data = _dataset_spec(spec, dataset)
+    if data is None:
+        config = assemble_config(spec, arguments=checked)
+    else:
+        if spec.conditional and data.num_classes is None:
+            raise ConfigError(f"{spec.name} is conditional and needs labelled data; {data.name!r} has no labels")
+        config = assemble_config(
+            spec,
+            arguments=checked,
+            sample_shape=data.sample_shape,
+            channels=data.channels,
+            num_classes=data.num_classes,
+            data_label=f"dataset {data.name!r}",
+        )
+    target = resolve_device(device)
+    with torch.random.fork_rng(devices=[]) if seed is not None else contextlib.nullcontext():
+        if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+                raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+            torch.manual_seed(seed)
+        generator = build_network(spec, spec.generator, config, "generator")
+        discriminator = build_network(spec, spec.discriminator, config, "discriminator")
+    return GAN(
+        generator.to(target),
+        discriminator.to(target),
+        spec=spec,
+        config=config,
+        dataset=data.name if data is not None else None,
+    )

@@ -1,0 +1,285 @@
+"""``ganzoo.load``: a pretrained generator from a registry name, a URL or a path.
+
+:func:`parse_source` tells the three kinds of source apart (the rules are in
+:mod:`ganzoo.hub`); each ends the same way: the configuration assembled by
+:func:`ganzoo.modelconfig.assemble_config` from every party that states it, a generator
+built by :func:`ganzoo.building.build_network`, and the file's tensors loaded into it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from .building import build_network
+from .errors import ConfigError, UnknownNameError, WeightsError
+from .modelconfig import assemble_config
+from .paths import cache_dir as default_cache_dir
+from .registry import get_registry, split_weights_name
+from .sampling import PretrainedGenerator
+from .specs import ModelSpec, WeightsSpec
+from .weights import (
+    check_sha256,
+    download_file,
+    fetch_weights,
+    generator_state,
+    load_generator_state,
+    read_safetensors,
+    sha256_hex,
+)
+
+__all__ = ["Source", "load", "parse_source"]
+
+_URL = re.compile(r"^(https?|file)://", re.IGNORECASE)
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Source:
+    """What ``load`` was asked for, decided from the spelling of the argument alone."""
+
+    kind: Literal["name", "url", "path"]
+    value: str
+
+
+def parse_source(source: str | os.PathLike[str]) -> Source:
+    """Classify ``source`` as a registry name, a URL or a path (the rules are in :mod:`ganzoo.hub`)."""
+    if isinstance(source, os.PathLike):
+        return Source("path", os.fspath(source))
+    if not isinstance(source, str):
+        raise ConfigError(f"a model source is a name, a URL or a path, got {type(source).__name__} {source!r}")
+    text = source.strip()
+    if not text:
+        raise ConfigError("empty model source: give a model name such as 'dcgan-mnist', a URL or a path")
+    if text.startswith("path:"):
+        if not text[len("path:") :]:
+            raise ConfigError("'path:' needs a path after it, e.g. 'path:runs/mnist/export'")
+        return Source("path", text[len("path:") :])
+    if _URL.match(text):
+        return Source("url", text)
+    if _SCHEME.match(text):
+        raise ConfigError(f"unsupported URL scheme in {text!r}: use http://, https:// or file://")
+    separators = {"/", os.sep} | ({os.altsep} if os.altsep else set())
+    if any(separator in text for separator in separators) or text.startswith((".", "~")):
+        return Source("path", text)
+    return Source("name", text)
+
+
+def load(
+    source: str | os.PathLike[str],
+    *,
+    device: str | torch.device = "cpu",
+    cache_dir: str | os.PathLike[str] | None = None,
+    download: bool = True,
+    sha256: str | None = None,
+) -> PretrainedGenerator:
+    """A pretrained generator in eval mode, ready to sample, from a zoo name, a URL or a path.
+
+    ``source`` is read by its spelling alone, never by what happens to be on disk:
+
+    * ``pathlib.Path``, ``"path:..."``, or a string containing ``/`` (or the OS separator)
+      or starting with ``.`` or ``~``: a local export folder (``OUT/export``, or a
+      training output ``OUT`` that holds ``export/``) or one ganzoo ``.safetensors`` file;
+    * ``http://``, ``https://`` or ``file://``: the URL of a ganzoo ``.safetensors`` file
+      (a ``file://`` URL may also name an export folder). It is hash-checked when
+      ``sha256=`` (or a ``#sha256=<hex>`` fragment) is given, or when it is the URL of
+      a registry entry (against that entry's hash);
+    * any other string: a registry name, ``"dcgan-mnist"`` (its default weights) or
+      ``"dcgan-mnist.mnist"`` (weights tag ``mnist``). ``"mlp-gan"`` is always the model,
+      even when a folder ``mlp-gan`` exists here; load that folder as ``"./mlp-gan"``.
+
+    Registry weights are taken from the installed package, else the cache directory
+    (``cache_dir``, else ``$GANZOO_CACHE_DIR``, else ``~/.cache/ganzoo/weights``), else
+    downloaded (unless ``download=False``), and every file's sha256 is checked before use.
+    Only safetensors files are read: nothing is unpickled.
+
+    >>> g = ganzoo.load("dcgan-mnist")                        # doctest: +SKIP
+    >>> g.sample(16, seed=0).shape                            # doctest: +SKIP
+    torch.Size([16, 1, 28, 28])
+    """
+    parsed = parse_source(source)
+    if parsed.kind == "name":
+        loaded = _load_registry(parsed.value, cache_dir=cache_dir, download=download)
+    elif parsed.kind == "url":
+        loaded = _load_url(parsed.value, cache_dir=cache_dir, download=download, sha256=sha256)
+    else:
+        loaded = _load_path(Path(parsed.value).expanduser(), sha256=sha256)
+    loaded.to(device)
+    return loaded
+
+
+def _load_registry(name: str, *, cache_dir: Any, download: bool) -> PretrainedGenerator:
+    records = get_registry().models.records
+    model, tag = split_weights_name(name)
+    spec = records.get(model)
+    if spec is None:
+        failure = UnknownNameError("model", model, records)
+        if Path(name).exists():
+            failure.args = (
+                f"{failure.args[0]} A file or folder {name!r} exists here: load it as './{name}' or 'path:{name}'.",
+            )
+        raise failure
+    if not spec.weights:
+        raise WeightsError(
+            f"model {spec.name!r} has no pretrained weights yet: ganzoo.create({spec.name!r}) builds an untrained "
+            f"one and 'ganzoo train {spec.name}' trains it"
+        )
+    weights = spec.get_weights(tag)
+    data, origin = fetch_weights(spec, weights, cache_dir=cache_dir, download=download)
+    return _from_bytes(data, origin, spec=spec, weights=weights)
+
+
+def _registry_spec(model: Any, origin: str) -> ModelSpec:
+    records = get_registry().models.records
+    spec = records.get(model) if isinstance(model, str) else None
+    if spec is None:
+        failure = UnknownNameError("model", str(model), records)
+        raise WeightsError(f"{origin} holds model {model!r}, which no installed plugin provides ({failure})")
+    return spec
+
+
+def _from_bytes(
+    data: bytes,
+    origin: str,
+    *,
+    spec: ModelSpec | None = None,
+    weights: WeightsSpec | None = None,
+) -> PretrainedGenerator:
+    """Build the generator the registry (or the file's metadata) names and load ``data`` into it.
+
+    The configuration is the spec's defaults with the file's own record of its configuration
+    and the registry's weights record (where there is one), which must agree
+    (:func:`ganzoo.modelconfig.assemble_config`).
+    """
+    tensors, metadata = read_safetensors(data, origin)
+    model_name = metadata.get("model")
+    if spec is None:
+        if not model_name:
+            raise WeightsError(f"{origin} does not say which model it holds (no 'model' in its metadata)")
+        spec = _registry_spec(model_name, origin)
+    elif model_name and model_name != spec.name:
+        raise WeightsError(f"{origin} holds model {model_name!r}, not {spec.name!r}")
+    sources = [(f"the metadata of {origin}", _metadata_config(metadata, origin))]
+    if weights is not None:
+        sources.append((f"the registry record of '{spec.name}.{weights.tag}'", weights.config))
+    config = assemble_config(spec, sources=sources)
+    name = f"{spec.name}.{weights.tag}" if weights is not None else spec.name
+    generator = _build_for_loading(spec, config)
+    load_generator_state(generator, generator_state(tensors, origin), origin)
+    return PretrainedGenerator(
+        generator, spec=spec, config=config, name=name, weights=weights, source=origin, metadata=metadata
+    )
+
+
+def _metadata_config(metadata: Mapping[str, str], origin: str) -> dict[str, Any]:
+    """The model configuration a weights file records in its safetensors metadata (none: empty)."""
+    if "config" not in metadata:
+        return {}
+    try:
+        config = json.loads(metadata["config"])
+    except (ValueError, TypeError):
+        config = None
+    if not isinstance(config, dict):
+        raise WeightsError(f"{origin}: the model configuration in its metadata is not a JSON object")
+    return config
+
+
+def _build_for_loading(spec: ModelSpec, config: Mapping[str, Any]) -> nn.Module:
+    with torch.random.fork_rng(devices=[]):  # the initial values are overwritten; keep the caller's RNG as it was
+        return build_network(spec, spec.generator, config, "generator")
+
+
+def _load_url(url: str, *, cache_dir: Any, download: bool, sha256: str | None) -> PretrainedGenerator:
+    parts = urllib.parse.urlsplit(url)
+    fragment = urllib.parse.parse_qs(parts.fragment)
+    expected = sha256_hex(sha256 if sha256 is not None else (fragment.get("sha256") or [None])[0])
+    plain = urllib.parse.urlunsplit(parts._replace(fragment=""))
+    if parts.scheme.lower() == "file":
+        return _load_path(Path(urllib.request.url2pathname(parts.path)), sha256=expected)
+    for spec in get_registry().models.records.values():
+        for weights in spec.weights:
+            if weights.url == plain:
+                if expected is not None and expected != weights.sha256:
+                    raise WeightsError(
+                        f"{plain} is the URL of '{spec.name}.{weights.tag}', whose sha256 is {weights.sha256}, "
+                        f"not {expected}"
+                    )
+                data, origin = fetch_weights(spec, weights, cache_dir=cache_dir, download=download)
+                return _from_bytes(data, origin, spec=spec, weights=weights)
+    key = hashlib.sha256(plain.encode()).hexdigest()[:16]
+    cached = default_cache_dir(cache_dir) / "urls" / f"{key}-{Path(parts.path).name or 'weights.safetensors'}"
+    if cached.is_file():
+        data = cached.read_bytes()
+        if expected is None or hashlib.sha256(data).hexdigest() == expected:
+            return _from_bytes(data, str(cached))
+        cached.unlink()
+    if not download:
+        raise WeightsError(f"{plain} is not in the cache ({cached}) and downloading is off")
+    download_file(plain, cached, expected, f"weights from {plain}")
+    return _from_bytes(cached.read_bytes(), str(cached))
+
+
+def _export_folder(path: Path) -> Path:
+    from .export import CONFIG_NAME
+
+    if (path / CONFIG_NAME).is_file():
+        return path
+    if (path / "export" / CONFIG_NAME).is_file():
+        return path / "export"
+    raise WeightsError(
+        f"{path} is not an export folder: it has no {CONFIG_NAME} (nor export/{CONFIG_NAME}); "
+        "'ganzoo train' writes OUT/export when a run ends"
+    )
+
+
+def _header_metadata(path: Path) -> dict[str, str]:
+    """The safetensors metadata of ``path``, read from its header alone."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        return dict(handle.metadata() or {})
+
+
+def _load_path(path: Path, *, sha256: str | None = None) -> PretrainedGenerator:
+    from .export import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, read_export
+
+    if not path.exists():
+        raise WeightsError(f"no such file or folder: {path}")
+    if path.is_file():
+        data = path.read_bytes()
+        check_sha256(data, sha256, str(path))
+        return _from_bytes(data, str(path))
+    folder = _export_folder(path)
+    weights_file = folder / WEIGHTS_NAME
+    if sha256 is not None and weights_file.is_file():
+        check_sha256(weights_file.read_bytes(), sha256, str(weights_file))
+    document, state, _ = read_export(folder)
+    spec = _registry_spec(document.get("model"), str(folder))
+    sources = [
+        (f"{folder / CONFIG_NAME}", document.get("config") or {}),
+        (f"the metadata of {weights_file}", _metadata_config(_header_metadata(weights_file), str(weights_file))),
+    ]
+    config = assemble_config(spec, sources=sources)
+    generator = _build_for_loading(spec, config)
+    load_generator_state(generator, state, str(weights_file))
+    readme = folder / CARD_NAME
+    return PretrainedGenerator(
+        generator,
+        spec=spec,
+        config=config,
+        name=spec.name,
+        card=readme.read_text(encoding="utf-8") if readme.is_file() else None,
+        source=str(folder),
+        metadata={k: v for k, v in document.items() if k not in ("config",)},
+    )
