@@ -212,7 +212,7 @@ def register(app: typer.Typer) -> None:
         train dcgan-faces --data DIR); --batch-size is per GPU.
         """
         if nproc is not None and nproc > 1:
-            from ..training.distributed import launch_local
+            from ..training.launch import launch_local
 
             os.environ[_COMMAND_ENV] = _command_line(ctx)  # the workers record the line the user typed
             try:

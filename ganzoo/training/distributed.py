@@ -31,7 +31,7 @@ How the work is split, and why:
   and exported are rank 0's). ``--sync-bn`` converts the layers to ``SyncBatchNorm``
   (statistics over the global batch; torch runs it on GPUs only).
 
-Only rank 0 writes files; the others stay quiet. See :func:`launch_local` for ``--nproc``.
+Only rank 0 writes files; the others stay quiet. See :mod:`.launch` for ``--nproc``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ import hashlib
 import importlib
 import os
 import re
-import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -60,7 +59,6 @@ __all__ = [
     "Group",
     "Topology",
     "check_world_size",
-    "launch_local",
     "launcher_words",
     "parameter_checksum",
     "setup",
@@ -375,27 +373,3 @@ def parameter_checksum(modules: Sequence[nn.Module]) -> str:
             digest.update(name.encode())
             digest.update(parameter.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()[:16]
-
-
-def launch_local(nproc: int, args: Sequence[str]) -> None:
-    """``ganzoo train ARGS`` on ``nproc`` processes of this machine, through torchrun's own launcher.
-
-    Exactly ``torchrun --standalone --nproc-per-node NPROC -m ganzoo train ARGS``: a rendezvous
-    on a free local port, one worker per process, all stopped when one fails. The workers inherit
-    this process's environment.
-    """
-    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
-    from torch.distributed.run import parse_args, run
-
-    if "WORLD_SIZE" in os.environ:
-        raise ConfigError("--nproc inside a torchrun worker: drop --nproc (torchrun already started the processes)")
-    launch = parse_args(["--standalone", "--nproc-per-node", str(nproc), "-m", "ganzoo", "train", *args])
-    try:
-        run(launch)
-    except ChildFailedError as failure:
-        ranks = sorted(failure.failures)
-        codes = ", ".join(f"rank {r} exit code {failure.failures[r].exitcode}" for r in ranks)
-        raise DistributedRunError(
-            f"{len(ranks)} of {nproc} training processes failed ({codes}); their messages are above"
-        ) from None
-    sys.stdout.flush()
