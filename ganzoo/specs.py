@@ -256,11 +256,17 @@ class DatasetSpec:
     splits: tuple[str, ...] = ("train",)
     license: str = ""
     homepage: str = ""
+    sample_metrics: str | Callable[..., Any] | None = None
+    """Optional ``metrics(samples, dataset) -> dict``: scores 2,000 of a trained generator's samples (a float
+    tensor in model units) on this data set; the trainer puts the result in the run's final metrics and card
+    (the toy sets report the modes covered)."""
     plugin: str = ""
 
     def __post_init__(self) -> None:
         _check_name("dataset", self.name)
         _check_builder("dataset", self.name, "loader", self.loader)
+        if self.sample_metrics is not None:
+            _check_builder("dataset", self.name, "sample_metrics", self.sample_metrics)
         if self.sample_shape is not None:
             object.__setattr__(self, "sample_shape", tuple(int(s) for s in self.sample_shape))
         object.__setattr__(self, "splits", tuple(self.splits))

@@ -131,3 +131,24 @@ def test_a_callback_can_stop_the_run_with_a_checkpoint(tmp_path):
     assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["parts"]["counters"]["step"] == 2
     assert not (tmp_path / "run" / "export").exists()
     assert train(TrainConfig(steps=5, out=tmp_path / "run", resume=True, **RING)).steps == 5
+
+
+def test_a_data_sets_failing_sample_metrics_are_a_note_not_a_lost_run(tmp_path, use_plugins):
+    def broken(samples, dataset):
+        raise ValueError("no centres for " + dataset)
+
+    @ganzoo.hookimpl
+    def register_datasets(register):
+        register(ganzoo.DatasetSpec(name="ring-8-broken", summary="ring-8 with metrics that fail.",
+                                    loader="ganzoo_plugins.datasets.toy2d:load_ring_8", sample_shape=(2,),
+                                    embedded=True, sample_metrics=broken))
+
+    use_plugins(plugin_object(register_datasets=register_datasets))
+    result = train(TrainConfig(steps=2, out=tmp_path / "run", **{**RING, "dataset": "ring-8-broken"}))
+    notes = json.loads((result.export_dir / "config.json").read_text())["training"]["notices"]
+    plugin = ganzoo.get_dataset_spec("ring-8-broken").plugin
+    assert notes == [f"the sample metrics of dataset 'ring-8-broken' (plugin '{plugin}') failed and are left out: "
+                     "ValueError: no centres for ring-8-broken"]
+    assert "modes_covered" not in result.metrics and result.export_dir.is_dir()
+    ring = train(TrainConfig(steps=2, out=tmp_path / "ring", **RING))  # the built-in toy sets declare theirs
+    assert ring.metrics["modes_covered"].endswith("/8")

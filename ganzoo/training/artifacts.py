@@ -6,7 +6,6 @@ make a model card honest, so they are gathered from the run itself, never retype
 
 from __future__ import annotations
 
-import importlib
 import time
 from typing import Any
 
@@ -19,42 +18,40 @@ from .distributed import DistributedRunError, parameter_checksum
 from .run import Run
 from .window import METRICS
 
-__all__ = ["export_run", "final_metrics", "toy_metrics", "training_facts"]
+__all__ = ["export_run", "final_metrics", "sample_metrics", "training_facts"]
 
-TOY_EVAL_SAMPLES = 2000
+METRIC_SAMPLES = 2000
 
 
-def toy_metrics(run: Run) -> dict[str, Any]:
-    """Mode coverage for 2-D mixtures whose dataset module offers ``mode_centres`` (toy2d does).
+def sample_metrics(run: Run) -> dict[str, Any]:
+    """The data set's own score of the trained generator's samples (``DatasetSpec.sample_metrics``).
 
-    A dataset module without those functions has no such metrics; one whose functions fail is named
-    in a one-line notice, and the run is exported without them rather than lost at its last moment.
+    A data set without one has none; one whose function fails is named in a one-line notice, and the
+    run is exported without them rather than lost at its last moment.
     """
-    loader = run.config.dataset_spec.loader
-    if run.data.is_image or not isinstance(loader, str):
+    spec = run.config.dataset_spec
+    if spec.sample_metrics is None:
         return {}
-    module = importlib.import_module(loader.partition(":")[0])
-    if not hasattr(module, "mode_centres"):
-        return {}
-    dataset = run.config.dataset
+    from ..specs import resolve
+
     try:
-        centres = module.mode_centres(dataset)
+        score = resolve(spec.sample_metrics)
         rng = torch.Generator(device=run.device).manual_seed(run.config.request.seed + 3)
-        z = torch.randn(TOY_EVAL_SAMPLES, run.noise.latent_dim, generator=rng, device=run.device)
+        z = torch.randn(METRIC_SAMPLES, run.noise.latent_dim, generator=rng, device=run.device)
+        labels = None
+        if run.noise.num_classes is not None:
+            labels = torch.randint(run.noise.num_classes, (METRIC_SAMPLES,), generator=rng, device=run.device)
         run.generator.eval()
         try:
             with torch.no_grad():
-                points = run.generator(z, None).float().cpu()
+                samples = run.generator(z, labels).float().cpu()
         finally:
             run.generator.train()
-        metrics: dict[str, Any] = {}
-        if hasattr(module, "count_covered_modes"):
-            metrics["modes_covered"] = f"{module.count_covered_modes(points, centres)}/{len(centres)}"
-        if hasattr(module, "high_quality_share"):
-            metrics["high_quality_share"] = round(float(module.high_quality_share(points, centres)), 4)
+        metrics = dict(score(samples, run.config.dataset))
     except Exception as error:
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        run.notice(f"the mode-coverage metrics of {dataset} ({module.__name__}) failed and are left out: "
+        owner = f"plugin {spec.plugin!r}" if spec.plugin else "its plugin"
+        run.notice(f"the sample metrics of dataset {spec.name!r} ({owner}) failed and are left out: "
                    f"{type(error).__name__}: {first}")
         return {}
     return metrics
@@ -68,7 +65,7 @@ def final_metrics(run: Run, images_per_s: float) -> dict[str, Any]:
         metrics.update({name: last[name] for name in METRICS})
     metrics["images_per_s"] = round(images_per_s, 1)
     if run.is_main:
-        metrics.update(toy_metrics(run))
+        metrics.update(sample_metrics(run))
     return metrics
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "load_grid_25",
     "load_ring_8",
     "mode_centres",
+    "mode_metrics",
     "nearest_mode",
 ]
 
@@ -105,3 +106,13 @@ def count_covered_modes(
     near = index[distance <= radius_stds * std]
     counts = torch.bincount(near.cpu(), minlength=len(centres))
     return int((counts >= min_share * len(points)).sum())
+
+
+def mode_metrics(samples: torch.Tensor, dataset: str) -> dict[str, object]:
+    """What the trainer reports for a model trained on ``dataset``: modes covered, and the share of samples
+    near a mode (the ``sample_metrics`` of ring-8 and grid-25)."""
+    centres = mode_centres(dataset)
+    return {
+        "modes_covered": f"{count_covered_modes(samples, centres)}/{len(centres)}",
+        "high_quality_share": round(float(high_quality_share(samples, centres)), 4),
+    }
