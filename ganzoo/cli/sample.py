@@ -84,7 +84,8 @@ def register(app: typer.Typer) -> None:
             None, "--nrow", min=1, help="Images per row (default: a square grid; the classes for a conditional model)."
         ),
         truncation: float | None = typer.Option(
-            None, "--truncation", help="Redraw latent values beyond +-T (e.g. 1.0): less variety, cleaner samples."
+            None, "--truncation",
+            help="Redraw latent values beyond +-T (e.g. 1.0; at least 0.04): less variety, cleaner samples.",
         ),
         device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N, mps or auto."),
         individual: Path | None = typer.Option(
