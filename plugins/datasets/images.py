@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from ganzoo.data import SampleSet
-from ganzoo.errors import ConfigError, DataNotFoundError
+from ganzoo.errors import ConfigError, DataNotFoundError, OutputError
 from ganzoo.files import write_atomic
 from ganzoo.paths import data_dir, home_dir
 
@@ -39,6 +39,7 @@ __all__ = [
     "DEFAULT_IMAGE_SIZE",
     "IMAGE_EXTENSIONS",
     "LICENSE_FILES",
+    "ImageCacheWarning",
     "cache_path",
     "decode_images",
     "folder_license",
@@ -57,6 +58,12 @@ LICENSE_FILES = ("license", "license.txt", "license.md", "licence", "licence.txt
 """Names (any case) of the file at the top of an image folder that names its images' licence."""
 _MAX_LICENSE_LINE = 200
 
+
+
+class ImageCacheWarning(UserWarning):
+    """The decoded images could not be cached (a full disk, a read-only cache folder); training goes on."""
+
+
 _FOLDER_HINT = "a folder with class sub-folders of images, e.g. DIR/faces/*.jpg"
 _CELEBA_SPLITS = ("train", "valid", "test")
 
@@ -70,10 +77,23 @@ def _image_size(image_size: int | None) -> int:
 
 
 def _scan(folder: Path) -> list[Path]:
-    """Image files under ``folder`` (any depth, sorted; hidden files and folders skipped)."""
+    """Image files under ``folder`` (any depth, sorted; hidden files and folders skipped).
+
+    Symbolic links to folders are followed, but each real folder is read once: a link back up
+    the tree (a loop) or a second link to the same folder would otherwise multiply the data.
+    Sub-folders are visited in sorted order, so which of two names for one folder is kept
+    does not depend on the file system's listing order.
+    """
     found: list[Path] = []
+    seen = {os.path.realpath(folder)}
     for directory, subdirs, files in os.walk(folder, followlinks=True):
-        subdirs[:] = [d for d in subdirs if not d.startswith(".")]
+        kept = []
+        for name in sorted(d for d in subdirs if not d.startswith(".")):
+            real = os.path.realpath(os.path.join(directory, name))
+            if real not in seen:
+                seen.add(real)
+                kept.append(name)
+        subdirs[:] = kept
         found += [Path(directory, f) for f in files if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS)]
     return sorted(found)
 
@@ -147,7 +167,12 @@ def _cached_images(kind: str, base: Path, files: Sequence[Path], image_size: int
     if len(images) == 0:
         raise DataNotFoundError(f"none of the {len(files)} images under {base} could be read")
     metadata = {"source": str(base), "image_size": str(image_size), "count": str(len(images))}
-    write_atomic(path, lambda file: save_file({"images": images}, file.name, metadata=metadata))
+    try:
+        write_atomic(path, lambda file: save_file({"images": images}, file.name, metadata=metadata),
+                     size=images.numel())
+    except OutputError as failure:  # the cache only saves decoding next time: train without it, and say so
+        warnings.warn(f"cannot write the image cache {path} ({failure.problem}): training without it; "
+                      "the next run decodes the images again", ImageCacheWarning, stacklevel=3)
     return images
 
 
