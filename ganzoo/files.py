@@ -19,6 +19,7 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -26,7 +27,12 @@ from typing import BinaryIO
 from .errors import GanzooError
 from .outputs import find_os_error, output_error
 
-__all__ = ["probe_folder", "write_atomic", "write_bytes", "write_text"]
+__all__ = ["CacheWarning", "probe_folder", "write_atomic", "write_bytes", "write_cache", "write_text"]
+
+
+class CacheWarning(UserWarning):
+    """A cache could not be written (a full disk, a read-only cache folder); the work goes on without it."""
+
 
 
 def _umask() -> int:
@@ -131,6 +137,28 @@ def probe_folder(folder: str | os.PathLike[str]) -> None:
     handle, name = tempfile.mkstemp(prefix=".ganzoo-probe-", suffix=".tmp", dir=folder)
     os.close(handle)
     os.unlink(name)
+
+
+def write_cache(
+    path: str | os.PathLike[str], write: Callable[[BinaryIO], object], *, what: str, size: int | None = None
+) -> Path | None:
+    """:func:`write_atomic` for a cache: a file that only saves work next time (decoded images, statistics).
+
+    A cache that cannot be written (:class:`~ganzoo.errors.OutputError`: a full disk, a read-only
+    or misplaced cache folder) must not end the work it would have sped up: it is said once, as
+    a :class:`CacheWarning` naming ``what``, the path and the problem, and None is returned.
+    """
+    from .errors import OutputError
+
+    try:
+        return write_atomic(path, write, size=size)
+    except OutputError as failure:
+        warnings.warn(
+            f"cannot write {what} {path} ({failure.problem}): going on without it; the next run computes it again",
+            CacheWarning,
+            stacklevel=3,
+        )
+        return None
 
 
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:

@@ -9,12 +9,14 @@ import warnings
 from pathlib import Path
 
 import pytest
+import torch
 from ganzoo_plugins.datasets import images as images_module
 from ganzoo_plugins.datasets.mnist_family import TORCHVISION_CLASSES
 from helpers import make_folder, tiny_mnist_root
 
 import ganzoo
 from ganzoo.errors import CorruptDataError
+from ganzoo.files import CacheWarning
 
 # ---------------------------------------------------------------- MNIST IDX files
 
@@ -93,10 +95,10 @@ def test_an_unwritable_image_cache_is_said_once_and_the_images_still_load(tmp_pa
         warnings.simplefilter("always")
         data = images_module.load_image_folder(folder, image_size=8)
     assert len(data) == 6
-    cache = [w for w in caught if issubclass(w.category, images_module.ImageCacheWarning)]
+    cache = [w for w in caught if issubclass(w.category, CacheWarning)]
     assert len(cache) == 1
     assert str(cache[0].message).startswith("cannot write the image cache ")
-    assert f"({blocker} is a file, not a folder): training without it" in str(cache[0].message)
+    assert f"({blocker} is a file, not a folder): going on without it" in str(cache[0].message)
 
 
 def test_a_full_disk_while_caching_is_a_warning_not_a_crash(tmp_path, monkeypatch):
@@ -107,7 +109,7 @@ def test_a_full_disk_while_caching_is_a_warning_not_a_crash(tmp_path, monkeypatc
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(safetensors.torch, "save_file", full)
-    with pytest.warns(images_module.ImageCacheWarning, match=r"no space left on the device \(.* free, it needs "):
+    with pytest.warns(CacheWarning, match=r"no space left on the device \(.* free, it needs "):
         data = images_module.load_image_folder(folder, image_size=8)
     assert len(data) == 6
     assert not list((ganzoo.paths.home_dir() / "cache" / "image-folder").glob("*"))  # nothing half-written
@@ -127,3 +129,25 @@ def test_a_symlink_loop_in_an_image_folder_is_followed_once(tmp_path):
     assert len(names) == 6 + 3
     assert not [n for n in names if "loop" in n or "again" in n]
     assert len(images_module.load_image_folder(folder, image_size=8)) == 9
+
+
+class _RowStats:
+    name = "row-stats"
+    weights_sha256 = "0" * 64
+    num_classes = 2
+
+    def extract(self, x):
+        rows = x.flatten(2)
+        return torch.cat([rows.mean(2), rows.std(2), x.mean((2, 3))[:, :1] * 3], 1), None
+
+
+def test_an_unwritable_statistics_cache_is_said_once_and_the_features_are_returned(tmp_path, monkeypatch):
+    from ganzoo.metrics import real_features
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("GANZOO_CACHE_DIR", str(blocker / "weights"))
+    images = torch.randint(0, 256, (12, 1, 8, 8), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    with pytest.warns(CacheWarning, match=f"cannot write the reference statistics cache .*{blocker} is a file"):
+        result = real_features(images, None, dataset="toy", split="test", extractor=_RowStats(), batch_size=4)
+    assert result.features.shape[0] == 12 and result.path is None

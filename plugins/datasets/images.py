@@ -31,15 +31,14 @@ import numpy as np
 import torch
 
 from ganzoo.data import SampleSet
-from ganzoo.errors import ConfigError, DataNotFoundError, OutputError
-from ganzoo.files import write_atomic
+from ganzoo.errors import ConfigError, DataNotFoundError
+from ganzoo.files import write_cache
 from ganzoo.paths import data_dir, home_dir
 
 __all__ = [
     "DEFAULT_IMAGE_SIZE",
     "IMAGE_EXTENSIONS",
     "LICENSE_FILES",
-    "ImageCacheWarning",
     "cache_path",
     "decode_images",
     "folder_license",
@@ -58,10 +57,6 @@ LICENSE_FILES = ("license", "license.txt", "license.md", "licence", "licence.txt
 """Names (any case) of the file at the top of an image folder that names its images' licence."""
 _MAX_LICENSE_LINE = 200
 
-
-
-class ImageCacheWarning(UserWarning):
-    """The decoded images could not be cached (a full disk, a read-only cache folder); training goes on."""
 
 
 _FOLDER_HINT = "a folder with class sub-folders of images, e.g. DIR/faces/*.jpg"
@@ -167,12 +162,8 @@ def _cached_images(kind: str, base: Path, files: Sequence[Path], image_size: int
     if len(images) == 0:
         raise DataNotFoundError(f"none of the {len(files)} images under {base} could be read")
     metadata = {"source": str(base), "image_size": str(image_size), "count": str(len(images))}
-    try:
-        write_atomic(path, lambda file: save_file({"images": images}, file.name, metadata=metadata),
-                     size=images.numel())
-    except OutputError as failure:  # the cache only saves decoding next time: train without it, and say so
-        warnings.warn(f"cannot write the image cache {path} ({failure.problem}): training without it; "
-                      "the next run decodes the images again", ImageCacheWarning, stacklevel=3)
+    write_cache(path, lambda file: save_file({"images": images}, file.name, metadata=metadata),
+                what="the image cache", size=images.numel())  # cannot be written: said once, and on we go
     return images
 
 
