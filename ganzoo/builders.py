@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from .attribution import plugin_failure
 from .errors import ConfigError
 
 __all__ = ["Builder", "SharedConfig", "accepted_keywords", "call_with_accepted", "describe_builder", "resolve"]
@@ -53,6 +54,7 @@ def call_with_accepted(
     shared_with: Iterable[str | Callable[..., Any]] = (),
     optional: Iterable[str] = (),
     owner: str | None = None,
+    record: Any = None,
 ) -> Any:
     """Call ``builder`` with those of ``options`` that its signature accepts; refuse a key nobody takes.
 
@@ -64,17 +66,27 @@ def call_with_accepted(
     keywords the caller offers that a builder may ignore (a dataset loader's ``image_size``).
     Any other key (a typo in a ``ModelSpec.config``, a loss option the loss lacks) is a
     ``ConfigError`` naming it and the accepted keys. A builder taking ``**kwargs`` accepts all.
+
+    Builders are plugin code: one that cannot be imported or that raises is reported by
+    :func:`ganzoo.attribution.plugin_failure` as a ``PluginError`` naming the plugin (distribution
+    and version), the record (``record``, or the model the options were assembled for) and the
+    exception. A ``GanzooError`` a builder raises on purpose (a ``ConfigError`` about an option)
+    passes through unchanged; ``GANZOO_STRICT_PLUGINS=1`` re-raises the original exception.
     """
-    function = resolve(builder)
+    with plugin_failure(builder, options, record=record, stage="cannot be imported ({error})"):
+        function = resolve(builder)
     accepted = accepted_keywords(function)
     if accepted is None:
-        return function(**options)
+        with plugin_failure(builder, options, record=record):
+            return function(**options)
     leftover = [key for key in options if key not in accepted and key not in set(optional)]
     if leftover:
         consumers = (*shared_with, *getattr(options, "networks", ()))
         union = set(accepted)
         for other in consumers:
-            keywords = accepted_keywords(resolve(other))
+            with plugin_failure(other, options, record=record, stage="cannot be imported ({error})"):
+                resolved = resolve(other)
+            keywords = accepted_keywords(resolved)
             if keywords is None:  # a consumer that takes **kwargs takes every key
                 union = None
                 break
@@ -90,7 +102,8 @@ def call_with_accepted(
                 f"{owner}: {taker} {'the key' if len(unknown) == 1 else 'the keys'} {keys}; "
                 f"accepted: {', '.join(sorted(union or ())) or 'none'}"
             )
-    return function(**{key: value for key, value in options.items() if key in accepted})
+    with plugin_failure(builder, options, record=record):
+        return function(**{key: value for key, value in options.items() if key in accepted})
 
 
 def describe_builder(builder: str | Callable[..., Any]) -> str:

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .builders import call_with_accepted
-from .errors import ConfigError, GanzooError
+from .errors import ConfigError
 from .modelconfig import assemble_config
 from .registry import get_registry
 from .sampling import GAN, resolve_device
@@ -24,13 +24,9 @@ __all__ = ["build_network", "create"]
 
 
 def build_network(spec: ModelSpec, builder: Any, config: Mapping[str, Any], role: str) -> nn.Module:
-    """``builder`` called with the keys of ``config`` it accepts; a failure names the model and the network."""
-    try:
-        module = call_with_accepted(builder, config)
-    except GanzooError:
-        raise
-    except (TypeError, ValueError, RuntimeError) as failure:
-        raise ConfigError(f"model {spec.name!r}: cannot build the {role} with {dict(config)}: {failure}") from failure
+    """``builder`` called with the keys of ``config`` it accepts; a builder that raises is a ``PluginError``
+    naming its plugin, the model and the network (:mod:`ganzoo.attribution`)."""
+    module = call_with_accepted(builder, config)
     if not isinstance(module, nn.Module):
         raise ConfigError(f"model {spec.name!r}: its {role} builder returned a {type(module).__name__}, not a Module")
     return module

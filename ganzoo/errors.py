@@ -14,9 +14,12 @@ __all__ = [
     "CardError",
     "ConfigConflictError",
     "ConfigError",
+    "CorruptDataError",
     "DataNotFoundError",
+    "DiskFullError",
     "DuplicateNameError",
     "GanzooError",
+    "OutputError",
     "PluginError",
     "TrainingDivergedError",
     "UnknownNameError",
@@ -87,6 +90,32 @@ class ConfigConflictError(ConfigError):
 
 class DataNotFoundError(GanzooError):
     """A dataset is not on disk and cannot (or may not) be downloaded."""
+
+
+class CorruptDataError(GanzooError):
+    """A data file that is there but damaged: truncated, empty, or not the kind of file its name says."""
+
+
+class OutputError(GanzooError):
+    """A path ganzoo was asked to write that cannot be written: a folder where a file is wanted (or the
+    reverse), below a file, read-only, virtual, not the user's to write. ``path`` is the path and
+    ``problem`` what is wrong with it, in words (the message without the path and the advice)."""
+
+    def __init__(self, message: str, *, path: object = None, problem: str = ""):
+        super().__init__(message)
+        self.path = path
+        self.problem = problem or message
+
+
+class DiskFullError(OutputError):
+    """The disk (or the user's quota) filled up while writing ``path``. ``needed`` (bytes, when known) is
+    what the write needs and ``free`` what the file system had left; what was there before is kept."""
+
+    def __init__(self, message: str, *, path: object = None, problem: str = "", needed: int | None = None,
+                 free: int | None = None):
+        super().__init__(message, path=path, problem=problem)
+        self.needed = needed
+        self.free = free
 
 
 class WeightsError(GanzooError):

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from ._version import __version__
 from .errors import WeightsError
 from .files import write_atomic, write_bytes, write_text
+from .outputs import make_folder
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -127,7 +128,8 @@ def _save_safetensors(path: Path, tensors: dict[str, torch.Tensor], metadata: di
         save_file(tensors, file.name, metadata=metadata)
         canonicalize_safetensors_header(Path(file.name))
 
-    return write_atomic(path, write)
+    size = sum(tensor.numel() * tensor.element_size() for tensor in tensors.values())
+    return write_atomic(path, write, size=size)
 
 
 def write_export(
@@ -147,8 +149,7 @@ def write_export(
     """Write an export folder (weights, config, card, sample grid) and return its path."""
     import torch
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = make_folder(folder, what="the export folder")
     tensors = _tensors("generator", generator, torch.float32)
     tensors.update(_tensors("discriminator", discriminator, torch.float32))
     _save_safetensors(folder / WEIGHTS_NAME, tensors, weights_metadata(spec.name, config))

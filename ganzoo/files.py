@@ -16,13 +16,23 @@ Only the standard library is imported: ``ganzoo list`` may load this module.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["write_atomic", "write_bytes", "write_text"]
+from .errors import GanzooError
+from .outputs import find_os_error, output_error
+
+__all__ = ["CacheWarning", "probe_folder", "write_atomic", "write_bytes", "write_cache", "write_text"]
+
+
+class CacheWarning(UserWarning):
+    """A cache could not be written (a full disk, a read-only cache folder); the work goes on without it."""
+
 
 
 def _umask() -> int:
@@ -60,7 +70,9 @@ def _fsync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def write_atomic(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> Path:
+def write_atomic(
+    path: str | os.PathLike[str], write: Callable[[BinaryIO], object], *, size: int | None = None
+) -> Path:
     """Call ``write(file)`` with a binary file open for writing, then put the result at ``path`` atomically.
 
     ``write`` receives a file object (``torch.save(obj, file)``, ``image.save(file, format="PNG")``,
@@ -69,12 +81,22 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
     temporary file's path, instead of to ``file``. If ``write`` raises, ``path`` is untouched,
     the temporary file is removed and the error propagates. Missing parent folders are
     created. Returns ``path`` as a ``Path``.
+
+    An error of the operating system on the way (``path`` is a folder, lies below a file or on
+    a read-only file system, the disk is full), however the writer reports it (torch wraps it
+    in a ``RuntimeError``, safetensors in a ``SafetensorError``), becomes one
+    :class:`~ganzoo.errors.OutputError` naming ``path`` and the problem: a
+    :class:`~ganzoo.errors.DiskFullError` for a full disk, which states ``size`` (the bytes
+    the file needs, when the caller knows) or else what was written before it failed, as a lower bound.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
+    if path.is_dir():
+        raise output_error(path, IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR)))
+    temporary: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(handle)
         with open(temporary, "r+b") as file:
             write(file)
         # A writer given file.name may have put a new file at that name (safetensors writes its own
@@ -83,18 +105,68 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
             _set_mode(written.fileno(), temporary, 0o666 & ~_umask())
             os.fsync(written.fileno())
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    except BaseException as failure:
+        written_size = _size(temporary)
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+        deliberate = isinstance(failure, GanzooError) or not isinstance(failure, Exception)
+        cause = None if deliberate else find_os_error(failure)  # a writer's own one-line error stays as it is
+        if cause is None:
+            raise
+        if size is not None:
+            raise output_error(path, cause, needed=size) from failure
+        raise output_error(path, cause, needed=written_size or None, at_least=True) from failure
     _fsync_folder(path.parent)
     return path
 
 
+def _size(name: str | None) -> int:
+    try:
+        return os.stat(name).st_size if name is not None else 0
+    except OSError:
+        return 0
+
+
+def probe_folder(folder: str | os.PathLike[str]) -> None:
+    """Create and remove a hidden file in ``folder``, raising the ``OSError`` if it cannot be created.
+
+    The one test of "can a file be written here" that holds for root (who ignores permission
+    bits, so ``os.access`` says yes) and for read-only and virtual file systems alike
+    (:func:`ganzoo.outputs.check_output_file` uses it before any work starts).
+    """
+    handle, name = tempfile.mkstemp(prefix=".ganzoo-probe-", suffix=".tmp", dir=folder)
+    os.close(handle)
+    os.unlink(name)
+
+
+def write_cache(
+    path: str | os.PathLike[str], write: Callable[[BinaryIO], object], *, what: str, size: int | None = None
+) -> Path | None:
+    """:func:`write_atomic` for a cache: a file that only saves work next time (decoded images, statistics).
+
+    A cache that cannot be written (:class:`~ganzoo.errors.OutputError`: a full disk, a read-only
+    or misplaced cache folder) must not end the work it would have sped up: it is said once, as
+    a :class:`CacheWarning` naming ``what``, the path and the problem, and None is returned.
+    """
+    from .errors import OutputError
+
+    try:
+        return write_atomic(path, write, size=size)
+    except OutputError as failure:
+        warnings.warn(
+            f"cannot write {what} {path} ({failure.problem}): going on without it; the next run computes it again",
+            CacheWarning,
+            stacklevel=3,
+        )
+        return None
+
+
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """``path.write_bytes(data)``, atomically and durably."""
-    return write_atomic(path, lambda file: file.write(data))
+    return write_atomic(path, lambda file: file.write(data), size=len(data))
 
 
 def write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:
     """``path.write_text(text)``, atomically and durably (UTF-8, newlines written as given)."""
-    return write_atomic(path, lambda file: file.write(text.encode(encoding)))
+    data = text.encode(encoding)
+    return write_atomic(path, lambda file: file.write(data), size=len(data))

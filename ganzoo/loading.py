@@ -226,7 +226,7 @@ def _load_url(url: str, *, cache_dir: Any, download: bool, sha256: str | None) -
         cached.unlink()
     if not download:
         raise WeightsError(f"{plain} is not in the cache ({cached}) and downloading is off")
-    download_file(plain, cached, expected, f"weights from {plain}")
+    download_file(plain, cached, expected, "the weights")  # download_file names the URL itself
     return _from_bytes(cached.read_bytes(), str(cached))
 
 

@@ -18,7 +18,13 @@ from torch import nn
 from .errors import CardError, ConfigError
 from .specs import DEFAULT_CARD_PACKAGE, ModelSpec, WeightsSpec
 
-__all__ = ["GAN", "PretrainedGenerator", "Sampler", "resolve_device", "slerp"]
+__all__ = ["GAN", "MIN_TRUNCATION", "PretrainedGenerator", "Sampler", "resolve_device", "slerp"]
+
+MIN_TRUNCATION = 0.04
+"""The smallest ``truncation`` accepted: BigGAN's smallest published value. A draw lands within ``T``
+with probability about ``0.8 * T``, so each latent value takes about ``1 / (0.8 * T)`` draws: 31 at
+the minimum (a second for 10,000 latents of 128 values), ten million at ``1e-7``, which would never
+end. Smaller values are refused rather than silently clamped."""
 
 """Where the zoo's model cards live, unless a weights record names another package."""
 
@@ -100,7 +106,8 @@ class Sampler:
 
         ``truncation`` (the truncation trick of BigGAN, Brock et al. 2019): every coordinate
         whose magnitude exceeds it is redrawn until none does, trading variety for fidelity.
-        Redrawing, unlike clamping, keeps no mass piled up at the bound.
+        Redrawing, unlike clamping, keeps no mass piled up at the bound. Values below
+        :data:`MIN_TRUNCATION` (0.04) are refused: their redraws would practically never end.
         """
         n = _count(n)
         generator = torch.Generator(device="cpu")
@@ -112,10 +119,16 @@ class Sampler:
         if truncation is not None:
             if isinstance(truncation, bool) or not isinstance(truncation, numbers.Real) or not truncation > 0:
                 raise ConfigError(f"truncation must be a positive number (typically 0.5 to 2), got {truncation!r}")
-            outside = z.abs() > truncation
-            while bool(outside.any()):
-                z[outside] = torch.randn(int(outside.sum()), generator=generator)
-                outside = z.abs() > truncation
+            if not truncation >= MIN_TRUNCATION:
+                raise ConfigError(
+                    f"truncation {truncation!r} is below the minimum {MIN_TRUNCATION}: so few latent values "
+                    f"lie within it that redrawing would not end; use {MIN_TRUNCATION} or more (typically 0.5 to 2)"
+                )
+            flat = z.view(-1)
+            outside = torch.nonzero(flat.abs() > truncation).view(-1)
+            while len(outside):  # redraw the values still outside, in order: only they are looked at again
+                flat[outside] = torch.randn(len(outside), generator=generator)
+                outside = outside[flat[outside].abs() > truncation]
         return z
 
     def class_labels(self, n: int, labels: Any = None) -> torch.Tensor | None:

@@ -47,6 +47,7 @@ def save(
     from . import export
     from .files import write_text
     from .imaging import save_samples
+    from .outputs import check_output_folder, make_folder
 
     if not isinstance(model, Sampler):
         raise ConfigError(
@@ -55,10 +56,10 @@ def save(
     if model.spec is None:
         raise ConfigError("save() needs a model from the registry: this generator has no ModelSpec")
     spec = model.spec
-    target = Path(folder).expanduser()
+    target = check_output_folder(folder, what="save()")
     if not overwrite and any((target / name).exists() for name in (export.CONFIG_NAME, export.WEIGHTS_NAME)):
         raise ConfigError(f"{target} already holds an export; choose another folder or pass overwrite=True")
-    target.mkdir(parents=True, exist_ok=True)
+    make_folder(target, what="save()")
     text = card or getattr(model, "card", None) or _untrained_card(model, spec)
     samples_png = None
     if samples:

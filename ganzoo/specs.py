@@ -232,7 +232,7 @@ class LossSpec:
 
     def build(self, **options: Any) -> Any:
         """The loss object, built with ``options``; a keyword its constructor lacks is a ConfigError."""
-        return call_with_accepted(self.builder, options, owner=f"loss {self.name!r}")
+        return call_with_accepted(self.builder, options, owner=f"loss {self.name!r}", record=self)
 
 
 @dataclass(frozen=True)
@@ -285,7 +285,9 @@ class DatasetSpec:
                 f"dataset {self.name!r} has no split {split!r}; choose one of {', '.join(self.splits)}"
             )
         offered = {"root": root, "split": split, "download": download, "image_size": image_size}
-        return call_with_accepted(self.loader, offered, optional=offered, owner=f"dataset {self.name!r}")
+        return call_with_accepted(
+            self.loader, offered, optional=offered, owner=f"dataset {self.name!r}", record=self
+        )
 
 
 @dataclass(frozen=True)
@@ -309,5 +311,5 @@ class ExtractorSpec:
     def build(self, **options: Any) -> Any:
         """The extractor on ``device`` (offered to every builder, which may ignore it), with ``options``."""
         return call_with_accepted(
-            self.builder, options, optional=("device",), owner=f"feature extractor {self.name!r}"
+            self.builder, options, optional=("device",), owner=f"feature extractor {self.name!r}", record=self
         )

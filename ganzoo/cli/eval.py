@@ -135,24 +135,35 @@ def register(app: typer.Typer) -> None:
             from ..hub import load
 
             model = load(source, device=device)
+            card_folder = _card_folder(model) if write_card else None  # checked before the evaluation
             chosen = dataset or _default_dataset(model)
             result = metrics.evaluate_model(model, dataset=chosen, **options)
             title = f"{source} vs {chosen}"
-            if write_card:
-                _write_card(model, result)
+            if card_folder is not None:
+                _write_card(card_folder, result)
         if as_json:
             typer.echo(json.dumps({"source": source, **result.as_dict()}, indent=2, default=str))
         else:
             _print_result(title, result)
 
 
-def _write_card(model: Any, result: Any) -> None:
-    """Record the metrics in an export folder: config.json's "metrics" and the card's front matter."""
+def _card_folder(model: Any) -> Path:
+    """The export folder ``--write-card`` writes into, checked writable before minutes of evaluation."""
     from ..errors import ConfigError
-    from ..export import CONFIG_NAME, record_evaluation
+    from ..export import CARD_NAME, CONFIG_NAME
+    from ..outputs import check_output_file
 
     source = getattr(model, "source", None)
     folder = Path(source) if source else None
     if folder is None or not (folder / CONFIG_NAME).is_file():
         raise ConfigError("--write-card needs an export folder as the source (e.g. ./runs/NAME/export)")
+    for name in (CONFIG_NAME, CARD_NAME):
+        check_output_file(folder / name, what="--write-card")
+    return folder
+
+
+def _write_card(folder: Path, result: Any) -> None:
+    """Record the metrics in an export folder: config.json's "metrics" and the card's front matter."""
+    from ..export import record_evaluation
+
     record_evaluation(folder, metrics=result.metrics, protocol=result.protocol, protocol_text=result.protocol_text())

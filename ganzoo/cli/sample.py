@@ -84,7 +84,8 @@ def register(app: typer.Typer) -> None:
             None, "--nrow", min=1, help="Images per row (default: a square grid; the classes for a conditional model)."
         ),
         truncation: float | None = typer.Option(
-            None, "--truncation", help="Redraw latent values beyond +-T (e.g. 1.0): less variety, cleaner samples."
+            None, "--truncation",
+            help="Redraw latent values beyond +-T (e.g. 1.0; at least 0.04): less variety, cleaner samples.",
         ),
         device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N, mps or auto."),
         individual: Path | None = typer.Option(
@@ -105,6 +106,7 @@ def register(app: typer.Typer) -> None:
         """
         from ..hub import load
         from ..imaging import save_grid, save_samples
+        from ..outputs import check_output_file, check_output_folder, make_folder
 
         if interpolate and truncation is not None:
             raise ConfigError("--truncation applies to random samples, not to --interpolate")
@@ -116,6 +118,13 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"{model.name} draws samples of shape {shape}, which no picture shows; use --tensor FILE")
         if individual is not None and not is_image:
             raise ConfigError(f"{model.name} draws points, not images: --save-individual needs an image model")
+        # every output is checked before any sample is drawn: one line naming the path and the problem
+        if drawable:
+            check_output_file(output, what="-o/--output")
+        if individual is not None:
+            check_output_folder(individual, what="--save-individual")
+        if tensor is not None:
+            check_output_file(tensor, what="--tensor")
         seed = secrets.randbelow(2**31) if seed is None else seed
         if interpolate:
             columns = nrow or 8
@@ -130,7 +139,7 @@ def register(app: typer.Typer) -> None:
         if drawable:
             written.append(str(save_samples(images, output, nrow=columns, title=f"{model.name}, seed {seed}")))
         if individual is not None:
-            individual.mkdir(parents=True, exist_ok=True)
+            make_folder(individual, what="--save-individual")
             width = max(4, len(str(len(images) - 1)))
             for index, image in enumerate(images):
                 suffix = f"_class{int(label_tensor[index])}" if label_tensor is not None else ""
@@ -155,4 +164,5 @@ def _write_tensor(path: Path, images: Any, z: Any, labels: Any, **facts: Any) ->
     if labels is not None:
         tensors["labels"] = labels.contiguous()
     metadata = {key: json.dumps(value) for key, value in facts.items()}
-    write_atomic(path, lambda file: save_file(tensors, file.name, metadata=metadata))
+    size = sum(t.numel() * t.element_size() for t in tensors.values())
+    write_atomic(path, lambda file: save_file(tensors, file.name, metadata=metadata), size=size)

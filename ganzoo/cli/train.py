@@ -43,6 +43,11 @@ def parse_options(
             raise ConfigError(f"{flag} takes KEY=VALUE, got {pair!r} (for example {flag} {example})")
         options[key.strip().replace("-", "_")] = value.strip()
     if image_size is not None:
+        given = options.get("image_size")
+        if given is not None and str(given).strip() != str(image_size):
+            raise ConfigError(
+                f"--image-size {image_size} and {flag} image_size={given} disagree: give the size once"
+            )
         options["image_size"] = image_size
     return options
 

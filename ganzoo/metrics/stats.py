@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from ganzoo.files import write_atomic
+from ganzoo.files import write_cache
 from ganzoo.nn import uint8_to_unit
 from ganzoo.paths import cache_dir
 
@@ -148,7 +148,7 @@ def _load(path: Path, key: str) -> FeatureSet | None:
         return None
 
 
-def _save(path: Path, result: FeatureSet, metadata: dict[str, str]) -> None:
+def _save(path: Path, result: FeatureSet, metadata: dict[str, str]) -> Path | None:
     from safetensors.torch import save_file
 
     tensors = {"features": result.features, "mu": result.mu, "sigma": result.sigma}
@@ -157,7 +157,8 @@ def _save(path: Path, result: FeatureSet, metadata: dict[str, str]) -> None:
     if result.labels is not None:
         tensors["labels"] = result.labels
     contiguous = {k: v.contiguous() for k, v in tensors.items()}
-    write_atomic(path, lambda file: save_file(contiguous, file.name, metadata=metadata))
+    return write_cache(path, lambda file: save_file(contiguous, file.name, metadata=metadata),
+                       what="the reference statistics cache")
 
 
 def real_features(
@@ -218,5 +219,5 @@ def real_features(
             "count": str(len(samples)),
             "extra": json.dumps(extra or {}, sort_keys=True),
         }
-        _save(path, result, metadata)
+        result.path = _save(path, result, metadata)  # None: it could not be cached (said once)
     return result

@@ -32,7 +32,7 @@ import torch
 
 from ganzoo.data import SampleSet
 from ganzoo.errors import ConfigError, DataNotFoundError
-from ganzoo.files import write_atomic
+from ganzoo.files import write_cache
 from ganzoo.paths import data_dir, home_dir
 
 __all__ = [
@@ -57,6 +57,8 @@ LICENSE_FILES = ("license", "license.txt", "license.md", "licence", "licence.txt
 """Names (any case) of the file at the top of an image folder that names its images' licence."""
 _MAX_LICENSE_LINE = 200
 
+
+
 _FOLDER_HINT = "a folder with class sub-folders of images, e.g. DIR/faces/*.jpg"
 _CELEBA_SPLITS = ("train", "valid", "test")
 
@@ -70,10 +72,23 @@ def _image_size(image_size: int | None) -> int:
 
 
 def _scan(folder: Path) -> list[Path]:
-    """Image files under ``folder`` (any depth, sorted; hidden files and folders skipped)."""
+    """Image files under ``folder`` (any depth, sorted; hidden files and folders skipped).
+
+    Symbolic links to folders are followed, but each real folder is read once: a link back up
+    the tree (a loop) or a second link to the same folder would otherwise multiply the data.
+    Sub-folders are visited in sorted order, so which of two names for one folder is kept
+    does not depend on the file system's listing order.
+    """
     found: list[Path] = []
+    seen = {os.path.realpath(folder)}
     for directory, subdirs, files in os.walk(folder, followlinks=True):
-        subdirs[:] = [d for d in subdirs if not d.startswith(".")]
+        kept = []
+        for name in sorted(d for d in subdirs if not d.startswith(".")):
+            real = os.path.realpath(os.path.join(directory, name))
+            if real not in seen:
+                seen.add(real)
+                kept.append(name)
+        subdirs[:] = kept
         found += [Path(directory, f) for f in files if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS)]
     return sorted(found)
 
@@ -147,7 +162,8 @@ def _cached_images(kind: str, base: Path, files: Sequence[Path], image_size: int
     if len(images) == 0:
         raise DataNotFoundError(f"none of the {len(files)} images under {base} could be read")
     metadata = {"source": str(base), "image_size": str(image_size), "count": str(len(images))}
-    write_atomic(path, lambda file: save_file({"images": images}, file.name, metadata=metadata))
+    write_cache(path, lambda file: save_file({"images": images}, file.name, metadata=metadata),
+                what="the image cache", size=images.numel())  # cannot be written: said once, and on we go
     return images
 
 

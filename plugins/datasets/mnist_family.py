@@ -4,15 +4,22 @@ torchvision reads the IDX files (and downloads them, with its md5 checks) into o
 tensor per split; ganzoo takes that tensor as it is instead of iterating the dataset
 image by image through PIL. Files live where torchvision looks for them:
 ``ROOT/<ClassName>/raw/`` (``ROOT/MNIST/raw/train-images-idx3-ubyte`` and so on).
+
+Before torchvision reads them, the split's two files are checked against their own IDX
+headers (magic number, element type, number of dimensions, sizes): an empty file, a labels
+file in the images file's place or a file cut short is then one line naming the file and
+what is wrong with it, instead of whatever torchvision's reader happens to raise.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import struct
 from pathlib import Path
 
 from ganzoo.data import SampleSet
-from ganzoo.errors import ConfigError, DataNotFoundError
+from ganzoo.errors import ConfigError, CorruptDataError, DataNotFoundError
 from ganzoo.paths import data_dir
 
 __all__ = ["TORCHVISION_CLASSES", "load_fashion_mnist", "load_kmnist", "load_mnist"]
@@ -21,6 +28,75 @@ TORCHVISION_CLASSES = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnis
 """ganzoo dataset name -> torchvision class, which is also the folder name under the root."""
 
 SPLITS = ("train", "test")
+
+_IDX_ITEM_SIZES = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}
+"""IDX element type codes (unsigned byte, signed byte, short, int, float, double) and their sizes."""
+_IDX_KINDS = {"images": 3, "labels": 1}
+"""What each MNIST file holds: images are (N, 28, 28), labels (N,), both unsigned bytes."""
+
+
+def _fix(path: Path) -> str:
+    return f"delete it and pass --download to fetch it again, or replace it with a good copy of {path.name}"
+
+
+def check_idx_file(path: Path, kind: str) -> int:
+    """Check ``path`` (an MNIST ``images`` or ``labels`` file) against its IDX header; return its count.
+
+    The header is two zero bytes, the element type, the number of dimensions, then each
+    dimension as a big-endian 32-bit integer; the data that follows must be exactly as long
+    as the dimensions say. Anything else is a :class:`~ganzoo.errors.CorruptDataError`.
+    """
+    found = path.stat().st_size
+    if found == 0:
+        raise CorruptDataError(f"{path} is empty (0 bytes): {_fix(path)}")
+    with path.open("rb") as file:
+        magic = file.read(4)
+        if len(magic) < 4 or magic[:2] != b"\0\0" or magic[2] not in _IDX_ITEM_SIZES:
+            raise CorruptDataError(f"{path} is not an IDX {kind} file (no IDX header at its start): {_fix(path)}")
+        ndim = magic[3]
+        expected_ndim = _IDX_KINDS[kind]
+        if ndim != expected_ndim or magic[2] != 0x08:
+            other = next((k for k, n in _IDX_KINDS.items() if n == ndim and k != kind), None)
+            holds = f"an IDX {other} file" if other and magic[2] == 0x08 else f"a {ndim}-dimensional IDX array"
+            raise CorruptDataError(
+                f"{path} is not an IDX {kind} file: it holds {holds}"
+                + (" (are the images and labels files swapped?)" if other else "")
+                + f"; {_fix(path)}"
+            )
+        header = 4 + 4 * ndim
+        dims_bytes = file.read(4 * ndim)
+    if len(dims_bytes) < 4 * ndim:
+        raise CorruptDataError(
+            f"{path} is truncated: its IDX header alone needs {header} bytes, found {found}; {_fix(path)}"
+        )
+    dims = struct.unpack(f">{ndim}I", dims_bytes)
+    expected = header + math.prod(dims) * _IDX_ITEM_SIZES[magic[2]]
+    if found < expected:
+        raise CorruptDataError(
+            f"{path} is truncated: its header says {' x '.join(map(str, dims))} values, so expected {expected} bytes, "
+            f"found {found}; {_fix(path)}"
+        )
+    if found > expected:
+        raise CorruptDataError(
+            f"{path} is longer than its IDX header says: expected {expected} bytes, found {found}; {_fix(path)}"
+        )
+    return dims[0]
+
+
+def _check_split(raw: Path, split: str) -> None:
+    """Check the split's images and labels files, when both are there (missing ones: torchvision's message)."""
+    prefix = "train" if split == "train" else "t10k"
+    images = raw / f"{prefix}-images-idx3-ubyte"
+    labels = raw / f"{prefix}-labels-idx1-ubyte"
+    if not (images.is_file() and labels.is_file()):
+        return
+    count_images = check_idx_file(images, "images")
+    count_labels = check_idx_file(labels, "labels")
+    if count_images != count_labels:
+        raise CorruptDataError(
+            f"{images} holds {count_images} images but {labels} holds {count_labels} labels: they come from "
+            "different copies; delete both and pass --download, or replace them with a matching pair"
+        )
 
 
 def _resolve_root(root: str | os.PathLike[str] | None, folder: str) -> Path:
@@ -43,9 +119,11 @@ def _load(name: str, root: str | os.PathLike[str] | None, split: str, download: 
     from torchvision import datasets
 
     dataset_class = getattr(datasets, folder)
+    _check_split(raw, split)
     try:
         dataset = dataset_class(str(base), train=split == "train", download=download)
     except RuntimeError as error:
+        _check_split(raw, split)  # the files a download just fetched
         if download:
             raise DataNotFoundError(
                 f"could not download {folder} into {raw} (no internet?): "
