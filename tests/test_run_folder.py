@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -11,8 +12,10 @@ import time
 
 import pytest
 import torch
+from typer.testing import CliRunner
 
-from ganzoo.errors import ConfigError, TrainingDivergedError
+from ganzoo.cli.app import build_app
+from ganzoo.errors import ConfigError, DiskFullError, TrainingDivergedError
 from ganzoo.training import Callback, TrainConfig, TrainingStopped, train
 from ganzoo.training.checkpoint import load_checkpoint
 from ganzoo.training.runlock import LOCK_NAME, RunFolderLock
@@ -152,3 +155,44 @@ def test_the_cli_exits_143_on_sigterm_with_a_checkpoint(tmp_path):
     assert process.returncode == 143, rest
     assert "stopped by SIGTERM at step" in rest and "Traceback" not in rest
     assert load_checkpoint(out / "checkpoints" / "last.pt")["parts"]["counters"]["step"] > 0
+
+
+# ---------------------------------------------------------------- output paths and a full disk
+@pytest.mark.parametrize("where", ["a file", "below a file", "/proc"])
+def test_an_unwritable_out_is_one_line_before_training_starts(tmp_path, where):
+    blocker = tmp_path / "taken"
+    blocker.write_text("not a folder")
+    out = {"a file": blocker, "below a file": blocker / "run", "/proc": "/proc/ganzoo-run"}[where]
+    runner = CliRunner()
+    result = runner.invoke(build_app(), ["train", "dcgan-mnist", "--data", str(tmp_path / "no-data-here"),
+                                         "--steps", "2", "--out", str(out)])
+    assert result.exit_code != 0
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--out" in lines[0] and str(out) in lines[0], result.output
+    assert "MNIST" not in result.output  # refused before the (missing) data was looked at
+    assert blocker.read_text() == "not a folder"
+
+
+def test_a_full_disk_at_a_checkpoint_is_one_line_and_keeps_the_last_good_one(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    train(TrainConfig(steps=2, out=out, checkpoint_every=1, **RING))
+    good = (out / "checkpoints" / "last.pt").read_bytes()
+    saving = torch.save
+
+    def full_disk(obj, file, *args, **kwargs):
+        if obj.get("parts", {}).get("counters", {}).get("step") == 4:
+            file.write(b"x" * 100)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return saving(obj, file, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(DiskFullError) as caught:
+        train(TrainConfig(steps=6, out=out, checkpoint_every=1, resume=True, **RING))
+    message = str(caught.value)
+    assert "\n" not in message and "no space left on the device" in message and str(out / "checkpoints") in message
+    assert "the last good checkpoint, at step 3, is kept" in message and "continue with --resume" in message
+    monkeypatch.undo()
+    assert load_checkpoint(out / "checkpoints" / "last.pt")["parts"]["counters"]["step"] == 3
+    assert good != (out / "checkpoints" / "last.pt").read_bytes()  # step 3 was written before the disk filled
+    assert not [p for p in (out / "checkpoints").iterdir() if p.name != "last.pt"]  # no half-written file
+    assert train(TrainConfig(steps=6, out=out, resume=True, **RING)).steps == 6  # the advice works

@@ -114,10 +114,8 @@ class MetricLog(Callback):
     def on_train_start(self, run: Run) -> None:
         self.window_start = time.perf_counter()
         if run.is_main:  # on resume, the log holds what the checkpoint knows, not steps done after it
-            run.paths.log.parent.mkdir(parents=True, exist_ok=True)
-            with run.paths.log.open("w", encoding="utf-8") as file:
-                for record in run.counters.history:
-                    file.write(json.dumps(record) + "\n")
+            text = "".join(json.dumps(record) + "\n" for record in run.counters.history)
+            self._write(run, "w", text)
 
     def on_step_end(self, run: Run) -> None:
         if run.step % run.config.log_every == 0 or run.is_last_step:
@@ -125,6 +123,17 @@ class MetricLog(Callback):
 
     def on_train_end(self, run: Run) -> None:
         self.flush(run)
+
+    @staticmethod
+    def _write(run: Run, mode: str, text: str) -> None:
+        """Append to (or start) the log; it grows a line at a time, so it is appended, not replaced."""
+        from ..outputs import output_error
+
+        try:
+            with run.paths.log.open(mode, encoding="utf-8") as file:
+                file.write(text)
+        except OSError as error:
+            raise output_error(run.paths.log, error, needed=len(text.encode()), at_least=True) from None
 
     def flush(self, run: Run) -> None:
         window = run.window
@@ -145,8 +154,7 @@ class MetricLog(Callback):
         }
         run.counters.history.append(record)
         if run.is_main:
-            with run.paths.log.open("a", encoding="utf-8") as file:
-                file.write(json.dumps(record) + "\n")
+            self._write(run, "a", json.dumps(record) + "\n")
         steps_per_s = rows / elapsed
         eta = (run.total_steps - run.step) / steps_per_s if steps_per_s else None
         run.reporter.report(run.step, {**record, "eta_s": eta})

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import DiskFullError, OutputError
 from ..export import CARD_NAME
 from .callbacks import Callback, CallbackList, builtin_callbacks
 from .config import TrainConfig
@@ -159,8 +160,6 @@ class Trainer:
     def _train(run: Run, callbacks: CallbackList) -> None:
         counters, window, train_step = run.counters, run.window, run.train_step
         counters.start_session()
-        if run.is_main:
-            run.paths.out.mkdir(parents=True, exist_ok=True)
         try:
             callbacks.on_train_start(run)
             while counters.step < run.total_steps and run.outcome == "running":
@@ -171,6 +170,9 @@ class Trainer:
             if run.outcome == "running":
                 run.outcome = "finished"
             callbacks.on_train_end(run)
+        except OutputError as error:  # a file could not be written (a full disk, say): what the user can do
+            run.outcome = "failed"
+            raise _with_resume_advice(run, error) from None
         except BaseException:
             run.outcome = "failed"
             raise
@@ -189,6 +191,20 @@ class Trainer:
     @property
     def d_steps(self) -> int:
         return self.state.train_step.d_steps
+
+
+def _with_resume_advice(run: Run, error: OutputError) -> OutputError:
+    """The same one-line error, ending with what continues the run (files are written atomically, so the last
+    checkpoint is whole)."""
+    if run.last_checkpoint_step is not None:
+        advice = (f"the last good checkpoint, at step {run.last_checkpoint_step}, is kept in {run.paths.checkpoint}: "
+                  "make room, then continue with --resume")
+    else:
+        advice = "no checkpoint had been written yet: make room, then start again"
+    message = f"cannot write {error.path}: {error.problem}; {advice}"
+    if isinstance(error, DiskFullError):
+        return DiskFullError(message, path=error.path, problem=error.problem, needed=error.needed, free=error.free)
+    return OutputError(message, path=error.path, problem=error.problem)
 
 
 def train(config: TrainConfig, *, callbacks: Sequence[Callback] = ()) -> TrainResult:

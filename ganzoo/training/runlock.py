@@ -32,8 +32,11 @@ class RunFolderLock:
         """Take the lock, making the folder if it does not exist yet."""
         import fcntl
 
-        self._made_folder = not self.path.parent.exists()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        from ..outputs import check_output_folder, make_folder
+
+        folder = check_output_folder(self.path.parent, what="--out")  # a file, read-only, /proc: said at once
+        self._made_folder = not folder.exists()
+        make_folder(folder, what="--out")
         descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
