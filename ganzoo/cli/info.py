@@ -91,15 +91,17 @@ def model_info(spec: ModelSpec) -> dict[str, Any]:
     }
 
 
+def _identity(record: str, spec: Any) -> dict[str, Any]:
+    """What every record's description starts with: its kind, name, summary and plugin."""
+    return {"record": record, "name": spec.name, "summary": spec.summary, "plugin": spec.plugin}
+
+
 def loss_info(spec: LossSpec) -> dict[str, Any]:
     """What ``ganzoo info`` shows about a loss, as a JSON-ready dict."""
     models = get_registry().models
     accepting = [n for n in models.names() if not models.records[n].losses or spec.name in models.records[n].losses]
     return {
-        "record": "loss",
-        "name": spec.name,
-        "summary": spec.summary,
-        "plugin": spec.plugin,
+        **_identity("loss", spec),
         "builder": describe_builder(spec.builder),
         "formula": spec.formula,
         "reference": spec.reference,
@@ -113,10 +115,7 @@ def dataset_info(spec: DatasetSpec) -> dict[str, Any]:
     """What ``ganzoo info`` shows about a dataset, as a JSON-ready dict."""
     models = get_registry().models
     return {
-        "record": "dataset",
-        "name": spec.name,
-        "summary": spec.summary,
-        "plugin": spec.plugin,
+        **_identity("dataset", spec),
         "loader": describe_builder(spec.loader),
         "sample_shape": list(spec.sample_shape) if spec.sample_shape is not None else None,
         "channels": spec.channels,
@@ -134,10 +133,7 @@ def dataset_info(spec: DatasetSpec) -> dict[str, Any]:
 def extractor_info(spec: ExtractorSpec) -> dict[str, Any]:
     """What ``ganzoo info`` shows about a feature extractor, as a JSON-ready dict."""
     return {
-        "record": "extractor",
-        "name": spec.name,
-        "summary": spec.summary,
-        "plugin": spec.plugin,
+        **_identity("extractor", spec),
         "builder": describe_builder(spec.builder),
         "datasets": list(spec.datasets),
         "classifier": spec.classifier,
@@ -147,10 +143,7 @@ def extractor_info(spec: ExtractorSpec) -> dict[str, Any]:
 def callback_info(spec: Any) -> dict[str, Any]:
     """What ``ganzoo info`` shows about a training callback, as a JSON-ready dict."""
     return {
-        "record": "callback",
-        "name": spec.name,
-        "summary": spec.summary,
-        "plugin": spec.plugin,
+        **_identity("callback", spec),
         "builder": describe_builder(spec.builder),
         "use": f"ganzoo train MODEL --callback {spec.name}",
     }
