@@ -160,7 +160,7 @@ def test_unknown_split_is_refused():
 
 
 def cache_files() -> list[Path]:
-    return sorted((ganzoo.paths.home_dir() / "cache" / "image-folder").glob("*"))
+    return sorted((ganzoo.paths.cache_dir() / "image-folder").glob("*"))
 
 
 def test_image_folder_resizes_crops_and_caches(tmp_path):
@@ -296,3 +296,9 @@ def test_no_module_keeps_its_own_copy_of_the_pixel_conversion():
         and any(f in path.read_text(encoding="utf-8") for f in ("div_(127.5)", "div(127.5)", "/ 127.5)"))
     ]
     assert copies == []
+
+
+def test_the_image_cache_follows_ganzoo_cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANZOO_CACHE_DIR", str(tmp_path / "my-cache"))
+    ganzoo.get_dataset_spec("image-folder").load(make_folder(tmp_path / "faces"), image_size=8)
+    assert len(list((tmp_path / "my-cache" / "image-folder").glob("*.safetensors"))) == 1

@@ -33,7 +33,7 @@ import torch
 from ganzoo.data import SampleSet
 from ganzoo.errors import ConfigError, DataNotFoundError
 from ganzoo.files import write_cache
-from ganzoo.paths import data_dir, home_dir
+from ganzoo.paths import cache_dir, data_dir
 
 __all__ = [
     "DEFAULT_IMAGE_SIZE",
@@ -105,7 +105,7 @@ def cache_path(kind: str, base: Path, files: Sequence[Path], image_size: int) ->
     for path in files:
         stat = path.stat()
         digest.update(json.dumps([os.path.relpath(path, base), stat.st_size, stat.st_mtime_ns]).encode())
-    return home_dir() / "cache" / kind / f"{digest.hexdigest()[:32]}.safetensors"
+    return cache_dir() / kind / f"{digest.hexdigest()[:32]}.safetensors"  # GANZOO_CACHE_DIR moves it too
 
 
 def _decode_one(path: Path, image_size: int) -> np.ndarray:
