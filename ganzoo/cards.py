@@ -118,7 +118,8 @@ class CardData:
     processes world_size, batch_size_per_device, global_batch_size, ...); ``metrics`` maps
     a metric name to its value and ``metric_notes`` says how each was measured (defaults:
     :data:`METRIC_NOTES`). ``source`` is how users load the model (an export folder path
-    or a zoo name); ``samples`` the sample grid's file name, None for no picture.
+    or a zoo name); ``samples`` the sample grid's file name, None for no picture; ``progress`` the
+    animation of the grids during training (``progress.gif``), None for none.
     """
 
     model: str
@@ -138,6 +139,7 @@ class CardData:
     is_image: bool = True
     samples: str | None = "samples.png"
     source: str | None = None
+    progress: str | None = None
 
     @classmethod
     def of_run(
@@ -246,7 +248,11 @@ def _samples(card: CardData) -> str:
     if not card.samples:
         return ""
     caption = "Fixed-noise samples at the end of training" + (", one class per row" if card.conditional else "")
-    return f"![{caption}]({card.samples})\n\n*{caption}.*\n\n"
+    text = f"![{caption}]({card.samples})\n\n*{caption}.*\n\n"
+    if card.progress:
+        during = "The same noise during training, one frame per sample grid"
+        text += f"![{during}]({card.progress})\n\n*{during}.*\n\n"
+    return text
 
 
 def _loss_options(options: Mapping[str, Any] | None) -> str | None:

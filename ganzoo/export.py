@@ -7,6 +7,7 @@ An export is a folder in the huggingface_hub shape::
     config.json         everything needed to rebuild the networks and what trained them
     README.md           the model card
     samples.png         the final fixed-noise sample grid
+    progress.gif        the fixed-noise grids during training, animated (exports of runs that saved grids)
 
 Tensors are written with safetensors (nothing is pickled, so reading never runs code) and
 every file goes through :mod:`ganzoo.files` (a temporary file, fsync and a rename), so an
@@ -40,6 +41,7 @@ __all__ = [
     "CONFIG_NAME",
     "EXPORT_FORMAT",
     "EXPORT_FORMAT_VERSION",
+    "PROGRESS_NAME",
     "SAMPLES_NAME",
     "WEIGHTS_NAME",
     "export_config",
@@ -59,6 +61,7 @@ WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 CARD_NAME = "README.md"
 SAMPLES_NAME = "samples.png"
+PROGRESS_NAME = "progress.gif"
 
 
 def jsonable(value: Any) -> Any:
@@ -145,8 +148,9 @@ def write_export(
     samples_png: str | os.PathLike[str] | None = None,
     dataset: str = "",
     loss: str = "",
+    progress_gif: str | os.PathLike[str] | None = None,
 ) -> Path:
-    """Write an export folder (weights, config, card, sample grid) and return its path."""
+    """Write an export folder (weights, config, card, sample grid, progress animation) and return its path."""
     import torch
 
     folder = make_folder(folder, what="the export folder")
@@ -168,6 +172,8 @@ def write_export(
     write_text(folder / CARD_NAME, card)
     if samples_png is not None and Path(samples_png).resolve() != (folder / SAMPLES_NAME).resolve():
         write_bytes(folder / SAMPLES_NAME, Path(samples_png).read_bytes())
+    if progress_gif is not None:
+        write_bytes(folder / PROGRESS_NAME, Path(progress_gif).read_bytes())
     return folder
 
 

@@ -9,7 +9,7 @@ program did with torch's global random state.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -18,7 +18,7 @@ from torch import nn
 from .errors import CardError, ConfigError
 from .specs import DEFAULT_CARD_PACKAGE, ModelSpec, WeightsSpec
 
-__all__ = ["GAN", "MIN_TRUNCATION", "PretrainedGenerator", "Sampler", "resolve_device", "slerp"]
+__all__ = ["GAN", "MIN_TRUNCATION", "PretrainedGenerator", "Sampler", "loop_path", "resolve_device", "slerp"]
 
 MIN_TRUNCATION = 0.04
 """The smallest ``truncation`` accepted: BigGAN's smallest published value. A draw lands within ``T``
@@ -53,6 +53,14 @@ def slerp(a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
     if float(torch.sin(omega)) < 1e-6:  # (anti)parallel: the arc is undefined, fall back to a line
         return (1 - t) * a + t * b
     return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+
+def loop_path(keys: torch.Tensor, steps: int) -> torch.Tensor:
+    """A closed spherical path through the rows of ``keys`` ``(K, latent_dim)``: ``steps`` points from each key
+    towards the next (the last one back to the first), the next key itself left to the next leg, so an
+    animation of the path loops without showing a frame twice. ``(K * steps, latent_dim)``."""
+    count = len(keys)
+    return torch.cat([slerp(keys[i], keys[(i + 1) % count], steps + 1)[:-1] for i in range(count)])
 
 
 class Sampler:
@@ -239,6 +247,23 @@ class Sampler:
             raise ConfigError(f"{self.name} is conditional: pass labels=<class> to interpolate within a class")
         path = slerp(self._latent(a), self._latent(b), steps)
         return self.decode(path, labels)
+
+    def walk(
+        self, n: int, *, seed: int, keys: int = 4, steps: int = 12, labels: Any = None
+    ) -> Iterator[torch.Tensor]:
+        """The frames of ``n`` looping latent walks side by side: ``keys * steps`` tensors ``(n, *sample_shape)``.
+
+        Walk ``i`` follows :func:`loop_path` through ``keys`` latents (``latents(n * keys, seed=seed)``, key
+        ``j`` of walk ``i`` in row ``j * n + i``), ``steps`` frames from one to the next. ``labels`` are
+        those of :meth:`class_labels`, fixed for the whole walk: a conditional model walks within a class.
+        Frames are decoded one at a time, so a long walk needs the memory of one frame.
+        """
+        n, keys, steps = _count(n), _count(keys, "keys"), _count(steps, "steps")
+        classes = self.class_labels(n, labels)
+        ends = self.latents(n * keys, seed=seed).view(keys, n, self.latent_dim)
+        paths = torch.stack([loop_path(ends[:, i], steps) for i in range(n)], dim=1)  # (frames, n, latent_dim)
+        for frame in paths:
+            yield self.decode(frame, classes)
 
     def _describe(self) -> str:
         classes = f", num_classes={self.num_classes}" if self.num_classes else ""

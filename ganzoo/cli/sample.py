@@ -23,6 +23,12 @@ from .common import complete_model, user_errors
 
 __all__ = ["parse_labels", "register"]
 
+WALK_KEYS = 4
+"""Seeds each ``--gif`` walk passes through before it returns to its first."""
+WALK_STEPS = 12
+"""Frames from one seed of a walk to the next."""
+WALK_FRAME_MS = 80
+
 
 def parse_labels(text: str | None, count: int) -> list[int] | None:
     """``"0,1,2"`` -> labels for ``count`` samples, the list repeated in turn (``"3"``: all threes)."""
@@ -68,7 +74,9 @@ def register(app: typer.Typer) -> None:
             autocompletion=complete_model,
         ),
         count: int = typer.Option(64, "-n", "--num", min=1, help="How many samples to draw."),
-        output: Path = typer.Option(Path("samples.png"), "-o", "--output", help="The PNG grid to write."),
+        output: Path | None = typer.Option(
+            None, "-o", "--output", help="The PNG grid to write (default samples.png; with --gif only if given)."
+        ),
         seed: int | None = typer.Option(
             None, "--seed", min=0, help="Random seed; the same seed draws the same samples. Default: a new one."
         ),
@@ -79,6 +87,11 @@ def register(app: typer.Typer) -> None:
         ),
         interpolate: bool = typer.Option(
             False, "--interpolate", help="Rows of spherical interpolations between two random latents each."
+        ),
+        gif: Path | None = typer.Option(
+            None, "--gif", metavar="FILE",
+            help=f"With --interpolate: an animated GIF of -n looping latent walks, each through {WALK_KEYS} seeds "
+            "(a conditional model's within its class, see --labels).",
         ),
         nrow: int | None = typer.Option(
             None, "--nrow", min=1, help="Images per row (default: a square grid; the classes for a conditional model)."
@@ -102,7 +115,8 @@ def register(app: typer.Typer) -> None:
         """Draw samples from a pretrained model and write them as a PNG grid.
 
         Examples: ganzoo sample dcgan-mnist -n 64 -o digits.png --seed 0;
-        ganzoo sample cgan-mnist --labels 7 -n 16; ganzoo sample ./runs/faces/export --interpolate.
+        ganzoo sample cgan-mnist --labels 7 -n 16; ganzoo sample ./runs/faces/export --interpolate;
+        ganzoo sample dcgan-mnist --interpolate --gif walk.gif -n 16.
         """
         from ..hub import load
         from ..imaging import save_grid, save_samples
@@ -110,33 +124,48 @@ def register(app: typer.Typer) -> None:
 
         if interpolate and truncation is not None:
             raise ConfigError("--truncation applies to random samples, not to --interpolate")
+        if gif is not None and not interpolate:
+            raise ConfigError("--gif writes an animated latent walk: add --interpolate")
+        if output is None and gif is None:
+            output = Path("samples.png")
         model = load(source, device=device, cache_dir=cache_dir, download=not offline)
         shape = model.sample_shape
         is_image = len(shape) == 3
         drawable = is_image or (len(shape) == 1 and shape[0] >= 2)  # images: a grid; points: a scatter plot
         if not drawable and tensor is None:
             raise ConfigError(f"{model.name} draws samples of shape {shape}, which no picture shows; use --tensor FILE")
+        if gif is not None and not is_image:
+            raise ConfigError(f"{model.name} draws points, not images: --gif needs an image model")
         if individual is not None and not is_image:
             raise ConfigError(f"{model.name} draws points, not images: --save-individual needs an image model")
         # every output is checked before any sample is drawn: one line naming the path and the problem
-        if drawable:
+        if drawable and output is not None:
             check_output_file(output, what="-o/--output")
+        if gif is not None:
+            check_output_file(gif, what="--gif")
         if individual is not None:
             check_output_folder(individual, what="--save-individual")
         if tensor is not None:
             check_output_file(tensor, what="--tensor")
         seed = secrets.randbelow(2**31) if seed is None else seed
+        square = max(1, math.ceil(math.sqrt(count)))
+        by_class = model.num_classes if model.num_classes and labels is None else None
+        written = []
+        if gif is not None:
+            _write_walk(gif, model, count, seed, labels, nrow or by_class or square)
+            written.append(f"{gif} (a walk of {count} images through {WALK_KEYS} seeds each)")
+            if output is None and individual is None and tensor is None:
+                typer.echo(f"wrote {', '.join(written)} from {model.name} (seed {seed})")
+                return
         if interpolate:
             columns = nrow or 8
             z, label_tensor = _interpolation(model, max(1, math.ceil(count / columns)), columns, seed, labels)
         else:
-            square = max(1, math.ceil(math.sqrt(count)))
-            columns = nrow or (model.num_classes if model.num_classes and labels is None else square)
+            columns = nrow or by_class or square
             z = model.latents(count, seed=seed, truncation=truncation)
             label_tensor = model.class_labels(count, parse_labels(labels, count))
         images = model.decode(z, label_tensor)
-        written = []
-        if drawable:
+        if drawable and output is not None:
             written.append(str(save_samples(images, output, nrow=columns, title=f"{model.name}, seed {seed}")))
         if individual is not None:
             make_folder(individual, what="--save-individual")
@@ -150,6 +179,19 @@ def register(app: typer.Typer) -> None:
             written.append(str(tensor))
         kind = "images" if is_image else "samples"
         typer.echo(f"wrote {len(images)} {kind} from {model.name} (seed {seed}) to {', '.join(written)}")
+
+
+def _write_walk(path: Path, model: Any, count: int, seed: int, labels: str | None, columns: int) -> Path:
+    """``count`` looping walks through :data:`WALK_KEYS` seeds each, tiled ``columns`` wide, as one GIF."""
+    from ..animation import frame_durations, grid_frame, save_gif
+
+    scale = 2 if model.sample_shape[-1] < 48 else 1
+    frames = [
+        grid_frame(images, nrow=columns, scale=scale)
+        for images in model.walk(count, seed=seed, keys=WALK_KEYS, steps=WALK_STEPS, labels=parse_labels(labels, count))
+    ]
+    durations = frame_durations(len(frames), longest=WALK_FRAME_MS)
+    return save_gif(frames, path, durations=durations, comment=f"{model.name} walk, seed {seed}")
 
 
 def _write_tensor(path: Path, images: Any, z: Any, labels: Any, **facts: Any) -> None:

@@ -183,6 +183,16 @@ def register(app: typer.Typer) -> None:
         log_every: int | None = typer.Option(
             None, "--log-every", help="Steps between log records (default 50).", rich_help_panel=_PANEL_RUN
         ),
+        tensorboard: bool = typer.Option(
+            False, "--tensorboard",
+            help="Also write TensorBoard events (losses, D(x), D(G(z)), images/s, learning rates, the sample "
+            "grids) to OUT/tb; watch with 'tensorboard --logdir OUT/tb'. Needs pip install \"ganzoo[tensorboard]\". "
+            "Give it again with --resume: the curves continue.", rich_help_panel=_PANEL_RUN,
+        ),
+        tensorboard_dir: Path | None = typer.Option(
+            None, "--tensorboard-dir", metavar="DIR", help="--tensorboard, writing to DIR instead of OUT/tb.",
+            rich_help_panel=_PANEL_RUN,
+        ),
         quiet: bool = typer.Option(
             False, "--quiet", "-q", help="No progress display, only the final summary.", rich_help_panel=_PANEL_RUN
         ),
@@ -254,6 +264,7 @@ def register(app: typer.Typer) -> None:
             sync_bn=sync_bn,
             dist_timeout=dist_timeout,
             callbacks=tuple(callback) if callback else None,
+            tensorboard=tensorboard_dir if tensorboard_dir is not None else (tensorboard or None),
         )
         rank = _rank()
         try:

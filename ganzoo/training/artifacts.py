@@ -104,6 +104,7 @@ def training_facts(run: Run, wall: float, checksums: list[str] | None) -> dict[s
         "precision": run.precision.name,
         "reuse_fakes": run.train_step.reuse_fakes,
         "callbacks": list(run.config.callbacks),
+        "tensorboard": str(resolved.tensorboard) if resolved.tensorboard is not None else None,
         "device": str(run.device),
         "hardware": describe_hardware(run.device, processes=group.world_size, nodes=group.topology.nodes),
         "wall_time_s": round(wall, 2),
@@ -126,7 +127,7 @@ def training_facts(run: Run, wall: float, checksums: list[str] | None) -> dict[s
 def export_run(run: Run) -> None:
     """Final metrics into ``run.metrics``; on rank 0, the export folder with weights, config.json and card."""
     from ..cards import CardData, data_license, render_card
-    from ..export import write_export
+    from ..export import PROGRESS_NAME, write_export
 
     counters = run.counters
     wall = counters.wall_time()
@@ -141,6 +142,8 @@ def export_run(run: Run) -> None:
     training = training_facts(run, wall, checksums)
     licence = data_license(resolved.dataset_spec, run.data)
     training["data_license"] = licence
+    progress = run.paths.samples / PROGRESS_NAME
+    progress_gif = progress if progress.is_file() else None
     card = render_card(
         CardData.of_run(
             spec=resolved.spec,
@@ -152,6 +155,7 @@ def export_run(run: Run) -> None:
             num_params=training["num_params"],
             is_image=run.data.is_image,
             source=str(run.paths.export),
+            progress=PROGRESS_NAME if progress_gif is not None else None,
         )
     )
     write_export(
@@ -166,4 +170,5 @@ def export_run(run: Run) -> None:
         samples_png=run.paths.final_samples,
         dataset=resolved.dataset,
         loss=resolved.loss,
+        progress_gif=progress_gif,
     )

@@ -305,4 +305,8 @@ class Export(Callback):
 
 def builtin_callbacks() -> list[Callback]:
     """The callbacks every run has, in the order they run."""
-    return [MetricLog(), SampleGrids(), Checkpoints(), Progress(), StopOnSignal(), Export()]
+    from .progress_gif import ProgressGif
+    from .tensorboard_log import TensorBoardLog
+
+    return [MetricLog(), SampleGrids(), ProgressGif(), TensorBoardLog(), Checkpoints(), Progress(), StopOnSignal(),
+            Export()]

@@ -105,12 +105,15 @@ class TrainConfig:
     """Several processes: seconds a collective waits for the others before the run stops with an error."""
     callbacks: tuple[str, ...] | None = None
     """Registered callbacks to add (``--callback NAME``). None: a new run has none, a resumed run keeps its own."""
+    tensorboard: str | Path | bool | None = None
+    """TensorBoard events of this session (``--tensorboard``, ``--tensorboard-dir DIR``): True writes them to
+    ``OUT/tb``, a path to that folder; None or False: none. Needs ``pip install "ganzoo[tensorboard]"``."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON- and checkpoint-safe: paths as strings, tuples as lists."""
         values = dataclasses.asdict(self)
-        for key in ("data_dir", "out"):
-            if values[key] is not None:
+        for key in ("data_dir", "out", "tensorboard"):
+            if values[key] is not None and not isinstance(values[key], bool):
                 values[key] = str(values[key])
         if values["betas"] is not None:
             values["betas"] = [float(b) for b in values["betas"]]
@@ -155,6 +158,8 @@ class ResolvedConfig:
     """The loss's constructor options, checked: ``loss_spec.build(**loss_options)`` builds the loss."""
     callbacks: tuple[str, ...] = ()
     """Registered callbacks the run adds after the built-in ones, in order."""
+    tensorboard: Path | None = None
+    """The folder of this session's TensorBoard events; None for none."""
 
     @property
     def model(self) -> str:
@@ -258,7 +263,19 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
         epochs=epochs,
         loss_options=loss_options,
         callbacks=_callbacks(config.callbacks),
+        tensorboard=_tensorboard(config.tensorboard, out),
     )
+
+
+def _tensorboard(value: Any, out: Path) -> Path | None:
+    """The events folder asked for (True: ``OUT/tb``), which needs the ``tensorboard`` extra installed."""
+    if value is None or value is False:
+        return None
+    from ..outputs import check_output_folder
+    from .tensorboard_log import require_tensorboard
+
+    require_tensorboard()
+    return check_output_folder(out / "tb" if value is True else Path(value), what="--tensorboard-dir")
 
 
 def _callbacks(names: Any) -> tuple[str, ...]:

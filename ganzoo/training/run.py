@@ -259,5 +259,8 @@ def equivalent_command(resolved: ResolvedConfig, total_steps: int, launcher: lis
         parts += ["--loss-option", f"{key}={value}"]
     for name in resolved.callbacks:
         parts += ["--callback", name]
+    if resolved.tensorboard is not None:
+        same = resolved.tensorboard == resolved.out / "tb"
+        parts += ["--tensorboard"] if same else ["--tensorboard-dir", str(resolved.tensorboard)]
     parts += ["--out", str(resolved.out)]
     return shlex.join(parts)
