@@ -116,7 +116,7 @@ def test_commands_that_list_do_not_import_torch():
         "        main(argv)\n"
         "    except SystemExit as done:\n"
         "        assert not done.code, (argv, done.code)\n"
-        "print('HEAVY', sorted(m for m in ('torch', 'torchvision', 'numpy') if m in sys.modules))\n"
+        "print('HEAVY', sorted(m for m in ('torch', 'torchvision', 'numpy', 'tensorboard') if m in sys.modules))\n"
     )
     env = {**os.environ, "COLUMNS": "120"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)

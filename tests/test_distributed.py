@@ -28,6 +28,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from helpers import install_registry, registry_with, tiny_mnist_root
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from ganzoo.errors import ConfigError, TrainingDivergedError, UnknownNameError
 from ganzoo.training import TrainConfig, Trainer, train
@@ -321,7 +322,7 @@ def test_a_crashed_rank_ends_the_others_with_a_clear_error(two_ranks):
 def test_nproc_launches_torchrun_and_only_rank_0_writes(tmp_path):
     out = tmp_path / "run"
     args = ["train", "mlp-gan", "--dataset", "ring-8", "--steps", "12", "--batch-size", "16", "--limit", "256",
-            "--device", "cpu", "--out", str(out), "--log-every", "6", "--nproc", "2"]
+            "--device", "cpu", "--out", str(out), "--log-every", "6", "--tensorboard", "--nproc", "2"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-m", "ganzoo", *args], capture_output=True, text=True, env=env,
                           timeout=240)
@@ -330,7 +331,11 @@ def test_nproc_launches_torchrun_and_only_rank_0_writes(tmp_path):
     assert "mlp-gan on ring-8 on 2 processes (batch 16 per device, global batch 32): 12 steps" in done.stderr
     assert done.stdout.count("trained mlp-gan") == 1 and "Traceback" not in done.stderr
     assert sorted(p.name for p in out.iterdir()) == [".ganzoo.lock", "checkpoints", "curves.png", "export", "log.jsonl",
-                                                     "samples"]
+                                                     "samples", "tb"]
+    assert len(list((out / "tb").iterdir())) == 1  # one event file: rank 0's
+    board = EventAccumulator(str(out / "tb"))
+    board.Reload()
+    assert [e.step for e in board.Scalars("loss/D")] == [6, 12]
     facts = json.loads((out / "export" / "config.json").read_text())["training"]
     assert facts["command"] == " ".join(["ganzoo", *args])
     assert (facts["world_size"], facts["global_batch_size"], facts["images_seen"]) == (2, 32, 12 * 32)
