@@ -26,9 +26,11 @@ __all__ = [
     "MAX_SECONDS",
     "MIN_FRAME_MS",
     "caption",
+    "fit_width",
     "frame_durations",
     "grid_frame",
     "load_frame",
+    "paletted",
     "pick_frames",
     "save_gif",
 ]
@@ -43,11 +45,15 @@ HOLD_LAST_MS = 1000
 """How long the last frame (the end of training) stays before the animation starts again."""
 
 
-def pick_frames(count: int, *, seconds: float = MAX_SECONDS, hold_last: bool = False) -> list[int]:
-    """The indices of ``count`` frames that fit in ``seconds`` at :data:`MIN_FRAME_MS` or more per frame:
-    all of them, or evenly spaced ones with the first and the last."""
+def pick_frames(
+    count: int, *, seconds: float = MAX_SECONDS, hold_last: bool = False, most: int | None = None
+) -> list[int]:
+    """The indices of ``count`` frames that fit in ``seconds`` at :data:`MIN_FRAME_MS` or more per frame (and
+    are at most ``most``): all of them, or evenly spaced ones with the first and the last."""
     budget = seconds * 1000 - (HOLD_LAST_MS if hold_last and count > 1 else 0)
     limit = max(2, int(budget // MIN_FRAME_MS) + (1 if hold_last else 0))
+    if most is not None:
+        limit = max(2, min(limit, most))
     if count <= limit:
         return list(range(count))
     return sorted({round(i * (count - 1) / (limit - 1)) for i in range(limit)})
@@ -90,12 +96,25 @@ def grid_frame(images: Any, *, nrow: int, scale: int = 1) -> Image.Image:
     return frame
 
 
+def paletted(frame: Image.Image) -> Image.Image:
+    """``frame`` as GIF stores it: grey stays grey (exact), colour gets its own 256-colour palette. A paletted
+    frame is a quarter of the memory of an RGB one, so callers that keep frames keep these."""
+    if frame.mode in ("L", "P"):
+        return frame
+    return frame.convert("RGB").quantize(colors=256)
+
+
+def fit_width(frame: Image.Image, width: int) -> Image.Image:
+    """``frame`` scaled down to at most ``width`` pixels wide (its aspect kept)."""
+    if frame.width <= width:
+        return frame
+    return frame.resize((width, max(1, round(frame.height * width / frame.width))), Image.LANCZOS)
+
+
 def _paletted(frame: Image.Image, size: tuple[int, int]) -> Image.Image:
     if frame.size != size:  # every frame of one animation has the first one's size
         frame = frame.resize(size, Image.BILINEAR)
-    if frame.mode == "L":
-        return frame
-    return frame.convert("RGB").quantize(colors=256)
+    return paletted(frame)
 
 
 def save_gif(

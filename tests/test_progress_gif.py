@@ -130,3 +130,19 @@ def test_a_grid_that_is_rewritten_is_read_again(tmp_path):
     write_progress_gif(samples, 2, cache=cache)
     assert gif_frames(samples / "progress.gif")[0][0][-8:].min() == 255
     assert gif_frames(tmp_path / "first.gif")[0][0][-8:].max() == 0
+
+
+def test_a_long_run_keeps_a_hundred_evenly_spaced_frames_of_a_bounded_width(tmp_path):
+    from ganzoo.training.progress_gif import FRAME_WIDTH, MOST_FRAMES, write_progress_gif
+
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    for step in range(10, 1510, 10):  # 150 grids, each wider than a frame may be
+        Image.new("L", (1000, 40), step % 256).save(samples / f"step_{step:06d}.png")
+    write_progress_gif(samples, 1500)
+    steps = gif_steps(samples / "progress.gif")
+    assert len(steps) == MOST_FRAMES and steps[0] == 10 and steps[-1] == 1500
+    gaps = {b - a for a, b in zip(steps, steps[1:])}
+    assert gaps <= {10, 20}  # evenly spaced
+    with Image.open(samples / "progress.gif") as gif:
+        assert gif.size[0] == FRAME_WIDTH and gif.n_frames == MOST_FRAMES

@@ -8,7 +8,9 @@ the last checkpoint by a session that was then killed is left out until the resu
 that step again and writes it anew (every frame's step is at most the run's step).
 
 Every frame shows the same noise (the run's fixed samples) and its step in a caption; see
-:mod:`ganzoo.animation` for the frame rate (at most ten seconds, the last frame held).
+:mod:`ganzoo.animation` for the frame rate (at most ten seconds, the last frame held). A long run
+keeps :data:`MOST_FRAMES` evenly spaced frames at most, each at most :data:`FRAME_WIDTH` pixels wide,
+so the file stays a few megabytes whatever the run's length and image size.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ from .run import Run
 
 __all__ = ["PROGRESS_NAME", "ProgressGif", "progress_frames", "write_progress_gif"]
 
+MOST_FRAMES = 100
+"""Frames of the animation at most (10 s at 100 ms a frame)."""
+FRAME_WIDTH = 512
+"""Frames wider than this (a 128x128 grid is 1,042 pixels) are scaled down to it."""
 _STEP_GRID = re.compile(r"step_(\d+)\.png")
 """The grids :class:`.callbacks.SampleGrids` writes every ``--sample-every`` steps."""
 
@@ -43,21 +49,27 @@ def progress_frames(samples: Path, up_to: int, final: Path | None = None) -> lis
 
 
 class FrameCache:
-    """Captioned frames by file, so rewriting the animation decodes only the grids that are new or changed."""
+    """Captioned, paletted frames by file, so rewriting the animation decodes only the grids that are new or
+    changed; it keeps only the frames the last animation used."""
 
     def __init__(self) -> None:
         self._frames: dict[tuple[str, int], tuple[tuple[int, int], Image.Image]] = {}
 
     def get(self, step: int, path: Path) -> Image.Image:
-        from ..animation import caption, load_frame
+        from ..animation import caption, fit_width, load_frame, paletted
 
         stat = path.stat()
         key, stamp = (str(path), step), (stat.st_mtime_ns, stat.st_size)
         cached = self._frames.get(key)
         if cached is None or cached[0] != stamp:
-            cached = (stamp, caption(load_frame(path), f"step {step:,}"))
+            cached = (stamp, paletted(caption(fit_width(load_frame(path), FRAME_WIDTH), f"step {step:,}")))
             self._frames[key] = cached
         return cached[1]
+
+    def keep_only(self, frames: list[tuple[int, Path]]) -> None:
+        wanted = {(str(path), step) for step, path in frames}
+        for key in self._frames.keys() - wanted:
+            del self._frames[key]
 
 
 def write_progress_gif(
@@ -70,9 +82,10 @@ def write_progress_gif(
     frames = progress_frames(samples, up_to, final)
     if not frames:
         return None
-    frames = [frames[i] for i in pick_frames(len(frames), hold_last=True)]
+    frames = [frames[i] for i in pick_frames(len(frames), hold_last=True, most=MOST_FRAMES)]
     cache = cache or FrameCache()
     images = [cache.get(step, path) for step, path in frames]
+    cache.keep_only(frames)
     comment = "steps " + ",".join(str(step) for step, _ in frames)
     return save_gif(images, samples / PROGRESS_NAME, durations=frame_durations(len(images), hold_last=True),
                     comment=comment)
