@@ -3,6 +3,7 @@ and the frame rate every ganzoo animation shares."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 
@@ -142,7 +143,7 @@ def test_a_long_run_keeps_a_hundred_evenly_spaced_frames_of_a_bounded_width(tmp_
     write_progress_gif(samples, 1500)
     steps = gif_steps(samples / "progress.gif")
     assert len(steps) == MOST_FRAMES and steps[0] == 10 and steps[-1] == 1500
-    gaps = {b - a for a, b in zip(steps, steps[1:])}
+    gaps = {b - a for a, b in itertools.pairwise(steps)}
     assert gaps <= {10, 20}  # evenly spaced
     with Image.open(samples / "progress.gif") as gif:
         assert gif.size[0] == FRAME_WIDTH and gif.n_frames == MOST_FRAMES

@@ -136,3 +136,12 @@ def test_an_unwritable_folder_is_refused_before_training(tmp_path):
         train(TrainConfig("mlp-gan", dataset="ring-8", steps=2, out=tmp_path / "run", quiet=True, device="cpu",
                           tensorboard=tmp_path / "file" / "tb"))
     assert not (tmp_path / "run" / "log.jsonl").exists()
+
+
+def test_every_number_a_log_record_gains_becomes_a_curve():
+    from ganzoo.training.tensorboard_log import scalar_tags
+
+    record = {"step": 8, "epoch": 2, "loss_d": 1.25, "d_fake": 0.5, "ema_beta": 0.999, "augment_p": 0.1,
+              "time": 12.5, "lr": 2e-4, "note": "text", "flag": True}
+    assert scalar_tags(record) == {"progress/epoch": 2.0, "loss/D": 1.25, "D/fake": 0.5, "train/ema_beta": 0.999,
+                                   "train/augment_p": 0.1}
