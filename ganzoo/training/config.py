@@ -107,7 +107,8 @@ class TrainConfig:
     """Registered callbacks to add (``--callback NAME``). None: a new run has none, a resumed run keeps its own."""
     tensorboard: str | Path | bool | None = None
     """TensorBoard events of this session (``--tensorboard``, ``--tensorboard-dir DIR``): True writes them to
-    ``OUT/tb``, a path to that folder; None or False: none. Needs ``pip install "ganzoo[tensorboard]"``."""
+    ``OUT/tb``, a path to that folder; False: none; None: none for a new run, the run's own on resume.
+    Needs ``pip install "ganzoo[tensorboard]"``."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON- and checkpoint-safe: paths as strings, tuples as lists."""
@@ -372,4 +373,6 @@ def check_resume_compatible(request: TrainConfig, saved: Mapping[str, Any], out:
             setattr(merged, key, saved.get(key))
     if merged.callbacks is None:  # side jobs may change on resume; unset, the run keeps its own
         merged.callbacks = tuple(saved.get("callbacks") or ())
+    if merged.tensorboard is None and saved.get("tensorboard"):  # the curves go on where they were
+        merged.tensorboard = saved["tensorboard"]
     return merged

@@ -308,6 +308,7 @@ def run_record(run: Run) -> dict[str, Any]:
         "log_every": resolved.log_every,
         "world_size": run.group.world_size,
         "callbacks": list(resolved.callbacks),
+        "tensorboard": str(resolved.tensorboard) if resolved.tensorboard is not None else None,
     }
 
 
