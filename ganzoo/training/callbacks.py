@@ -193,7 +193,7 @@ class SampleGrids(Callback):
 
     def on_step_end(self, run: Run) -> None:
         if run.step % run.config.sample_every == 0 and not run.is_last_step:
-            self.save(run, run.paths.samples / f"step_{run.step:06d}.png")
+            self.save(run, run.paths.sample_grid(run.step))
 
     def on_train_end(self, run: Run) -> None:
         if run.outcome == "finished":

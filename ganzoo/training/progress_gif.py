@@ -15,14 +15,13 @@ so the file stays a few megabytes whatever the run's length and image size.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from PIL import Image
 
 from ..export import PROGRESS_NAME
 from .callbacks import Callback
-from .run import Run
+from .run import Run, grid_files
 
 __all__ = ["PROGRESS_NAME", "ProgressGif", "progress_frames", "write_progress_gif"]
 
@@ -30,19 +29,12 @@ MOST_FRAMES = 100
 """Frames of the animation at most (10 s at 100 ms a frame)."""
 FRAME_WIDTH = 512
 """Frames wider than this (a 128x128 grid is 1,042 pixels) are scaled down to it."""
-_STEP_GRID = re.compile(r"step_(\d+)\.png")
-"""The grids :class:`.callbacks.SampleGrids` writes every ``--sample-every`` steps."""
 
 
 def progress_frames(samples: Path, up_to: int, final: Path | None = None) -> list[tuple[int, Path]]:
     """``(step, grid)`` of every ``step_N.png`` in ``samples`` with ``N <= up_to``, in order; then ``final``
     (the grid at the end of a finished run) at step ``up_to``."""
-    frames = []
-    for path in samples.glob("step_*.png") if samples.is_dir() else ():
-        match = _STEP_GRID.fullmatch(path.name)
-        if match and int(match.group(1)) <= up_to:
-            frames.append((int(match.group(1)), path))
-    frames.sort()
+    frames = [(step, path) for step, path in grid_files(samples) if step <= up_to]
     if final is not None and final.is_file():
         frames = [frame for frame in frames if frame[0] < up_to] + [(up_to, final)]
     return frames

@@ -8,6 +8,7 @@ names, so a new stateful part (an EMA copy, an augmentation probability) adds on
 
 from __future__ import annotations
 
+import re
 import shlex
 import time
 from collections.abc import Mapping
@@ -47,6 +48,14 @@ class RunPaths:
     @property
     def final_samples(self) -> Path:
         return self.samples / "final.png"
+
+    def sample_grid(self, step: int) -> Path:
+        """The grid of the fixed noise at ``step`` (written every ``--sample-every`` steps)."""
+        return self.samples / f"step_{step:06d}.png"
+
+    def sample_grids(self) -> list[tuple[int, Path]]:
+        """``(step, grid)`` of every step grid in ``samples/``, in step order."""
+        return grid_files(self.samples)
 
     @property
     def log(self) -> Path:
@@ -90,6 +99,16 @@ class Notices:
         self.lines.append(text)
         if self.is_main:
             self.reporter.message(f"note: {text}")
+
+
+_GRID = re.compile(r"step_(\d+)\.png")
+
+
+def grid_files(samples: Path) -> list[tuple[int, Path]]:
+    """``(step, path)`` of the step grids (:meth:`RunPaths.sample_grid`) in the folder ``samples``."""
+    found = [(int(m.group(1)), p) for p in samples.glob("step_*.png") if (m := _GRID.fullmatch(p.name))] \
+        if samples.is_dir() else []
+    return sorted(found)
 
 
 @dataclass

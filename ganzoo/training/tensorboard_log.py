@@ -85,7 +85,7 @@ class TensorBoardLog(Callback):
             return
         self._records(run)
         if run.step % run.config.sample_every == 0 and not run.is_last_step:
-            self._grid(run.paths.samples / f"step_{run.step:06d}.png", run.step)
+            self._grid(run.paths.sample_grid(run.step), run.step)
         if run.step % run.config.checkpoint_every == 0:
             self.writer.flush()  # before the checkpoint: a resumed run relies on what is written up to it
 
