@@ -33,6 +33,7 @@ __all__ = [
     "call_with_accepted",
     "describe_builder",
     "resolve",
+    "shape_text",
 ]
 
 DEFAULT_CARD_PACKAGE = "ganzoo_plugins.model_cards"
@@ -63,6 +64,39 @@ def _check_model_name(name: str) -> None:
             f"invalid model name {name!r}: a model name may not contain '.', which separates a weights tag "
             f"('name.tag'); use '-' instead, e.g. {name.replace('.', '-')!r}"
         )
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    """``(1, 28, 28)`` as ``"1x28x28"``, the spelling ``ModelSpec.sample_shapes`` matches."""
+    return "x".join(str(int(s)) for s in shape)
+
+
+def _patterns(model: str, field_name: str, patterns: Any) -> tuple[str, ...]:
+    if isinstance(patterns, str):
+        raise ConfigError(f"model {model!r}: {field_name} must be a tuple; write {field_name}=({patterns!r},)")
+    if not all(isinstance(p, str) for p in patterns):
+        raise ConfigError(f"model {model!r}: {field_name} must be a tuple of fnmatch patterns, got {patterns!r}")
+    return tuple(patterns)
+
+
+_SHAPE = re.compile(r"^[0-9*?\[\]x-]+$")
+
+
+def _shape_patterns(model: str, shapes: Any) -> tuple[str, ...]:
+    """``sample_shapes`` as ``"CxHxW"`` patterns; a tuple of ints is written out, a bad pattern refused."""
+    if isinstance(shapes, str):
+        raise ConfigError(f"model {model!r}: sample_shapes must be a tuple; write sample_shapes=({shapes!r},)")
+    found = []
+    for shape in shapes:
+        if isinstance(shape, (tuple, list)) and shape and all(isinstance(s, int) and s > 0 for s in shape):
+            shape = shape_text(tuple(shape))
+        if not isinstance(shape, str) or not _SHAPE.match(shape):
+            raise ConfigError(
+                f"model {model!r}: sample shape {shape!r} is not a shape like '1x28x28' or a pattern like "
+                "'*x64x64' ('*' for any)"
+            )
+        found.append(shape)
+    return tuple(found)
 
 
 def _check_options(kind: str, name: str, options: Mapping[str, Any]) -> None:
@@ -147,7 +181,13 @@ class ModelSpec:
     conditional: bool = False
     default_dataset: str = ""
     datasets: tuple[str, ...] = ()
-    """Datasets the model trains on (fnmatch patterns); empty means any of the right shape."""
+    """Datasets the model trains on (fnmatch patterns, e.g. ``"*mnist"``), besides its ``default_dataset``;
+    empty means every registered dataset of a shape in ``sample_shapes`` (labelled ones only when
+    ``conditional``)."""
+    sample_shapes: tuple[str, ...] = ()
+    """Shapes of one sample the networks make and take, written ``"1x28x28"`` (fnmatch patterns:
+    ``"*x64x64"``, ``"*"`` for any; tuples of ints are accepted). Empty means any shape when ``config``
+    has a ``sample_shape`` key (the data's shape is filled in), else none declared."""
     default_loss: str = "non-saturating"
     losses: tuple[str, ...] = ()
     """Losses the model accepts; empty means any registered loss."""
@@ -170,7 +210,8 @@ class ModelSpec:
         object.__setattr__(self, "options", _freeze(self.options))
         object.__setattr__(self, "presets", _freeze({k: _freeze(v) for k, v in self.presets.items()}))
         object.__setattr__(self, "hyperparameters", _freeze(self.hyperparameters))
-        object.__setattr__(self, "datasets", tuple(self.datasets))
+        object.__setattr__(self, "datasets", _patterns(self.name, "datasets", self.datasets))
+        object.__setattr__(self, "sample_shapes", _shape_patterns(self.name, self.sample_shapes))
         object.__setattr__(self, "losses", tuple(self.losses))
         object.__setattr__(self, "weights", tuple(self.weights))
         tags = [w.tag for w in self.weights]
@@ -187,11 +228,58 @@ class ModelSpec:
     def kind(self) -> str:
         return "conditional" if self.conditional else "unconditional"
 
-    def trains_on(self, dataset: str) -> bool:
-        """Whether ``datasets`` admits the dataset named ``dataset`` (fnmatch patterns; none means any)."""
+    def shape_patterns(self) -> tuple[str, ...]:
+        """The sample shapes the model supports: ``sample_shapes``, else any (``"*"``) when the data fills
+        its ``sample_shape`` config key, else none."""
+        if self.sample_shapes:
+            return self.sample_shapes
+        return ("*",) if "sample_shape" in self.config else ()
+
+    def data_shape(self, data: DatasetSpec) -> tuple[int, ...] | None:
+        """The shape of one sample of ``data`` as this model gets it: the dataset's ``sample_shape``, or, for
+        a dataset that resizes to the model's ``image_size``, ``(channels, image_size, image_size)``; None
+        when unknown (a resizing dataset and a model without ``image_size``)."""
+        if data.sample_shape is not None:
+            return data.sample_shape
+        size = self.config.get("image_size")
+        if data.channels and isinstance(size, int) and not isinstance(size, bool):
+            return (data.channels, size, size)
+        return None
+
+    def takes_shape(self, shape: tuple[int, ...] | None) -> bool:
+        """Whether ``shape`` (None: unknown, which only ``"*"`` admits) is one of :meth:`shape_patterns`."""
         import fnmatch
 
-        return not self.datasets or any(fnmatch.fnmatchcase(dataset, pattern) for pattern in self.datasets)
+        patterns = self.shape_patterns()
+        if shape is None:
+            return "*" in patterns
+        text = shape_text(shape)
+        return any(fnmatch.fnmatchcase(text, pattern) for pattern in patterns)
+
+    def trains_on(self, dataset: str | DatasetSpec) -> bool:
+        """Whether the model trains on ``dataset`` (a registered name or its record).
+
+        Its ``default_dataset`` always; else a dataset that ``datasets`` names (fnmatch patterns);
+        when ``datasets`` is empty, a registered dataset whose sample shape :meth:`takes_shape`
+        admits and, for a conditional model, that has labels (``num_classes``).
+        """
+        import fnmatch
+
+        name = dataset if isinstance(dataset, str) else dataset.name
+        if name == self.default_dataset:
+            return True
+        if self.datasets:
+            return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.datasets)
+        if isinstance(dataset, str):
+            from .registry import get_registry
+
+            found = get_registry().datasets.records.get(name)
+            if found is None:
+                return False
+            dataset = found
+        if self.conditional and dataset.num_classes is None:
+            return False
+        return self.takes_shape(self.data_shape(dataset))
 
     def get_weights(self, tag: str | None = None) -> WeightsSpec:
         """The weights entry with ``tag`` (the default entry when ``tag`` is None)."""
