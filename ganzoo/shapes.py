@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["check_patterns", "check_shape_patterns", "shape_matches", "shape_text"]
+__all__ = ["check_patterns", "check_shape_patterns", "data_shape", "shape_matches", "shape_text"]
 
 _SHAPE = re.compile(r"^[0-9*?\[\]x-]+$")
 
@@ -54,3 +54,13 @@ def shape_matches(patterns: tuple[str, ...], shape: tuple[int, ...] | None) -> b
         return "*" in patterns
     text = shape_text(shape)
     return any(fnmatch.fnmatchcase(text, pattern) for pattern in patterns)
+
+
+def data_shape(sample_shape: tuple[int, ...] | None, channels: int | None, image_size: Any) -> tuple[int, ...] | None:
+    """One sample's shape: a dataset's ``sample_shape``, or, for a dataset that resizes to the model's
+    ``image_size``, ``(channels, image_size, image_size)``; None when unknown (no ``image_size``)."""
+    if sample_shape is not None:
+        return tuple(sample_shape)
+    if channels and isinstance(image_size, int) and not isinstance(image_size, bool):
+        return (channels, image_size, image_size)
+    return None

@@ -19,7 +19,7 @@ from typing import Any
 
 from .builders import Builder, SharedConfig, accepted_keywords, call_with_accepted, describe_builder, resolve
 from .errors import ConfigError
-from .shapes import check_patterns, check_shape_patterns, shape_matches, shape_text
+from .shapes import check_patterns, check_shape_patterns, data_shape, shape_matches, shape_text
 
 __all__ = [
     "DEFAULT_CARD_PACKAGE",
@@ -223,15 +223,8 @@ class ModelSpec:
         return ("*",) if "sample_shape" in self.config else ()
 
     def data_shape(self, data: DatasetSpec) -> tuple[int, ...] | None:
-        """The shape of one sample of ``data`` as this model gets it: the dataset's ``sample_shape``, or, for
-        a dataset that resizes to the model's ``image_size``, ``(channels, image_size, image_size)``; None
-        when unknown (a resizing dataset and a model without ``image_size``)."""
-        if data.sample_shape is not None:
-            return data.sample_shape
-        size = self.config.get("image_size")
-        if data.channels and isinstance(size, int) and not isinstance(size, bool):
-            return (data.channels, size, size)
-        return None
+        """The shape of one sample of ``data`` for this model (:func:`ganzoo.shapes.data_shape`)."""
+        return data_shape(data.sample_shape, data.channels, self.config.get("image_size"))
 
     def takes_shape(self, shape: tuple[int, ...] | None) -> bool:
         """Whether ``shape`` (None: unknown, which only ``"*"`` admits) is one of :meth:`shape_patterns`."""
