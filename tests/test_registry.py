@@ -231,6 +231,24 @@ def test_empty_datasets_means_the_registered_datasets_of_the_declared_sample_sha
     assert _spec(default_dataset="ring-8").trains_on("ring-8")
 
 
+def test_create_and_train_refuse_a_dataset_of_a_shape_the_model_does_not_declare(use_plugins, plugin_module, tmp_path):
+    use_plugins(plugin_module('''
+import ganzoo
+
+@ganzoo.hookimpl
+def register_models(register):
+    register(ganzoo.ModelSpec(name="points-only", summary="", generator="ganzoo_plugins.mlp_gan.nets:MLPGenerator",
+                              discriminator="ganzoo_plugins.mlp_gan.nets:MLPDiscriminator",
+                              config={"latent_dim": 4, "sample_shape": (2,)}, sample_shapes=("2",)))
+'''))
+    assert ganzoo.create("points-only", dataset="ring-8").sample(2, seed=0).shape == (2, 2)
+    refused = r"points-only does not train on dataset 'mnist'; use one of: grid-25, ring-8$"
+    with pytest.raises(ConfigError, match=refused):
+        ganzoo.create("points-only", dataset="mnist")
+    with pytest.raises(ConfigError, match=refused):  # before any data is looked for
+        ganzoo.train(ganzoo.TrainConfig(model="points-only", dataset="mnist", steps=1, out=tmp_path / "run"))
+
+
 @pytest.mark.parametrize("fields, message", [
     ({"sample_shapes": "1x28x28"}, r"sample_shapes must be a tuple; write sample_shapes=\('1x28x28',\)"),
     ({"sample_shapes": ("1, 28, 28",)}, r"sample shape '1, 28, 28' is not a shape like '1x28x28'"),
