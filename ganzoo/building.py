@@ -37,9 +37,10 @@ def _dataset_spec(spec: ModelSpec, dataset: str | None) -> DatasetSpec | None:
     if dataset is None:
         return registry.datasets.records.get(spec.default_dataset)
     found = registry.datasets.get(dataset)
-    if not spec.trains_on(found.name):
+    if not spec.trains_on(found):
+        accepted = [n for n in registry.datasets.names() if spec.trains_on(registry.datasets.records[n])]
         raise ConfigError(
-            f"{spec.name} does not train on dataset {found.name!r}; use one of: {', '.join(spec.datasets)}"
+            f"{spec.name} does not train on dataset {found.name!r}; use one of: {', '.join(accepted)}"
         )
     return found
 

@@ -26,9 +26,13 @@ class CallbackSpec:
     """
 
     name: str
+    """Registry name, turned on by ``ganzoo train ... --callback NAME``."""
     summary: str
+    """One line for ``ganzoo list --callbacks``."""
     builder: str | Callable[..., Any]
+    """Called with no arguments; returns a :class:`ganzoo.training.Callback`."""
     plugin: str = ""
+    """Set by the registry: the plugin that registered this callback."""
 
     def __post_init__(self) -> None:
         _check_name("callback", self.name)

@@ -23,7 +23,8 @@ class SampleSet(Dataset):
 
     ``samples`` is either uint8 images ``(N, C, H, W)`` in ``[0, 255]`` (normalised to
     ``[-1, 1]`` per batch by :meth:`normalise`) or a float tensor ``(N, *shape)`` already
-    in the model's units (2-D points, say).
+    in the model's units, ``[-1, 1]`` (2-D points, say): the range of a Tanh generator, which
+    the dataset contract (``ganzoo.testing``) checks.
 
     ``license`` is the licence of these samples when the loader knows it better than the
     dataset's spec can (an image folder with a ``LICENSE`` file); empty means "the spec's".

@@ -7,8 +7,8 @@ contract checks in ``ganzoo.testing``).
 
 Conventions shared by all of ganzoo:
 
-* Images are ``(N, C, H, W)`` float tensors in ``[-1, 1]``; other data (2-D points, say)
-  is ``(N, *sample_shape)`` in the units of the dataset.
+* Images are ``(N, C, H, W)`` float tensors in ``[-1, 1]`` (stored as uint8 in ``[0, 255]``); other
+  data (2-D points, say) is ``(N, *sample_shape)`` float samples in ``[-1, 1]``, the range of a Tanh.
 * Labels are ``(N,)`` int64 class indices in ``[0, num_classes)``.
 * Discriminators return raw logits (shape ``(N,)`` or ``(N, 1)``); losses apply any
   sigmoid themselves, numerically stably.

@@ -19,6 +19,7 @@ from typing import Any
 
 from .builders import Builder, SharedConfig, accepted_keywords, call_with_accepted, describe_builder, resolve
 from .errors import ConfigError
+from .shapes import check_patterns, check_shape_patterns, data_shape, shape_matches, shape_text
 
 __all__ = [
     "DEFAULT_CARD_PACKAGE",
@@ -33,6 +34,7 @@ __all__ = [
     "call_with_accepted",
     "describe_builder",
     "resolve",
+    "shape_text",
 ]
 
 DEFAULT_CARD_PACKAGE = "ganzoo_plugins.model_cards"
@@ -96,15 +98,21 @@ class WeightsSpec:
     tag: str
     """Short name appended to the model name: ``dcgan-mnist.mnist``."""
     dataset: str
+    """The registered dataset the weights were trained on (``ganzoo info`` and the card show it)."""
     sha256: str
+    """SHA-256 of the safetensors file, 64 lower-case hex digits: ``ganzoo.load`` checks it before use."""
     package: str | None = None
     """Package holding the weights file (``importlib.resources``), or None for download only."""
     filename: str | None = None
+    """Name of the weights file inside ``package`` (give ``filename``, ``url`` or both)."""
     url: str | None = None
+    """Where the file is downloaded from when it is not packaged (or not yet in the cache)."""
     config: Mapping[str, Any] = field(default_factory=dict)
     """Model configuration the weights were trained with (constructor arguments)."""
     num_params: int | None = None
+    """The generator's parameter count; the contract's ``weights`` check compares it with the file."""
     metrics: Mapping[str, Any] = field(default_factory=dict)
+    """Evaluation results (``fid``, ``kid_mean``, ``precision``, ...), shown by ``ganzoo info`` and the zoo table."""
     recipe: str = ""
     """The exact command that produced the weights."""
     card: str | None = None
@@ -112,6 +120,7 @@ class WeightsSpec:
     card_package: str | None = None
     """Package holding the card (``importlib.resources``); None means :data:`DEFAULT_CARD_PACKAGE`."""
     license: str = ""
+    """Licence of the weights (also shown on the card), e.g. ``"Apache-2.0"``."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Further facts: seed, steps, training time, hardware, storage dtype."""
 
@@ -131,10 +140,13 @@ class ModelSpec:
     """A GAN model that ganzoo can build, train, export and load."""
 
     name: str
+    """Registry name: lower-case letters, digits, ``-`` and ``_``, no ``.`` (``name.tag`` picks weights)."""
     summary: str
+    """One line for ``ganzoo list`` and the model card."""
     generator: str | Callable[..., Any]
     """Builds the generator; called with the accepted keys of the resolved configuration."""
     discriminator: str | Callable[..., Any]
+    """Builds the discriminator, called like ``generator``; it returns raw logits (no Sigmoid)."""
     config: Mapping[str, Any] = field(default_factory=dict)
     """Default constructor arguments shared by generator and discriminator. The keys
     ``sample_shape``, ``channels``, ``image_size`` and ``num_classes`` are filled in from
@@ -145,19 +157,34 @@ class ModelSpec:
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Configuration tied to an option value, e.g. ``{"image_size=128": {"latent_dim": 200}}``."""
     conditional: bool = False
+    """True when both networks take class labels (``num_classes`` is then filled in from the dataset);
+    a conditional model trains only on labelled data."""
     default_dataset: str = ""
+    """What ``ganzoo train NAME`` trains on without ``--dataset``; the model always trains on it."""
     datasets: tuple[str, ...] = ()
-    """Datasets the model trains on (fnmatch patterns); empty means any of the right shape."""
+    """Datasets the model trains on (fnmatch patterns, e.g. ``"*mnist"``), besides its ``default_dataset``;
+    empty means every registered dataset of a shape in ``sample_shapes`` (labelled ones only when
+    ``conditional``)."""
+    sample_shapes: tuple[str, ...] = ()
+    """Shapes of one sample the networks make and take, written ``"1x28x28"`` (fnmatch patterns:
+    ``"*x64x64"``, ``"*"`` for any; tuples of ints are accepted). Empty means any shape when ``config``
+    has a ``sample_shape`` key (the data's shape is filled in), else none declared."""
     default_loss: str = "non-saturating"
+    """What ``ganzoo train NAME`` trains with without ``--loss``."""
     losses: tuple[str, ...] = ()
     """Losses the model accepts; empty means any registered loss."""
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)
-    """Training defaults: batch_size, lr, betas, d_steps, ..."""
+    """Training defaults, each overridden by its ``ganzoo train`` flag: ``batch_size`` (else 64), ``lr`` (else
+    2e-4), ``betas`` (else ``(0.5, 0.999)``), and the run's length as ``steps`` or ``epochs`` (else one
+    epoch). Other keys are only shown by ``ganzoo info``; D's updates per G update are the loss's ``d_steps``."""
     architecture: str = ""
     """A human-readable summary of both networks (shown by ``ganzoo info``)."""
     reference: str = ""
+    """The paper or source the model follows (shown by ``ganzoo info`` and on the model card)."""
     weights: tuple[WeightsSpec, ...] = ()
+    """Pretrained weights: ``ganzoo.load("NAME.TAG")`` loads one, ``ganzoo.load("NAME")`` the default."""
     default_weights: str | None = None
+    """The tag ``ganzoo.load("NAME")`` loads; None means the first of ``weights``."""
     plugin: str = ""
     """Set by the registry: the plugin that registered this model."""
 
@@ -170,7 +197,8 @@ class ModelSpec:
         object.__setattr__(self, "options", _freeze(self.options))
         object.__setattr__(self, "presets", _freeze({k: _freeze(v) for k, v in self.presets.items()}))
         object.__setattr__(self, "hyperparameters", _freeze(self.hyperparameters))
-        object.__setattr__(self, "datasets", tuple(self.datasets))
+        object.__setattr__(self, "datasets", check_patterns(self.name, "datasets", self.datasets))
+        object.__setattr__(self, "sample_shapes", check_shape_patterns(self.name, self.sample_shapes))
         object.__setattr__(self, "losses", tuple(self.losses))
         object.__setattr__(self, "weights", tuple(self.weights))
         tags = [w.tag for w in self.weights]
@@ -187,11 +215,45 @@ class ModelSpec:
     def kind(self) -> str:
         return "conditional" if self.conditional else "unconditional"
 
-    def trains_on(self, dataset: str) -> bool:
-        """Whether ``datasets`` admits the dataset named ``dataset`` (fnmatch patterns; none means any)."""
+    def shape_patterns(self) -> tuple[str, ...]:
+        """The sample shapes the model supports: ``sample_shapes``, else any (``"*"``) when the data fills
+        its ``sample_shape`` config key, else none."""
+        if self.sample_shapes:
+            return self.sample_shapes
+        return ("*",) if "sample_shape" in self.config else ()
+
+    def data_shape(self, data: DatasetSpec) -> tuple[int, ...] | None:
+        """The shape of one sample of ``data`` for this model (:func:`ganzoo.shapes.data_shape`)."""
+        return data_shape(data.sample_shape, data.channels, self.config.get("image_size"))
+
+    def takes_shape(self, shape: tuple[int, ...] | None) -> bool:
+        """Whether ``shape`` (None: unknown, which only ``"*"`` admits) is one of :meth:`shape_patterns`."""
+        return shape_matches(self.shape_patterns(), shape)
+
+    def trains_on(self, dataset: str | DatasetSpec) -> bool:
+        """Whether the model trains on ``dataset`` (a registered name or its record).
+
+        Its ``default_dataset`` always; else a dataset that ``datasets`` names (fnmatch patterns);
+        when ``datasets`` is empty, a registered dataset whose sample shape :meth:`takes_shape`
+        admits and, for a conditional model, that has labels (``num_classes``).
+        """
         import fnmatch
 
-        return not self.datasets or any(fnmatch.fnmatchcase(dataset, pattern) for pattern in self.datasets)
+        name = dataset if isinstance(dataset, str) else dataset.name
+        if name == self.default_dataset:
+            return True
+        if self.datasets:
+            return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.datasets)
+        if isinstance(dataset, str):
+            from .registry import get_registry
+
+            found = get_registry().datasets.records.get(name)
+            if found is None:
+                return False
+            dataset = found
+        if self.conditional and dataset.num_classes is None:
+            return False
+        return self.takes_shape(self.data_shape(dataset))
 
     def get_weights(self, tag: str | None = None) -> WeightsSpec:
         """The weights entry with ``tag`` (the default entry when ``tag`` is None)."""
@@ -215,14 +277,20 @@ class LossSpec:
     """An adversarial loss. ``builder`` returns an object with the ``ganzoo.Loss`` protocol."""
 
     name: str
+    """Registry name (``--loss NAME``): lower-case letters, digits, ``-``, ``_`` or ``.``."""
     summary: str
+    """One line for ``ganzoo list --losses``."""
     builder: str | Callable[..., Any]
+    """Returns the ``ganzoo.Loss`` object, called with the chosen ``options`` as keywords."""
     formula: str = ""
+    """The two objectives in plain text (``D: ...;  G: ...``), shown by ``ganzoo info``."""
     reference: str = ""
+    """The paper the loss comes from."""
     options: Mapping[str, tuple[Any, ...] | type] = field(default_factory=dict)
     """Constructor keywords a user may set (``--loss-option gp_weight=5``), each with its type or a tuple
     of allowed values, like ``ModelSpec.options``; the constructor itself checks their ranges."""
     plugin: str = ""
+    """Set by the registry: the plugin that registered this loss."""
 
     def __post_init__(self) -> None:
         _check_name("loss", self.name)
@@ -244,23 +312,34 @@ class DatasetSpec:
     """
 
     name: str
+    """Registry name (``--dataset NAME``): lower-case letters, digits, ``-``, ``_`` or ``.``."""
     summary: str
+    """One line for ``ganzoo list --datasets``."""
     loader: str | Callable[..., Any]
+    """Returns a split as a ``ganzoo.data.SampleSet``: uint8 images in [0, 255] or float samples in
+    [-1, 1]; called with the keywords it accepts among ``root``, ``split``, ``download``, ``image_size``."""
     sample_shape: tuple[int, ...] | None = None
     """Shape of one sample; None when the loader resizes to the model's ``image_size``."""
     channels: int | None = None
+    """Image channels (1 grey, 3 colour), None for data that are not images; fills a model's ``channels``."""
     num_classes: int | None = None
+    """Number of label classes, None for unlabelled data; a conditional model needs it."""
     can_download: bool = False
+    """True when the loader fetches missing files itself with ``download=True`` (``ganzoo train --download``)."""
     embedded: bool = False
     """True for data generated in code (needs no files at all)."""
     splits: tuple[str, ...] = ("train",)
+    """The splits the loader knows; training uses ``train`` unless ``--split`` says otherwise."""
     license: str = ""
+    """Licence of the data, stated on every model card trained on it (a loader's ``SampleSet.license`` wins)."""
     homepage: str = ""
+    """Where the data come from (shown by ``ganzoo info`` and on model cards)."""
     sample_metrics: str | Callable[..., Any] | None = None
     """Optional ``metrics(samples, dataset) -> dict``: scores 2,000 of a trained generator's samples (a float
-    tensor in model units) on this data set; the trainer puts the result in the run's final metrics and card
+    tensor in model units, [-1, 1]) on this data set; the trainer puts the result in the run's final metrics and card
     (the toy sets report the modes covered)."""
     plugin: str = ""
+    """Set by the registry: the plugin that registered this dataset."""
 
     def __post_init__(self) -> None:
         _check_name("dataset", self.name)
@@ -295,13 +374,17 @@ class ExtractorSpec:
     """A feature extractor for evaluation metrics (FID features, class predictions)."""
 
     name: str
+    """Registry name (``ganzoo eval --extractor NAME``); the built object's ``name`` must equal it."""
     summary: str
+    """One line for ``ganzoo list --extractors``."""
     builder: str | Callable[..., Any]
+    """Returns the extractor (``name``, ``weights_sha256``, ``input_note``, ``features(x)``); offered ``device``."""
     datasets: tuple[str, ...] = ()
     """Datasets the extractor serves (fnmatch patterns); empty means any image data."""
     classifier: bool = False
     """True when the extractor also predicts class labels (class coverage, conditional accuracy)."""
     plugin: str = ""
+    """Set by the registry: the plugin that registered this extractor."""
 
     def __post_init__(self) -> None:
         _check_name("feature extractor", self.name)

@@ -13,15 +13,18 @@ still runs, and tests/test_datasets.py covers the rest.
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
 from ganzoo_plugins.datasets.mnist_family import TORCHVISION_CLASSES
 from helpers import make_folder, write_tiny_family
+from typer.testing import CliRunner
 
 import ganzoo
 import ganzoo.registry
 import ganzoo.testing
+from ganzoo.cli.app import build_app
 from ganzoo.errors import GanzooError
 from ganzoo.testing import Check, ContractError
 
@@ -96,15 +99,35 @@ class Generator(nn.Module):
         return (torch.tanh(x) if self.squash else x).reshape(-1, 1, 4, 4)
 
 
+class FixedGenerator(Generator):
+    """Takes a sample_shape key, as a model of any shape does, but always makes 1x4x4 samples."""
+
+    def __init__(self, latent_dim=4, sample_shape=(1, 4, 4), small=False):
+        super().__init__(latent_dim, squash=not small)
+        self.small = small
+
+    def forward(self, z, labels=None):
+        if self.small:  # no Tanh: in range at N(0, I) latents, unbounded beyond
+            return (self.net(z) * 0.01).reshape(-1, 1, 4, 4)
+        return super().forward(z, labels)
+
+
 class Discriminator(nn.Module):
     num_classes = None
 
-    def __init__(self):
+    def __init__(self, head="logit"):
         super().__init__()
-        self.net = nn.Linear(16, 1)
+        self.net, self.head = nn.Linear(16, 1), head
 
     def forward(self, x, labels=None):
-        return self.net(x.flatten(1)).flatten()
+        out = self.net(x.flatten(1))
+        if self.head == "sigmoid":
+            return torch.sigmoid(out).flatten()
+        if self.head == "column":
+            return out
+        if self.head == "unflattened":
+            return out.reshape(-1, 1, 1, 1)
+        return out.flatten()
 
 
 class FlippedLoss:
@@ -161,15 +184,27 @@ def load_anything(root=None, split="train"):
     return SampleSet(torch.zeros(5, 1, 4, 4, dtype=torch.uint8), name="files")
 
 
-def model(name, **config):
-    return ganzoo.ModelSpec(name=name, summary="", generator=Generator, discriminator=Discriminator,
-                            config={"latent_dim": 4, **config}, default_dataset="")
+def load_wide_points(split="train"):
+    angle = torch.linspace(0, 3.1416, 50)
+    return SampleSet(torch.stack([angle.cos() - 0.5, angle.sin()], dim=1) * 0.8, name="wide-points")  # x to -1.2
+
+
+def model(name, generator=Generator, sample_shapes=(), **config):
+    return ganzoo.ModelSpec(name=name, summary="", generator=generator, discriminator=Discriminator,
+                            config={"latent_dim": 4, **config}, default_dataset="", sample_shapes=sample_shapes)
 
 
 @ganzoo.hookimpl
 def register_models(register):
     register(model("unsquashed", squash=False))
     register(model("spare-parts", unused=True))
+    register(model("any-shape", FixedGenerator, sample_shape=(1, 4, 4)))
+    register(model("misdeclared", sample_shapes=("1x28x28",)))
+    register(model("declared", sample_shapes=((1, 4, 4),)))
+    register(model("unbounded", FixedGenerator, sample_shapes=("1x4x4",), small=True))
+    register(model("sigmoid-d", sample_shapes=("1x4x4",), head="sigmoid"))
+    register(model("column-d", sample_shapes=("1x4x4",), head="column"))
+    register(model("unflattened", sample_shapes=("1x4x4",), head="unflattened"))
 
 
 @ganzoo.hookimpl
@@ -183,6 +218,8 @@ def register_datasets(register):
     register(ganzoo.DatasetSpec(name="wrong-shape", summary="", loader=load_wrong_shape, sample_shape=(2,),
                                 embedded=True))
     register(ganzoo.DatasetSpec(name="files", summary="", loader=load_anything, sample_shape=(1, 4, 4)))
+    register(ganzoo.DatasetSpec(name="wide-points", summary="", loader=load_wide_points, sample_shape=(2,),
+                                embedded=True))
 '''
 
 
@@ -213,11 +250,61 @@ def test_a_parameter_without_gradient_fails(broken):
     assert "generator.spare.weight gets no gradient" in message
 
 
-def test_a_model_that_does_not_fit_the_datasets_it_claims_fails(broken):
-    # datasets=() claims "any dataset of the right shape", but this generator makes 1x4x4 samples only
-    message = failure(broken, "model", "spare-parts", "datasets")
+def test_a_model_that_takes_a_sample_shape_key_but_makes_one_shape_fails_with_the_fix(broken):
+    # a 'sample_shape' config key means "any shape", so every dataset is claimed, but this generator makes 1x4x4 only
+    message = failure(broken, "model", "any-shape", "datasets")
     assert "on dataset 'fashion-mnist': generator.sample_shape is (1, 4, 4), expected (1, 28, 28)" in message
+    assert "declares them, e.g. sample_shapes=(" in message
     ganzoo.testing.check_loss("hinge")  # a sound record passes in the same registry
+
+
+def test_a_model_that_declares_nothing_trains_on_nothing_and_is_told_how_to_declare(broken):
+    assert not [d for d in ganzoo.list_datasets() if ganzoo.get_model_spec("spare-parts").trains_on(d)]
+    message = failure(broken, "model", "spare-parts", "datasets")
+    assert "no registered dataset matches what it trains on (nothing declared: " in message
+    assert "sample_shapes=('1x28x28',)" in message
+
+
+def test_declared_sample_shapes_choose_the_datasets_in_info_and_the_contract(broken):
+    spec = ganzoo.get_model_spec("declared")
+    assert spec.sample_shapes == ("1x4x4",)
+    assert ganzoo.testing.model_datasets(spec) == ["files"]
+    info = CliRunner().invoke(build_app(), ["info", "declared", "--json"])
+    assert info.exit_code == 0, info.output
+    assert json.loads(info.output)["datasets"] == ["files"] and json.loads(info.output)["sample_shapes"] == ["1x4x4"]
+    data = json.loads(CliRunner().invoke(build_app(), ["info", "files", "--json"]).output)
+    assert "declared" in data["models"] and "misdeclared" not in data["models"]
+    for aspect in ("build", "datasets"):
+        next(c for c in ganzoo.testing.contract_checks(broken) if c.id == f"model:declared:{aspect}")()
+
+
+def test_a_generator_outside_its_declared_sample_shapes_fails(broken):
+    message = failure(broken, "model", "misdeclared", "build")
+    assert "generator.sample_shape is 1x4x4, which its sample_shapes (1x28x28) do not admit" in message
+
+
+def test_an_image_generator_without_a_bounded_output_fails(broken):
+    message = failure(broken, "model", "unbounded", "build")
+    # in range at N(0, I) latents (the shape check passes), out of range further out
+    assert "images must lie in [-1, 1] for every latent: on N(0, I) latents times 100 " in message
+    assert "(end it with Tanh)" in message
+
+
+def test_a_discriminator_that_returns_a_sigmoid_fails(broken):
+    message = failure(broken, "model", "sigmoid-d", "build")
+    assert "all lie in [0, 1], the signature of a sigmoid: return the raw logit" in message
+
+
+def test_a_discriminator_may_return_n_by_1_but_no_other_shape(broken, tmp_path):
+    for aspect in ("build", "gradients", "train"):  # (N, 1) trains through the real trainer
+        next(c for c in ganzoo.testing.contract_checks(broken) if c.id == f"model:column-d:{aspect}")(tmp_path)
+    message = failure(broken, "model", "unflattened", "build")
+    assert "discriminator output has shape (3, 1, 1, 1), expected (3,) or (3, 1): one logit per sample" in message
+
+
+def test_a_dataset_outside_the_value_range_fails(broken):
+    message = failure(broken, "dataset", "wide-points", "load")
+    assert "float samples in [-1.2, 0.8]; float samples must lie in [-1, 1], the range of a Tanh generator" in message
 
 
 def test_a_loss_with_the_wrong_sign_fails(broken):

@@ -8,6 +8,8 @@ here until CONTRIBUTING.md shows it and HOOK_TESTS (or SWITCH_TESTS) names a tes
 from __future__ import annotations
 
 import ast
+import dataclasses
+import importlib.util
 import inspect
 import json
 import os
@@ -19,6 +21,7 @@ from pathlib import Path
 import pytest
 from helpers import run_ganzoo
 
+import ganzoo
 from ganzoo import hookspecs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,6 +181,11 @@ def test_the_tutorial_plugin_installs_lists_trains_and_passes_its_tests(tmp_path
         "models": ["foo-mlp"], "losses": ["smoothed-ns"], "datasets": ["two-moons"], "extractors": ["foo-points"],
         "callbacks": ["foo-fake-stats"],
     }
+    plain = run_ganzoo(site, "plugins", "--no-builtins")  # the line the guide shows, as the command prints it
+    line = next(row for row in plain.stdout.splitlines() if row.startswith("foo\t"))
+    assert " ".join(line.split()) in " ".join(GUIDE.read_text().split()), f"CONTRIBUTING.md should show: {line!r}"
+    info = json.loads(run_ganzoo(site, "info", "foo-mlp", "--json").stdout)
+    assert info["sample_shapes"] == ["2"] and info["datasets"] == ["grid-25", "ring-8", "two-moons"]
     extractors = run_ganzoo(site, "list", "--extractors", "--json")
     assert "register_feature_extractors" in plugins["foo"]["hooks"] and "foo-points" in extractors.stdout
 
@@ -201,3 +209,32 @@ def test_the_tutorial_plugin_installs_lists_trains_and_passes_its_tests(tmp_path
     assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-2000:]
     for check in ("model:foo-mlp:train", "loss:smoothed-ns:values", "dataset:two-moons:load"):
         assert f"test_ganzoo_contract[{check}] PASSED" in tested.stdout
+
+
+# --- the field reference, generated from the records --------------------------------------------------------------
+
+
+def spec_table_tool():
+    loader = importlib.util.spec_from_file_location("spec_table", ROOT / "tools" / "spec_table.py")
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    return module
+
+
+def test_every_field_of_every_record_has_a_docstring():
+    assert spec_table_tool().missing_docs() == [], "write a docstring under each field in ganzoo/specs.py"
+
+
+def test_the_field_reference_is_what_the_records_generate():
+    tool = spec_table_tool()
+    text = GUIDE.read_text()
+    shown = text[text.index(tool.START) + len(tool.START) : text.index(tool.END)].strip()
+    assert shown == tool.table(), "CONTRIBUTING.md's field reference is stale: run python tools/spec_table.py --write "\
+        "CONTRIBUTING.md"
+
+
+def test_the_field_reference_covers_every_record_ganzoo_exports():
+    exported = {name for name in ganzoo.__all__ if name.endswith("Spec")}
+    assert all(dataclasses.is_dataclass(getattr(ganzoo, name)) for name in exported)
+    shown = {record.__name__ for record in spec_table_tool().RECORDS}
+    assert exported == shown, "add the record to RECORDS in tools/spec_table.py"

@@ -209,7 +209,55 @@ def test_trains_on_reads_the_dataset_patterns():
     dcgan = ganzoo.get_model_spec("dcgan-mnist")
     assert dcgan.trains_on("mnist") and dcgan.trains_on("kmnist") and not dcgan.trains_on("ring-8")
     mlp = ganzoo.get_model_spec("mlp-gan")
-    assert mlp.datasets == () and mlp.trains_on("ring-8") and mlp.trains_on("anything")
+    # datasets=() and a 'sample_shape' config key: every registered dataset of any shape, nothing unregistered
+    assert mlp.datasets == () and mlp.shape_patterns() == ("*",)
+    assert mlp.trains_on("ring-8") and mlp.trains_on("celeba") and not mlp.trains_on("anything")
+
+
+def _spec(**fields):
+    return ganzoo.ModelSpec(name="shaped", summary="", generator="a.b:c", discriminator="a.b:d", **fields)
+
+
+def test_empty_datasets_means_the_registered_datasets_of_the_declared_sample_shapes():
+    fixed = _spec(sample_shapes=((1, 28, 28), "2"))
+    assert fixed.sample_shapes == ("1x28x28", "2")
+    assert [n for n in ganzoo.list_datasets() if fixed.trains_on(n)] == [
+        "fashion-mnist", "grid-25", "kmnist", "mnist", "ring-8"]
+    faces = _spec(sample_shapes=("*x64x64",), config={"image_size": 64})  # resizing datasets come at image_size
+    assert [n for n in ganzoo.list_datasets() if faces.trains_on(n)] == ["celeba", "image-folder"]
+    conditional = _spec(sample_shapes=("*",), conditional=True)
+    assert conditional.trains_on("mnist") and not conditional.trains_on("image-folder")  # no labels
+    nothing = _spec()  # no datasets, no sample_shapes, no 'sample_shape' key: only its default dataset
+    assert nothing.shape_patterns() == () and not any(nothing.trains_on(n) for n in ganzoo.list_datasets())
+    assert _spec(default_dataset="ring-8").trains_on("ring-8")
+
+
+def test_create_and_train_refuse_a_dataset_of_a_shape_the_model_does_not_declare(use_plugins, plugin_module, tmp_path):
+    use_plugins(plugin_module('''
+import ganzoo
+
+@ganzoo.hookimpl
+def register_models(register):
+    register(ganzoo.ModelSpec(name="points-only", summary="", generator="ganzoo_plugins.mlp_gan.nets:MLPGenerator",
+                              discriminator="ganzoo_plugins.mlp_gan.nets:MLPDiscriminator",
+                              config={"latent_dim": 4, "sample_shape": (2,)}, sample_shapes=("2",)))
+'''))
+    assert ganzoo.create("points-only", dataset="ring-8").sample(2, seed=0).shape == (2, 2)
+    refused = r"points-only does not train on dataset 'mnist'; use one of: grid-25, ring-8$"
+    with pytest.raises(ConfigError, match=refused):
+        ganzoo.create("points-only", dataset="mnist")
+    with pytest.raises(ConfigError, match=refused):  # before any data is looked for
+        ganzoo.train(ganzoo.TrainConfig(model="points-only", dataset="mnist", steps=1, out=tmp_path / "run"))
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"sample_shapes": "1x28x28"}, r"sample_shapes must be a tuple; write sample_shapes=\('1x28x28',\)"),
+    ({"sample_shapes": ("1, 28, 28",)}, r"sample shape '1, 28, 28' is not a shape like '1x28x28'"),
+    ({"datasets": "mnist"}, r"datasets must be a tuple; write datasets=\('mnist',\)"),
+])
+def test_a_misspelt_shape_or_pattern_is_refused_in_one_line(fields, message):
+    with pytest.raises(ConfigError, match=message):
+        _spec(**fields)
 
 
 def test_an_unknown_weights_tag_is_an_error_naming_the_known_tags():

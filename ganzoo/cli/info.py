@@ -66,7 +66,7 @@ def _declared(options: Any) -> dict[str, Any]:
 def model_info(spec: ModelSpec) -> dict[str, Any]:
     """Everything ``ganzoo info`` shows about a model, as a JSON-ready dict."""
     registry = get_registry()
-    datasets = [n for n in registry.datasets.names() if spec.trains_on(n)]
+    datasets = [n for n in registry.datasets.names() if spec.trains_on(registry.datasets.records[n])]
     losses = list(spec.losses) or registry.losses.names()
     return {
         "record": "model",
@@ -83,6 +83,7 @@ def model_info(spec: ModelSpec) -> dict[str, Any]:
         "presets": {k: jsonable(v) for k, v in spec.presets.items()},
         "hyperparameters": jsonable(spec.hyperparameters),
         "default_dataset": spec.default_dataset,
+        "sample_shapes": list(spec.shape_patterns()),
         "datasets": datasets,
         "default_loss": spec.default_loss,
         "losses": losses,
@@ -126,7 +127,7 @@ def dataset_info(spec: DatasetSpec) -> dict[str, Any]:
         "license": spec.license,
         "homepage": spec.homepage,
         "default_for": [n for n in models.names() if models.records[n].default_dataset == spec.name],
-        "models": [n for n in models.names() if models.records[n].trains_on(spec.name)],
+        "models": [n for n in models.names() if models.records[n].trains_on(spec)],
     }
 
 
@@ -185,6 +186,7 @@ def _print_plain(info: dict[str, Any]) -> None:
     echo(f"  generator:       {info['generator']}")
     echo(f"  discriminator:   {info['discriminator']}")
     echo(f"  default dataset: {info['default_dataset']}   accepts: {', '.join(info['datasets'])}")
+    echo(f"  sample shapes:   {', '.join(info['sample_shapes']) or 'none declared'}")
     echo(f"  default loss:    {info['default_loss']}   accepts: {', '.join(info['losses'])}")
     echo("  config:          " + ", ".join(f"{k}={v}" for k, v in info["config"].items()))
     if info["options"]:

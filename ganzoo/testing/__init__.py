@@ -27,9 +27,12 @@ and what is wrong.
 What is checked:
 
 * **models**: both networks build from the spec's config and satisfy the
-  ``Generator``/``Discriminator`` protocols; the generator's output has its declared
-  shape (images in ``[-1, 1]``) for every registered dataset the model trains on; the
-  discriminator gives one logit per sample; every trainable parameter of both networks
+  ``Generator``/``Discriminator`` protocols; the generator's shape is one of the spec's
+  ``sample_shapes``; its output has its declared shape (images in ``[-1, 1]``) for every
+  registered dataset the model trains on (``ModelSpec.trains_on``); an image generator
+  stays in ``[-1, 1]`` for latents scaled up to 1000 (a bounded output, Tanh); the
+  discriminator gives one logit per sample, ``(N,)`` or ``(N, 1)``, and not a sigmoid (its
+  outputs on random inputs do not all lie in ``[0, 1]``); every trainable parameter of both networks
   gets a finite, non-zero gradient; two steps through the real ``Trainer`` change every
   trainable parameter and write an export whose safetensors weights load back with
   ``ganzoo.load`` into a generator that reproduces the trained one; packaged pretrained
@@ -41,7 +44,7 @@ What is checked:
   fake logits rise; a ``penalty`` (if defined) is a finite, non-negative scalar that
   trains the discriminator.
 * **datasets**: each split loads as a ``SampleSet`` of the declared sample shape,
-  channels and classes. A dataset that needs files is loaded from the root you pass
+  channels and classes, with float samples in ``[-1, 1]``. A dataset that needs files is loaded from the root you pass
   (``data_roots={"name": path}``); without one, its shape check is skipped with a reason
   saying so, and what is checked instead is that loading from an empty folder fails with
   a one-line ``GanzooError`` rather than a traceback.

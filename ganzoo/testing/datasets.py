@@ -115,6 +115,10 @@ def check_dataset_load(spec: DatasetSpec, root: str | os.PathLike[str] | None = 
             raise fail("dataset", spec, f"{where}: uint8 samples must be (N, C, H, W) images")
         if not data.is_image and not torch.isfinite(data.samples).all():
             raise fail("dataset", spec, f"{where} has non-finite samples")
+        if not data.is_image and (data.samples.min() < -1 or data.samples.max() > 1):
+            raise fail("dataset", spec, f"{where} has float samples in [{data.samples.min().item():.3g}, "
+                        f"{data.samples.max().item():.3g}]; float samples must lie in [-1, 1], the range of a Tanh "
+                        "generator: scale them (or give uint8 images in [0, 255])")
         if spec.num_classes is not None:
             if data.labels is None:
                 raise fail("dataset", spec, f"{where} has no labels but declares num_classes={spec.num_classes}")

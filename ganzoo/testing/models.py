@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import GanzooError
 from ..registry import get_registry
-from ..specs import DEFAULT_CARD_PACKAGE, DatasetSpec, ModelSpec, call_with_accepted
-from .core import SYNTHETIC_SAMPLES, TRAIN_BATCH, TRAIN_STEPS, fail, one_thread, output_folder
+from ..specs import DEFAULT_CARD_PACKAGE, DatasetSpec, ModelSpec, call_with_accepted, shape_text
+from .core import SYNTHETIC_SAMPLES, TRAIN_BATCH, TRAIN_STEPS, ContractError, fail, one_thread, output_folder
 from .datasets import dataset_for_training
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -20,20 +20,9 @@ __all__ = ["MODEL_ASPECTS", "check_model", "check_model_aspect", "model_aspects"
 
 
 def model_datasets(spec: ModelSpec) -> list[str]:
-    """Registered datasets the model trains on: its ``datasets`` patterns, or any of a shape it can take."""
+    """Registered datasets the model trains on (:meth:`ModelSpec.trains_on`, as ``ganzoo info`` and the trainer)."""
     registry = get_registry()
-    found = []
-    for name in registry.datasets.names():
-        data = registry.datasets.records[name]
-        if spec.datasets:
-            if spec.trains_on(name):
-                found.append(name)
-            continue
-        if spec.conditional and data.num_classes is None:
-            continue
-        if data.sample_shape is not None or "image_size" in spec.config:
-            found.append(name)
-    return found
+    return [name for name in registry.datasets.names() if spec.trains_on(registry.datasets.records[name])]
 
 
 def _config_for(spec: ModelSpec, data: DatasetSpec | None) -> dict[str, Any]:
@@ -69,13 +58,8 @@ def _labels(generator: nn.Module, count: int) -> torch.Tensor | None:
     return None if classes is None else torch.arange(count) % int(classes)
 
 
-def _expected_shape(spec: ModelSpec, data: DatasetSpec | None, config: Mapping[str, Any]) -> tuple[int, ...] | None:
-    if data is None:
-        return None
-    if data.sample_shape is not None:
-        return tuple(data.sample_shape)
-    size = config.get("image_size")
-    return (data.channels, size, size) if data.channels and size else None
+def _expected_shape(spec: ModelSpec, data: DatasetSpec | None) -> tuple[int, ...] | None:
+    return None if data is None else spec.data_shape(data)
 
 
 def _check_outputs(
@@ -103,7 +87,42 @@ def _check_outputs(
         logits = discriminator(samples, labels)
     if tuple(logits.shape) not in ((count,), (count, 1)):
         raise fail("model", spec, f"{where}: discriminator output has shape {tuple(logits.shape)}, expected "
-                    f"({count},) or ({count}, 1): one logit per sample")
+                    f"({count},) or ({count}, 1): one logit per sample (end forward() with .flatten())")
+    if not logits.is_floating_point():
+        raise fail("model", spec, f"{where}: discriminator output is {logits.dtype}: return float logits")
+
+
+LATENT_SCALES = (1.0, 10.0, 100.0, 1000.0)
+"""Latents (and D's random inputs) are scaled this far: only a bounded output stays in range at every scale."""
+
+
+def _check_ranges(spec: ModelSpec, generator: nn.Module, discriminator: nn.Module) -> None:
+    """What a fresh model's shapes cannot show: an image generator without a bounded output (no Tanh), and
+    a discriminator that squashes its logit (a Sigmoid). Both networks run in eval mode, so BatchNorm uses
+    its running statistics and a scaled input stays scaled, as it would for a piecewise-linear network."""
+    import torch
+
+    count = 64
+    shape = tuple(generator.sample_shape)
+    labels = _labels(generator, count)
+    generator.eval()
+    discriminator.eval()
+    with torch.no_grad():
+        if len(shape) == 3:
+            z = torch.randn(count, generator.latent_dim, generator=torch.Generator().manual_seed(0))
+            for scale in LATENT_SCALES:
+                images = generator(z * scale, labels).float()
+                low, high = images.min().item(), images.max().item()
+                if not (low >= -1 and high <= 1):  # NaN fails too
+                    raise fail("model", spec, f"images must lie in [-1, 1] for every latent: on N(0, I) latents "
+                                f"times {scale:g} the generator gives [{low:.3g}, {high:.3g}] (end it with Tanh)")
+        inputs = torch.rand((count, *shape), generator=torch.Generator().manual_seed(1)) * 2 - 1
+        logits = torch.cat([discriminator(inputs * scale, labels).float().flatten() for scale in LATENT_SCALES])
+    squashed = bool(((logits >= 0) & (logits <= 1)).all()) and bool(logits.max() > logits.min())
+    if squashed:
+        raise fail("model", spec, "the discriminator's outputs on random inputs (times 1 to 1000) all lie in "
+                    "[0, 1], the signature of a sigmoid: return the raw logit (drop the final Sigmoid; the loss "
+                    "applies it)")
 
 
 def _model_build(spec: ModelSpec) -> None:
@@ -124,6 +143,9 @@ def _model_build(spec: ModelSpec) -> None:
     shape = generator.sample_shape
     if not isinstance(shape, tuple) or not shape or not all(isinstance(s, int) and s > 0 for s in shape):
         raise fail("model", spec, f"generator.sample_shape must be a tuple of positive ints, got {shape!r}")
+    if spec.sample_shapes and not spec.takes_shape(shape):
+        raise fail("model", spec, f"default config: generator.sample_shape is {shape_text(shape)}, which its "
+                    f"sample_shapes ({', '.join(spec.sample_shapes)}) do not admit: declare the shapes it makes")
     if spec.conditional and not generator.num_classes:
         raise fail("model", spec, "the spec says conditional=True but generator.num_classes is not set")
     if not spec.conditional and generator.num_classes is not None:
@@ -132,19 +154,34 @@ def _model_build(spec: ModelSpec) -> None:
         raise fail("model", spec, f"discriminator.num_classes ({discriminator.num_classes!r}) differs from "
                     f"generator.num_classes ({generator.num_classes!r})")
     _check_outputs(spec, generator, discriminator, None, "default config")
+    _check_ranges(spec, generator, discriminator)
 
 
 def _model_datasets(spec: ModelSpec) -> None:
     registry = get_registry()
     names = model_datasets(spec)
     if not names:
-        patterns = ", ".join(spec.datasets) or "any dataset of its sample shape"
-        raise fail("model", spec, f"no registered dataset matches what it trains on ({patterns})")
+        if spec.datasets:
+            what = f"its datasets {', '.join(spec.datasets)}"
+        elif spec.shape_patterns():
+            what = f"its sample_shapes {', '.join(spec.shape_patterns())}"
+        else:
+            what = ("nothing declared: name them with datasets=(...) or default_dataset=, or declare "
+                    "sample_shapes=('1x28x28',)")
+        raise fail("model", spec, f"no registered dataset matches what it trains on ({what})")
     for name in names:
         data = registry.datasets.records[name]
         config = _config_for(spec, data)
-        generator, discriminator = _build(spec, config)
-        _check_outputs(spec, generator, discriminator, _expected_shape(spec, data, config), f"on dataset {name!r}")
+        relies_on_default = not (spec.sample_shapes or spec.datasets or name == spec.default_dataset)
+        try:
+            generator, discriminator = _build(spec, config)
+            _check_outputs(spec, generator, discriminator, _expected_shape(spec, data), f"on dataset {name!r}")
+        except ContractError as error:
+            if not relies_on_default:
+                raise
+            raise ContractError(f"{error}; datasets=() admits every dataset of a shape in sample_shapes, and a "
+                                "'sample_shape' config key means any shape: a model that takes only some shapes "
+                                "declares them, e.g. sample_shapes=('3x32x32',)") from error
 
 
 def _model_gradients(spec: ModelSpec) -> None:
