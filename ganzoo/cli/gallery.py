@@ -24,7 +24,9 @@ def register(app: typer.Typer) -> None:
         runs: list[Path] | None = typer.Argument(
             None, metavar="[RUN_DIR]...", help="Run folders (ganzoo train --out) to show side by side; none: the zoo."
         ),
-        output: Path = typer.Option(..., "-o", "--output", help="The folder to write the site into (new, empty or an earlier gallery)."),
+        output: Path = typer.Option(
+            ..., "-o", "--output", help="The folder to write the site into (new, empty or an earlier gallery)."
+        ),
         offline: bool = typer.Option(False, "--offline", help="Never download weights: use packaged or cached ones."),
     ) -> None:
         """Write a static HTML site (no server, opens from file://): every registered model with its

@@ -74,7 +74,9 @@ def read_run(path: str | Path) -> RunFolder:
     """The gallery's view of run folder ``path``; a ``ConfigError`` if it is not one."""
     folder = Path(path).expanduser()
     if not folder.is_dir():
-        raise ConfigError(f"run folder {folder} does not exist (or is not a folder); give the --out folder of ganzoo train")
+        raise ConfigError(
+            f"run folder {folder} does not exist (or is not a folder); give the --out folder of ganzoo train"
+        )
     samples, log = folder / "samples", folder / "log.jsonl"
     if not log.is_file() and not samples.is_dir():
         raise ConfigError(
@@ -122,7 +124,8 @@ def _run_page(run: RunFolder, site: Site, folder: str) -> str:
         parts.append("<h2>Progress</h2>")
         extra = []
         if run.progress is not None:
-            extra.append(figure(site.copy(run.progress, folder, "progress.gif"), "samples/progress.gif", alt="progress"))
+            gif = site.copy(run.progress, folder, "progress.gif")
+            extra.append(figure(gif, "samples/progress.gif", alt="progress"))
         if run.curves is not None:
             extra.append(figure(site.copy(run.curves, folder, "curves.png"), "curves.png", alt="training curves"))
         parts.append(f'<div class="pictures">{"".join(extra)}</div>')

@@ -5,7 +5,8 @@ sample-per-class row, all drawn here from ``ganzoo.load(NAME)`` with fixed seeds
 same weights always give the same pictures (``download=False``, ``--offline``: only packaged
 or cached weights are used); the exact training command (the record's ``recipe``); the card's
 metrics with their protocol; and the whole card. Weights that cannot be loaded (not
-downloaded with ``--offline``, a failed download) get a one-line note on their page (and in the command's output) instead of pictures.
+downloaded with ``--offline``, a failed download) get a one-line note on their page (and in
+the command's output) instead of pictures.
 """
 
 from __future__ import annotations
