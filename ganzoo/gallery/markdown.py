@@ -7,8 +7,9 @@ design, not from a sanitiser run afterwards: every piece of source text is HTML-
 before it reaches the output, raw HTML in a card is shown as text, and a link or image
 address is kept only when it is relative or ``http``/``https``/``mailto`` (``javascript:``
 and ``data:`` become plain text). Images are resolved by the caller (``image(src)``), which
-copies a card's local picture next to the page and returns its relative address; an image
-it cannot resolve is shown as a link, so the page never loads anything from elsewhere.
+copies a card's local picture next to the page and returns its relative address; any other
+image is shown as a link (a web address) or as its text, so a page never loads anything from
+elsewhere.
 """
 
 from __future__ import annotations
@@ -104,10 +105,11 @@ def _inline_piece(match: re.Match[str], image: ImageResolver | None) -> str:
 
 def _image(alt: str, src: str, title: str | None, image: ImageResolver | None) -> str:
     local = image(src) if image is not None else None
-    if local is None:  # not a picture we could copy next to the page: link to it rather than load it
+    if local is None:  # not a picture copied next to the page: a web address becomes a link, the rest text
         url = safe_url(src)
         label = escape(alt or src)
-        return f'<a href="{escape(url)}">{label}</a>' if url is not None else label
+        web = url is not None and _SCHEME.match(url) is not None
+        return f'<a href="{escape(url)}">{label}</a>' if web else label
     title_attribute = f' title="{escape(title)}"' if title else ""
     return f'<img src="{escape(local)}" alt="{escape(alt)}"{title_attribute}>'
 
