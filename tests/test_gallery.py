@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import tempfile
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
 from helpers import install_registry
-from PIL import Image
+from PIL import Image, ImageStat
 from typer.testing import CliRunner
 
 import ganzoo
@@ -260,3 +264,117 @@ def test_the_output_folder_is_checked(tmp_path: Path):
 def test_gallery_help_is_there():
     result = runner.invoke(build_app(), ["gallery", "--help"])
     assert result.exit_code == 0 and "RUN_DIR" in result.output and "--output" in result.output
+
+
+# ---------------------------------------------------------------- in a real browser
+
+
+def chromium() -> str:
+    """The browser; missing, the test fails (``.ci/run`` installs it), it never skips."""
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail("the gallery's browser test needs Chromium: apt-get install chromium (.ci/run installs it)")
+
+
+def browse(page: Path, *flags: str) -> str:
+    """Open ``page`` from file:// in headless Chromium with a fresh profile; its stdout."""
+    with tempfile.TemporaryDirectory(prefix="ganzoo-chromium-") as profile:
+        command = [
+            chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+            "--hide-scrollbars", f"--user-data-dir={profile}", *flags, page.resolve().as_uri(),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+class Dom(HTMLParser):
+    """What the rendered DOM says: the body's attributes, every <img>'s, the title, the models listed."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.body: dict[str, str | None] = {}
+        self.images: list[dict[str, str | None]] = []
+        self.models: list[str] = []
+        self.title = ""
+        self._in_title = False
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "body":
+            self.body = values
+        elif tag == "img":
+            self.images.append(values)
+        elif tag == "section" and values.get("data-model"):
+            self.models.append(str(values["data-model"]))
+        self._in_title = tag == "title"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False
+
+
+def loaded(page: Path) -> Dom:
+    """The rendered DOM of ``page``, checked: every picture loaded with a non-zero natural width."""
+    dom = Dom(browse(page, "--dump-dom"))
+    widths = [int(image.get("data-natural-width") or 0) for image in dom.images]
+    assert dom.images and all(widths), (page, [(i.get("src"), i.get("data-natural-width")) for i in dom.images])
+    assert dom.body.get("data-images") == f"{len(dom.images)}/{len(dom.images)}", page
+    return dom
+
+
+def test_in_chromium_every_model_is_listed_and_every_picture_loads(zoo_site: Path):
+    dom = loaded(zoo_site / "index.html")
+    assert dom.models == ganzoo.list_models() and dom.title == "ganzoo gallery"
+    for name in ganzoo.list_models():
+        for weights in ganzoo.get_model_spec(name).weights:
+            page = loaded(zoo_site / f"{name}.{weights.tag}" / "index.html")
+            assert {"samples.png", "walk.gif", f"card-{name}.{weights.tag}.png"} <= {i["src"] for i in page.images}
+
+
+def test_in_chromium_a_missing_picture_is_seen(zoo_site: Path, tmp_path: Path):
+    copy = tmp_path / "site"
+    shutil.copytree(zoo_site, copy)
+    first = ganzoo.list_models()[0]
+    folder = f"{first}.{ganzoo.get_model_spec(first).weights[0].tag}"
+    (copy / folder / "samples.png").unlink()
+    dom = Dom(browse(copy / "index.html", "--dump-dom"))
+    broken = [i for i in dom.images if i.get("data-natural-width") == "0"]
+    assert [i["src"] for i in broken] == [f"{folder}/samples.png"]
+    assert dom.body.get("data-images") == f"{len(dom.images) - 1}/{len(dom.images)}"
+
+
+def test_in_chromium_the_index_screenshot_is_not_blank(zoo_site: Path, tmp_path: Path):
+    shot = tmp_path / "index.png"
+    browse(zoo_site / "index.html", f"--screenshot={shot}", "--window-size=1200,800")
+    with Image.open(shot) as image:
+        rgb = image.convert("RGB")
+    assert rgb.size == (1200, 800)
+    colours = rgb.getcolors(maxcolors=1_000_000)
+    assert colours is not None and len(colours) > 200  # text, grids and faces, not one flat colour
+    commonest = max(count for count, _ in colours)
+    assert commonest < 0.8 * rgb.width * rgb.height
+    assert sum(ImageStat.Stat(rgb).stddev) > 30
+
+
+def test_in_chromium_markup_from_a_card_does_not_run(hostile_zoo: Path):
+    for page in (hostile_zoo / "index.html", hostile_zoo / "hostile.evil" / "index.html"):
+        text = browse(page, "--dump-dom")
+        dom = Dom(text)
+        assert dom.title in ("ganzoo gallery", "hostile.evil - ganzoo gallery")  # the card's script set no title
+        assert "&lt;script&gt;document.title=\"pwned\"&lt;/script&gt;" in text  # shown as text
+        assert dom.body.get("data-images") is not None  # the page's own script did run
+
+
+def test_in_chromium_the_runs_gallery_loads(tmp_path: Path):
+    runs = [fake_run(tmp_path / name, grids=4, final_loss=0.5) for name in ("first", "second")]
+    build_runs(Site(tmp_path / "site"), runs)
+    loaded(tmp_path / "site" / "index.html")
+    page = loaded(tmp_path / "site" / "first" / "index.html")
+    assert {"progress.gif", "curves.png", "final.png", "step_000400.png"} <= {i["src"] for i in page.images}
