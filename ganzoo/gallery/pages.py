@@ -32,7 +32,7 @@ main { max-width: 1180px; margin: 0 auto; padding: 20px 28px 48px; }
 h1 { font-size: 26px; margin: 8px 0 4px; } h2 { font-size: 20px; margin-top: 28px; } h3 { font-size: 17px; }
 a { color: var(--accent); }
 p.summary { color: var(--muted); margin-top: 0; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 16px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 16px; }
 .card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 14px; }
 .card h2 { font-size: 18px; margin: 0 0 4px; } .card p { margin: 4px 0; }
 .card img { width: 100%; image-rendering: pixelated; border-radius: 4px; background: #000; }
