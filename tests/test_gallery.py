@@ -25,6 +25,7 @@ from ganzoo.imaging import make_grid
 from ganzoo.registry import Registry
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def addresses(html: str) -> list[str]:
@@ -259,6 +260,25 @@ def test_the_output_folder_is_checked(tmp_path: Path):
     for _ in range(2):
         result = runner.invoke(build_app(), ["gallery", str(run), "-o", str(site)])
         assert result.exit_code == 0, result.output
+
+
+def test_entry_folders_never_take_the_index_name(tmp_path: Path):
+    site = Site(tmp_path / "site")
+    assert [site.folder(n) for n in ("index.html", "Index.HTML", "a b/c", "a-b-c")] == [
+        "index.html-2", "Index.HTML-3", "a-b-c", "a-b-c-2"
+    ]
+
+
+def test_the_readme_shows_the_screenshot_its_commands_make():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Gallery\n") : readme.index("## Plugins\n")]
+    assert "ganzoo gallery -o site/\n" in section
+    size = re.search(r"--window-size=(\d+),(\d+) --screenshot=docs/gallery.png site/index.html", section)
+    assert size is not None and "![The gallery's index" in section and "(docs/gallery.png)" in section
+    shot = ROOT / "docs" / "gallery.png"
+    with Image.open(shot) as image:
+        assert image.size == (int(size.group(1)), int(size.group(2))) and image.mode == "P"
+    assert shot.stat().st_size < 150_000
 
 
 def test_gallery_help_is_there():

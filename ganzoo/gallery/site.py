@@ -43,7 +43,7 @@ class Site:
                 path=self.root,
                 problem="not a gallery folder",
             )
-        self._taken: set[str] = set()
+        self._taken: set[str] = {"index.html"}  # the index is a file of the root, never an entry's folder
 
     def _is_gallery(self) -> bool:
         index = self.root / "index.html"
