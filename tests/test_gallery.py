@@ -151,7 +151,7 @@ def hostile_zoo(tmp_path: Path, plugin_module, monkeypatch: pytest.MonkeyPatch) 
     install_registry(registry)
     lines: list[str] = []
     root = tmp_path / "site"
-    build_zoo(Site(root), registry=registry, download=False, say=lines.append)
+    build_zoo(Site(root), download=False, say=lines.append)
     assert len(lines) == 1 and lines[0].startswith("ganzoo: warning: hostile.evil: samples not drawn: ")
     yield root
     install_registry(None)
@@ -260,6 +260,19 @@ def test_the_output_folder_is_checked(tmp_path: Path):
     for _ in range(2):
         result = runner.invoke(build_app(), ["gallery", str(run), "-o", str(site)])
         assert result.exit_code == 0, result.output
+
+
+def test_a_picture_that_cannot_be_written_stops_the_build_in_one_line(tmp_path: Path, monkeypatch):
+    import ganzoo.gallery.site as site_module
+    from ganzoo.errors import DiskFullError
+
+    def full(path, write, **_):
+        raise DiskFullError(f"cannot write {path}: no space left on the device; free some space and run again")
+
+    monkeypatch.setattr(site_module, "write_atomic", full)
+    result = runner.invoke(build_app(), ["gallery", "-o", str(tmp_path / "site"), "--offline"])
+    assert result.exit_code == 1 and "samples.png: no space left on the device" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "warning" not in result.output
 
 
 def test_entry_folders_never_take_the_index_name(tmp_path: Path):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import GanzooError
-from ..registry import Registry, get_registry
+from ..registry import get_registry
 from ..specs import DEFAULT_CARD_PACKAGE, ModelSpec, WeightsSpec
 from .cardhtml import CardView, heading, image_copier, read_card
 from .markdown import escape
@@ -117,24 +117,26 @@ def _index(specs: list[ModelSpec], entries: dict[tuple[str, str], ZooEntry]) -> 
 def build_zoo(
     site: Site,
     *,
-    registry: Registry | None = None,
     download: bool = True,
     say: Callable[[str], None] = print,
 ) -> list[ZooEntry]:
-    """Write the index and every weights page into ``site``; returns the entries, with their notes."""
+    """Write the index and every weights page of the process's registry into ``site`` (the registry
+    ``ganzoo.load`` reads); returns the entries, with their notes."""
     import ganzoo
 
-    registry = registry or get_registry()
+    registry = get_registry()
     specs = [registry.models.records[name] for name in registry.models.names()]
     entries: dict[tuple[str, str], ZooEntry] = {}
     for spec in specs:
         for weights in spec.weights:
             entry = ZooEntry(spec, weights, site.folder(f"{spec.name}.{weights.tag}"))
             try:
-                entry.pictures = draw_pictures(ganzoo.load(entry.name, download=download), site, entry.folder)
-            except GanzooError as failure:
+                model = ganzoo.load(entry.name, download=download)
+            except GanzooError as failure:  # weights not there: said on the page and here; the rest goes on
                 entry.notes.append(f"Samples not drawn: {failure}")
                 say(f"ganzoo: warning: {entry.name}: samples not drawn: {failure}")
+            else:  # a picture that cannot be written (a full disk) stops the build, like any other write
+                entry.pictures = draw_pictures(model, site, entry.folder)
             site.write_page(_entry_page(entry, site), entry.folder, "index.html")
             entries[(spec.name, weights.tag)] = entry
     site.write_page(_index(specs, entries), "index.html")
