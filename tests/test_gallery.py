@@ -145,6 +145,10 @@ def hostile_zoo(tmp_path: Path, plugin_module, monkeypatch: pytest.MonkeyPatch) 
                     recipe={HOSTILE!r}, card="evil.md", card_package="hostile_cards", license={HOSTILE!r},
                 ),),
             ))
+            register(ganzoo.ModelSpec(
+                name="bare", summary="no weights", generator="ganzoo_plugins.mlp_gan.nets:MLPGenerator",
+                discriminator="ganzoo_plugins.mlp_gan.nets:MLPDiscriminator",
+            ))
         """
     )
     registry = Registry.from_plugins(builtins=(name,), entry_points=False)
@@ -165,6 +169,9 @@ def test_markup_in_names_summaries_cards_and_commands_renders_as_text(hostile_zo
         scripts = re.findall(r"<script[^>]*>", html)
         assert scripts == ["<script>"]  # only the page's own image check
         assert "<b>" not in html and "<i>" not in html and "javascript:" not in html
+    index = (hostile_zoo / "index.html").read_text(encoding="utf-8")
+    bare = index[index.index('data-model="bare"') : index.index('data-model="hostile"')]
+    assert "No pretrained weights." in bare and "<a " not in bare  # listed, with nothing to link to
     html = (hostile_zoo / "hostile.evil" / "index.html").read_text(encoding="utf-8")
     assert "<td>fid&quot;&gt;&lt;script&gt;x&lt;/script&gt;</td>" in html
     assert "<td>precision</td><td>0.5</td><td>ganzoo eval (protocol below)</td>" in html
