@@ -27,6 +27,9 @@ __all__ = ["RunFolder", "build_runs", "read_run"]
 MAX_GRIDS = 12
 """Grids over time shown per run: evenly spaced over the saved ones, the last always included."""
 _STEP = re.compile(r"^step_(\d+)\.png$")
+"""The grids :class:`ganzoo.training.callbacks.SampleGrids` saves during training."""
+PROGRESS_GIF = "progress.gif"
+"""The progress animation a run writes into its samples folder (issue 16), shown when it is there."""
 
 
 @dataclass
@@ -61,8 +64,10 @@ def _last_record(log: Path) -> dict[str, Any]:
 
 
 def _command(export: Path) -> str:
+    from ..export import CONFIG_NAME
+
     try:
-        config = json.loads((export / "config.json").read_text(encoding="utf-8"))
+        config = json.loads((export / CONFIG_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return ""
     training = config.get("training") if isinstance(config, dict) else None
@@ -70,30 +75,41 @@ def _command(export: Path) -> str:
     return command if isinstance(command, str) else ""
 
 
+def _file(path: Path) -> Path | None:
+    return path if path.is_file() else None
+
+
 def read_run(path: str | Path) -> RunFolder:
-    """The gallery's view of run folder ``path``; a ``ConfigError`` if it is not one."""
+    """The gallery's view of run folder ``path``; a ``ConfigError`` if it is not one.
+
+    Where things are is the trainer's own :class:`~ganzoo.training.run.RunPaths` (which imports torch:
+    a run gallery is not a start-up path), so the gallery follows the layout if it ever changes.
+    """
+    from ..export import CARD_NAME
+    from ..training.run import RunPaths
+
     folder = Path(path).expanduser()
     if not folder.is_dir():
         raise ConfigError(
             f"run folder {folder} does not exist (or is not a folder); give the --out folder of ganzoo train"
         )
-    samples, log = folder / "samples", folder / "log.jsonl"
-    if not log.is_file() and not samples.is_dir():
+    paths = RunPaths(folder)
+    if not paths.log.is_file() and not paths.samples.is_dir():
         raise ConfigError(
-            f"{folder} is not a ganzoo run folder: it has neither log.jsonl nor samples/; "
+            f"{folder} is not a ganzoo run folder: it has neither {paths.log.name} nor {paths.samples.name}/; "
             "give the --out folder of ganzoo train"
         )
     run = RunFolder(folder)
-    if samples.is_dir():
-        steps = [(int(m.group(1)), p) for p in samples.iterdir() if (m := _STEP.match(p.name)) and p.is_file()]
+    if paths.samples.is_dir():
+        steps = [(int(m.group(1)), p) for p in paths.samples.iterdir() if (m := _STEP.match(p.name)) and p.is_file()]
         run.grids = sorted(steps)
-        run.final = samples / "final.png" if (samples / "final.png").is_file() else None
-        run.progress = samples / "progress.gif" if (samples / "progress.gif").is_file() else None
-    run.curves = folder / "curves.png" if (folder / "curves.png").is_file() else None
-    if log.is_file():
-        run.last_record = _last_record(log)
-    run.command = _command(folder / "export")
-    run.card = folder / "export" / "README.md" if (folder / "export" / "README.md").is_file() else None
+        run.final = _file(paths.final_samples)
+        run.progress = _file(paths.samples / PROGRESS_GIF)
+    run.curves = _file(paths.curves)
+    if paths.log.is_file():
+        run.last_record = _last_record(paths.log)
+    run.command = _command(paths.export)
+    run.card = _file(paths.export / CARD_NAME)
     return run
 
 
