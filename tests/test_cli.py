@@ -111,7 +111,7 @@ def test_commands_that_list_do_not_import_torch():
         "import sys\n"
         "from ganzoo.cli.app import main\n"
         "for argv in (['--help'], ['list'], ['info', 'dcgan-faces'], ['info', 'wgan-gp'], ['info', 'mnist'],\n"
-        "             ['info', 'inception-v3'], ['plugins']):\n"
+        "             ['info', 'inception-v3'], ['plugins'], ['gallery', '--help']):\n"
         "    try:\n"
         "        main(argv)\n"
         "    except SystemExit as done:\n"

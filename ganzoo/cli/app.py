@@ -28,6 +28,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "ganzoo.cli.train": ("train",),
     "ganzoo.cli.sample": ("sample",),
     "ganzoo.cli.eval": ("eval",),
+    "ganzoo.cli.gallery": ("gallery",),
 }
 
 

@@ -1,0 +1,90 @@
+"""The output folder of a gallery: checked before any work, written through :mod:`ganzoo.files`.
+
+Each entry (a weights entry, a run) gets its own sub-folder holding its page (``index.html``)
+and every picture that page shows, so all addresses are relative and short (``walk.gif``,
+``../index.html``) and a copied or zipped site keeps working. A folder that already holds
+files is written into only if it is a gallery (its ``index.html`` says so), so ``-o .`` in
+a project folder is refused instead of scattering pages among the user's files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from ..errors import OutputError
+from ..files import write_atomic, write_bytes, write_text
+from ..outputs import check_output_folder
+from .pages import GENERATOR
+
+__all__ = ["Site", "href"]
+
+WHAT = "-o/--output"
+
+
+def href(*parts: str) -> str:
+    """A relative address made of folder and file names, each percent-encoded."""
+    return "/".join(quote(part) for part in parts)
+
+
+class Site:
+    """A gallery being written under ``root``."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = check_output_folder(root, what=WHAT)
+        if self.root.is_dir() and any(self.root.iterdir()) and not self._is_gallery():
+            raise OutputError(
+                f"cannot write the gallery into {self.root} ({WHAT}): it holds files and is not a ganzoo gallery; "
+                "name a new or empty folder",
+                path=self.root,
+                problem="not a gallery folder",
+            )
+        self._taken: set[str] = {"index.html"}  # the index is a file of the root, never an entry's folder
+
+    def _is_gallery(self) -> bool:
+        index = self.root / "index.html"
+        try:
+            head = index.read_text(encoding="utf-8", errors="replace")[:2000]
+        except OSError:
+            return False
+        return f'<meta name="generator" content="{GENERATOR}">' in head
+
+    def folder(self, name: str) -> str:
+        """A sub-folder name for entry ``name``, unique within this site (``x``, ``x-2``, ...)."""
+        base = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-") or "entry"
+        candidate, number = base, 2
+        while candidate.lower() in self._taken:
+            candidate, number = f"{base}-{number}", number + 1
+        self._taken.add(candidate.lower())
+        return candidate
+
+    def path(self, *parts: str) -> Path:
+        return self.root.joinpath(*parts)
+
+    def write_page(self, html: str, *parts: str) -> Path:
+        return write_text(self.path(*parts), html)
+
+    def copy(self, source: Any, *parts: str) -> str:
+        """Copy file ``source`` (a path or an ``importlib.resources`` file) to ``parts``; its address from
+        the folder of ``parts``."""
+        write_bytes(self.path(*parts), source.read_bytes())
+        return href(parts[-1])
+
+    def save_png(self, image: Any, *parts: str) -> str:
+        write_atomic(self.path(*parts), lambda file: image.save(file, format="PNG", optimize=True))
+        return href(parts[-1])
+
+    def save_gif(self, frames: Sequence[Any], *parts: str, duration_ms: int) -> str:
+        """An endlessly looping animation of the PIL images ``frames``."""
+        first, *rest = frames
+        write_atomic(
+            self.path(*parts),
+            lambda file: first.save(
+                file, format="GIF", save_all=True, append_images=rest, duration=duration_ms, loop=0, optimize=False
+            ),
+        )
+        return href(parts[-1])
