@@ -11,7 +11,6 @@ with neither a log nor samples is not a run folder and is refused in one line.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,7 @@ __all__ = ["RunFolder", "build_runs", "read_run"]
 
 MAX_GRIDS = 12
 """Grids over time shown per run: evenly spaced over the saved ones, the last always included."""
-_STEP = re.compile(r"^step_(\d+)\.png$")
 """The grids :class:`ganzoo.training.callbacks.SampleGrids` saves during training."""
-PROGRESS_GIF = "progress.gif"
-"""The progress animation a run writes into its samples folder (issue 16), shown when it is there."""
 
 
 @dataclass
@@ -101,10 +97,11 @@ def read_run(path: str | Path) -> RunFolder:
         )
     run = RunFolder(folder)
     if paths.samples.is_dir():
-        steps = [(int(m.group(1)), p) for p in paths.samples.iterdir() if (m := _STEP.match(p.name)) and p.is_file()]
-        run.grids = sorted(steps)
+        run.grids = paths.sample_grids()
         run.final = _file(paths.final_samples)
-        run.progress = _file(paths.samples / PROGRESS_GIF)
+        from ..export import PROGRESS_NAME
+
+        run.progress = _file(paths.samples / PROGRESS_NAME)
     run.curves = _file(paths.curves)
     if paths.log.is_file():
         run.last_record = _last_record(paths.log)
