@@ -148,3 +148,17 @@ def run_ganzoo(site: Path, *args: str, **env: str) -> subprocess.CompletedProces
     environ = {**os.environ, "PYTHONPATH": str(site), "COLUMNS": "200", **env}
     code = "import sys; from ganzoo.cli.app import main; main(sys.argv[1:])"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=environ)
+
+
+# ---------------------------------------------------------------- runs that end early
+def crash_at(step: int):
+    """A training callback that ends the run with an error at ``step``, as a kill would: no checkpoint after
+    the last regular one."""
+    from ganzoo.training import Callback
+
+    class CrashAt(Callback):
+        def on_step_end(self, run):
+            if run.step == step:
+                raise RuntimeError("killed")
+
+    return CrashAt()

@@ -9,7 +9,7 @@ import shutil
 
 import numpy as np
 import pytest
-from helpers import tiny_mnist_root
+from helpers import crash_at, tiny_mnist_root
 from PIL import Image
 
 from ganzoo.animation import MIN_FRAME_MS, frame_durations, pick_frames
@@ -59,22 +59,11 @@ def test_a_run_animates_every_grid_with_its_step_and_the_export_and_card_carry_i
     assert "![The same noise during training, one frame per sample grid](progress.gif)" in card
 
 
-class CrashAt(Callback):
-    """Ends the run with an error at ``step``, as a kill would: no checkpoint after the last regular one."""
-
-    def __init__(self, step: int):
-        self.step = step
-
-    def on_step_end(self, run):
-        if run.step == self.step:
-            raise RuntimeError("killed")
-
-
 def test_a_resumed_run_keeps_the_frames_from_before_and_drops_grids_it_trains_again(tmp_path):
     data = tiny_mnist_root(tmp_path / "data")
     out = tmp_path / "run"
     with pytest.raises(RuntimeError, match="killed"):
-        train(TrainConfig(data_dir=data, steps=10, out=out, checkpoint_every=4, **SETTINGS), callbacks=[CrashAt(7)])
+        train(TrainConfig(data_dir=data, steps=10, out=out, checkpoint_every=4, **SETTINGS), callbacks=[crash_at(7)])
     samples = out / "samples"
     assert gif_steps(samples / "progress.gif") == [2, 4, 6]  # the grid of step 6 came after the checkpoint (4)
     before = {name: os.stat(samples / name).st_mtime_ns for name in ("step_000002.png", "step_000004.png")}

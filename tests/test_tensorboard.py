@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import tiny_mnist_root
+from helpers import crash_at, tiny_mnist_root
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from typer.testing import CliRunner
@@ -57,17 +57,6 @@ def test_every_log_record_and_every_grid_becomes_an_event(tmp_path):
     assert "--tensorboard --out" in facts["command"]  # the equivalent command of a run started from Python
 
 
-class CrashAt(Callback):
-    """Ends the run with an error at ``step``, as a kill would: no checkpoint after the last regular one."""
-
-    def __init__(self, step: int):
-        self.step = step
-
-    def on_step_end(self, run):
-        if run.step == self.step:
-            raise RuntimeError("killed")
-
-
 def test_a_resumed_run_continues_the_same_curves_without_a_step_twice(tmp_path):
     data = tiny_mnist_root(tmp_path / "data")
     out = tmp_path / "run"
@@ -80,7 +69,7 @@ def test_a_resumed_run_continues_the_same_curves_without_a_step_twice(tmp_path):
                 on_disk.append([e.step for e in events(out / "tb").Scalars("loss/D")])
 
     with pytest.raises(RuntimeError, match="killed"):
-        train(TrainConfig(**config), callbacks=[Watch(), CrashAt(7)])
+        train(TrainConfig(**config), callbacks=[Watch(), crash_at(7)])
     assert on_disk == [[2, 4]]  # on disk when the checkpoint is: a kill after it loses no event before it
     first = events(out / "tb")
     assert [e.step for e in first.Scalars("loss/D")] == [2, 4, 6]  # step 6 came after the checkpoint at 4

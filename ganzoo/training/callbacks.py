@@ -118,7 +118,7 @@ class MetricLog(Callback):
             self._write(run, "w", text)
 
     def on_step_end(self, run: Run) -> None:
-        if run.step % run.config.log_every == 0 or run.is_last_step:
+        if run.log_due:
             self.flush(run)
 
     def on_train_end(self, run: Run) -> None:
@@ -175,8 +175,7 @@ class Progress(Callback):
         run.reporter.start(run.total_steps, run.step, title)
 
     def on_step_end(self, run: Run) -> None:
-        logged = run.step % run.config.log_every == 0 or run.is_last_step
-        if not logged and run.step % advance_every(run) == 0:
+        if not run.log_due and run.step % advance_every(run) == 0:
             run.reporter.advance(run.step)
 
     def teardown(self, run: Run) -> None:
@@ -192,7 +191,7 @@ class SampleGrids(Callback):
     """Every ``--sample-every`` steps a grid of the fixed noise (scatter plots for 2-D data) and the curves."""
 
     def on_step_end(self, run: Run) -> None:
-        if run.step % run.config.sample_every == 0 and not run.is_last_step:
+        if run.grid_due:
             self.save(run, run.paths.sample_grid(run.step))
 
     def on_train_end(self, run: Run) -> None:

@@ -90,7 +90,7 @@ class ProgressGif(Callback):
         self.cache = FrameCache()
 
     def on_step_end(self, run: Run) -> None:
-        if run.is_main and run.step % run.config.sample_every == 0 and not run.is_last_step:
+        if run.is_main and run.grid_due:
             write_progress_gif(run.paths.samples, run.step, cache=self.cache)
 
     def on_train_end(self, run: Run) -> None:

@@ -212,6 +212,17 @@ class Run:
         return self.counters.step >= self.total_steps
 
     @property
+    def log_due(self) -> bool:
+        """A log record is due after this step (every ``--log-every`` steps, and after the last)."""
+        return self.counters.step % self.config.log_every == 0 or self.is_last_step
+
+    @property
+    def grid_due(self) -> bool:
+        """A sample grid is due after this step (every ``--sample-every`` steps; the last step's is the final
+        grid, which ``on_train_end`` writes)."""
+        return self.counters.step % self.config.sample_every == 0 and not self.is_last_step
+
+    @property
     def conditional(self) -> bool:
         return bool(self.config.spec.conditional)
 

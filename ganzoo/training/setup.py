@@ -63,7 +63,7 @@ def _open_run_folder(request: TrainConfig, group: Group) -> OpenedFolder:
     out = Path(request.out) if request.out else default_out(spec.name, request.dataset or spec.default_dataset)
     paths = RunPaths(out)
     taken: list[RunFolderLock] = []  # the lock stays on rank 0: only its error is handed to the others
-    group.from_main(lambda: taken.append(_lock(paths)))
+    group.from_main(lambda: taken.append(RunFolderLock(paths.out).acquire()))
     lock = taken[0] if taken else None
     try:
         notes = group.from_main(lambda: _tidy(paths, request.resume))
@@ -78,10 +78,6 @@ def _open_run_folder(request: TrainConfig, group: Group) -> OpenedFolder:
         if lock is not None:
             lock.abandon()
         raise
-
-
-def _lock(paths: RunPaths) -> RunFolderLock:
-    return RunFolderLock(paths.out).acquire()
 
 
 def _tidy(paths: RunPaths, resume: bool) -> list[str]:
@@ -328,9 +324,6 @@ def restore(run: Run, state: dict[str, Any]) -> None:
     for name, part in stateful.items():
         if name not in saved:
             if name.startswith("callback:"):  # turned on in this session: it starts afresh
-                continue
-            if getattr(part, "optional_in_checkpoint", False):  # a part newer than the checkpoint
-                run.notice(f"checkpoint {run.paths.checkpoint} holds no {name} state; it starts afresh")
                 continue
             raise ConfigError(f"checkpoint {run.paths.checkpoint} holds no {name} state; it was not written by "
                               "this kind of run: choose another --out")

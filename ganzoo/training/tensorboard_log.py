@@ -84,7 +84,7 @@ class TensorBoardLog(Callback):
         if self.writer is None:
             return
         self._records(run)
-        if run.step % run.config.sample_every == 0 and not run.is_last_step:
+        if run.grid_due:
             self._grid(run.paths.sample_grid(run.step), run.step)
         if run.step % run.config.checkpoint_every == 0:
             self.writer.flush()  # before the checkpoint: a resumed run relies on what is written up to it
