@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .frontmatter import dump_front_matter, parse_front_matter, split_front_matter
+from .practicerows import practice_rows
 
 __all__ = [
     "CARD_TEMPLATE",
@@ -272,6 +273,7 @@ def _hyper_rows(training: Mapping[str, Any], dataset: str) -> list[tuple[str, st
         ("epochs", training.get("epochs")),
         ("D updates per step", training.get("d_steps")),
         ("G update on", "the last D update's fakes" if training.get("reuse_fakes") else None),
+        *practice_rows(training),
         *_batch_rows(training),
         ("optimiser", "Adam"),
         ("learning rate", training.get("lr")),
