@@ -116,7 +116,7 @@ def test_a_card_is_the_template_filled_from_card_data():
     text = render_card(card)
     front = parse_front_matter(text)
     assert front == card.front_matter()
-    assert front["license"] == "cc-by-4.0" and front["pipeline_tag"] == "image-generation"
+    assert front["license"] == "cc-by-4.0" and front["pipeline_tag"] == "unconditional-image-generation"
     assert "# m trained on d" in text and "for 7 steps on `d`" in text and "| fid | 1.235 |" in text
     assert 'ganzoo.load("zoo-m")' in text and "labels=[0] * 16" in text and "**CC BY 4.0**" in text
     assert "{front_matter}" in CARD_TEMPLATE and not re.search(r"\{[a-z_]+\}", text)  # every field filled
