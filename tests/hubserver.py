@@ -196,7 +196,8 @@ def _handler(hub: LocalHub) -> type[BaseHTTPRequestHandler]:
                 if repo_id in hub.repos:
                     return self._error(409, "Conflict", "You already created this model repo",
                                        **{"Content-Type": "application/json"})
-                hub.repos[repo_id] = Repo(private=bool(payload.get("private")) or payload.get("visibility") == "private")
+                private = bool(payload.get("private")) or payload.get("visibility") == "private"
+                hub.repos[repo_id] = Repo(private=private)
                 return self._json({"url": f"{hub.url}/{repo_id}", "name": repo_id})
             if path == "/api/validate-yaml":
                 hub.validated_yaml.append(json.loads(body)["content"])
