@@ -16,29 +16,19 @@ from pathlib import Path
 import huggingface_hub
 import pytest
 import torch
-from helpers import tiny_mnist_root
+from helpers import tiny_export
 from hubserver import LocalHub
 
 import ganzoo
 from ganzoo.errors import ConfigError, MissingExtraError, WeightsError
-from ganzoo.export import record_evaluation
 from ganzoo.frontmatter import parse_front_matter
 from ganzoo.hfhub import parse_hf
 from ganzoo.loading import parse_source
-from ganzoo.training import TrainConfig, train
 
 
 @pytest.fixture(scope="module")
 def export_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("trained")
-    config = TrainConfig(
-        "dcgan-mnist", dataset="mnist", data_dir=tiny_mnist_root(tmp / "data"), steps=2, batch_size=4, limit=8,
-        device="cpu", quiet=True, out=tmp / "run", num_samples=4, log_every=1000, sample_every=1000,
-        checkpoint_every=1000, options={"width": 8},
-    )
-    folder = train(config).export_dir
-    record_evaluation(folder, metrics={"fid": 123.4, "precision": 0.25}, protocol={"n": 8}, protocol_text="8 vs 8")
-    return folder
+    return tiny_export(tmp_path_factory.mktemp("trained"))
 
 
 @pytest.fixture
