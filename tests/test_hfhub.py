@@ -185,3 +185,23 @@ def test_the_card_front_matter_is_hub_metadata(export_folder):
                        ("unconditional-image-generation", "mnist", "precision"): 0.25}
     front = parse_front_matter((export_folder / "README.md").read_text())
     assert "loss_d" in front["metrics"] and "loss_d" in front["ganzoo"]["results"]  # training stats stay ganzoo's
+
+
+def test_push_refuses_a_card_the_hub_would_not_index_before_sending_anything(hub, export_folder, tmp_path):
+    from ganzoo.errors import CardError
+    from ganzoo.hfhub import push_export
+
+    untrained = ganzoo.save(ganzoo.create("dcgan-mnist", seed=0), tmp_path / "untrained", samples=False)
+    needs = r"the front matter needs library_name: ganzoo and a license \(missing: license\)"
+    with pytest.raises(CardError, match=needs):
+        push_export(untrained, "me/untrained", token="hf_local_test_token")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("model.safetensors", "config.json"):
+        (broken / name).write_bytes((export_folder / name).read_bytes())
+    card = (export_folder / "README.md").read_text().replace("  - type: fid\n", "  - kind: fid\n", 1)
+    assert "kind: fid" in card
+    (broken / "README.md").write_text(card)
+    with pytest.raises(CardError, match=r"its model-index is not in the Hub's form"):
+        push_export(broken, "me/broken", token="hf_local_test_token")
+    assert hub.requests == []
