@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .export import CARD_NAME, CONFIG_NAME, PROGRESS_NAME, SAMPLES_NAME, WEIGHTS_NAME
+
 __all__ = [
     "IMAGE_PIPELINE",
     "TRAINING_METRICS",
@@ -28,7 +30,7 @@ __all__ = [
 
 IMAGE_PIPELINE = "unconditional-image-generation"
 TRAINING_METRICS = frozenset({"loss_d", "loss_g", "d_real", "d_fake", "images_per_s"})
-UPLOAD_FILES = ("model.safetensors", "config.json", "README.md", "samples.png", "progress.gif")
+UPLOAD_FILES = (WEIGHTS_NAME, CONFIG_NAME, CARD_NAME, SAMPLES_NAME, PROGRESS_NAME)
 """What ``ganzoo push`` uploads of an export folder (what there is of it): nothing else in the folder."""
 
 _TASK_NAMES = {IMAGE_PIPELINE: "Unconditional Image Generation"}
@@ -101,7 +103,7 @@ def check_export(folder: str | os.PathLike[str]) -> dict[str, Any]:
     (where there is one) that huggingface_hub parses, as the Hub does.
     """
     from .errors import CardError, WeightsError
-    from .export import CARD_NAME, WEIGHTS_NAME, read_config
+    from .export import read_config
     from .extras import require
     from .frontmatter import parse_front_matter
 

@@ -116,12 +116,12 @@ def export_generator(
     from . import graph
 
     format = check_format(format)
-    model = _model(source, load_options)
     if format == "onnx":
         from .onnx import require_onnx
 
-        require_onnx()  # before any work: a missing extra is said at once
+        require_onnx()  # before any work (a download, say): a missing extra is said at once
     target = check_output_file(path, what="the exported file")
+    model = _model(source, load_options)
     module = graph.graph_module(model)
     names = graph.input_names(model)
     metadata = deploy_metadata(model)
