@@ -18,7 +18,9 @@ __all__ = [
     "DataNotFoundError",
     "DiskFullError",
     "DuplicateNameError",
+    "ExportError",
     "GanzooError",
+    "MissingExtraError",
     "OutputError",
     "PluginError",
     "TrainingDivergedError",
@@ -128,3 +130,12 @@ class CardError(WeightsError):
 
 class TrainingDivergedError(GanzooError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class ExportError(GanzooError):
+    """A generator that cannot be written to a deployable format (ONNX, TorchScript), or whose file disagrees
+    with the generator it came from: the message names the operation or the difference."""
+
+
+class MissingExtraError(GanzooError):
+    """A feature that needs an optional dependency which is not installed; the message names the extra to install."""

@@ -50,7 +50,7 @@ _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 class Source:
     """What ``load`` was asked for, decided from the spelling of the argument alone."""
 
-    kind: Literal["name", "url", "path"]
+    kind: Literal["name", "url", "path", "hf"]
     value: str
 
 
@@ -69,8 +69,10 @@ def parse_source(source: str | os.PathLike[str]) -> Source:
         return Source("path", text[len("path:") :])
     if _URL.match(text):
         return Source("url", text)
+    if text.lower().startswith("hf://"):  # a Hugging Face Hub repository: ganzoo.hfhub
+        return Source("hf", text)
     if _SCHEME.match(text):
-        raise ConfigError(f"unsupported URL scheme in {text!r}: use http://, https:// or file://")
+        raise ConfigError(f"unsupported URL scheme in {text!r}: use http://, https://, file:// or hf://")
     separators = {"/", os.sep} | ({os.altsep} if os.altsep else set())
     if any(separator in text for separator in separators) or text.startswith((".", "~")):
         return Source("path", text)
@@ -97,6 +99,9 @@ def load(
     * ``pathlib.Path``, ``"path:..."``, or a string containing ``/`` (or the OS separator)
       or starting with ``.`` or ``~``: a local export folder (``OUT/export``, or a
       training output ``OUT`` that holds ``export/``) or one ganzoo ``.safetensors`` file;
+    * ``hf://OWNER/REPO[@REVISION]``: an export folder in a Hugging Face Hub repository,
+      downloaded into the cache and checked against the Hub's LFS sha256 (:mod:`ganzoo.hfhub`;
+      needs ``ganzoo[hub]``);
     * ``http://``, ``https://`` or ``file://``: the URL of a ganzoo ``.safetensors`` file
       (a ``file://`` URL may also name an export folder). It is hash-checked when
       ``sha256=`` (or a ``#sha256=<hex>`` fragment) is given, or when it is the URL of
@@ -115,6 +120,10 @@ def load(
     torch.Size([16, 1, 28, 28])
     """
     parsed = parse_source(source)
+    if parsed.kind == "hf":  # downloaded (or cached) and hash-checked, then loaded as the export folder it is
+        from .hfhub import fetch_export
+
+        parsed = Source("path", os.fspath(fetch_export(parsed.value, cache_dir=cache_dir, download=download)))
     if parsed.kind == "name":
         loaded = _load_registry(parsed.value, cache_dir=cache_dir, download=download, ema=ema)
     elif parsed.kind == "url":

@@ -111,12 +111,15 @@ def test_commands_that_list_do_not_import_torch():
         "import sys\n"
         "from ganzoo.cli.app import main\n"
         "for argv in (['--help'], ['list'], ['info', 'dcgan-faces'], ['info', 'wgan-gp'], ['info', 'mnist'],\n"
-        "             ['info', 'inception-v3'], ['plugins'], ['gallery', '--help']):\n"
+        "             ['info', 'inception-v3'], ['plugins'], ['gallery', '--help'], ['export', '--help'],\n"
+        "             ['push', '--help']):\n"
         "    try:\n"
         "        main(argv)\n"
         "    except SystemExit as done:\n"
         "        assert not done.code, (argv, done.code)\n"
-        "print('HEAVY', sorted(m for m in ('torch', 'torchvision', 'numpy', 'tensorboard') if m in sys.modules))\n"
+        "heavy = ('torch', 'torchvision', 'numpy', 'tensorboard', 'onnx', 'onnxscript', 'onnxruntime',\n"
+        "         'huggingface_hub')\n"
+        "print('HEAVY', sorted(m for m in heavy if m in sys.modules))\n"
     )
     env = {**os.environ, "COLUMNS": "120"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)

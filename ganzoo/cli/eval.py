@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
     def eval_command(
         source: str = typer.Argument(
             ...,
-            help="Model name (name.tag), export folder (./path), URL; with --real, a dataset name.",
+            help="Model name (name.tag), export folder (./path), URL, hf://OWNER/REPO; with --real, a dataset name.",
             autocompletion=complete_model,
         ),
         dataset: str | None = typer.Option(None, "--dataset", help="Dataset to compare with (default: training data)."),
