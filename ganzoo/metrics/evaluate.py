@@ -164,7 +164,8 @@ def model_sampler(model: Any, *, n: int, seed: int = 0, truncation: float | None
     size, the device or the global RNG; batches are decoded in order. ``truncation`` redraws
     every latent value beyond it (BigGAN's truncation trick, ``Sampler.latents``).
     """
-    latents = model.latents(n, seed=seed, truncation=truncation)
+    # a model without truncation (one of your own) is asked only for what it has
+    latents = model.latents(n, seed=seed) if truncation is None else model.latents(n, seed=seed, truncation=truncation)
     position = 0
 
     def sample(count: int, labels: torch.Tensor | None) -> torch.Tensor:
