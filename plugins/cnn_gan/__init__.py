@@ -1,0 +1,34 @@
+"""The CNN GAN of the PyTorch Lightning GAN tutorial, for 28x28 single-channel images (the MNIST family)."""
+
+from __future__ import annotations
+
+import ganzoo
+
+ARCHITECTURE = """\
+G: z(100) -> Linear(100->7*7*64), ReLU -> reshape 64x7x7 -> ConvT(64->32, k4 s2 p1), ReLU [14x14]
+   -> ConvT(32->16, k4 s2 p1), ReLU [28x28] -> Conv(16->1, k7 p3), Tanh [28x28]
+D: Conv(1->10, k5) [24x24] -> MaxPool(2), ReLU [12x12] -> Conv(10->20, k5), Dropout2d(0.5) [8x8]
+   -> MaxPool(2), ReLU [4x4] -> flatten (320) -> Linear(320->50), ReLU, Dropout(0.5) -> Linear(50->1) [logit]
+Differences from the tutorial: Tanh on G's output (samples in [-1, 1] like every ganzoo model; the tutorial
+has no output activation), D returns a raw logit (the losses apply the sigmoid), and the DCGAN init
+N(0, 0.02) of ganzoo's convolutional built-ins instead of PyTorch's default."""
+
+
+@ganzoo.hookimpl
+def register_models(register):
+    register(
+        ganzoo.ModelSpec(
+            name="cnn-gan",
+            summary="The PyTorch Lightning tutorial's CNN GAN for 28x28 grey images: MNIST, Fashion-MNIST, KMNIST.",
+            generator="ganzoo_plugins.cnn_gan.nets:CNNGenerator",
+            discriminator="ganzoo_plugins.cnn_gan.nets:CNNDiscriminator",
+            config={"latent_dim": 100, "channels": 1},
+            options={"latent_dim": int},
+            default_dataset="mnist",
+            datasets=("mnist", "fashion-mnist", "kmnist"),
+            default_loss="non-saturating",
+            hyperparameters={"batch_size": 128, "lr": 2e-4, "betas": (0.5, 0.999)},
+            architecture=ARCHITECTURE,
+            reference="PyTorch Lightning tutorials, 'PyTorch Lightning Basic GAN Tutorial' (Lightning AI)",
+        )
+    )
