@@ -19,6 +19,7 @@ __all__ = [
     "DiskFullError",
     "DuplicateNameError",
     "GanzooError",
+    "MissingExtraError",
     "OutputError",
     "PluginError",
     "TrainingDivergedError",
@@ -86,6 +87,11 @@ class ConfigConflictError(ConfigError):
             f"model {model!r}: {first[0]} has {key}={first[1]!r} but {second[0]} has {key}={second[1]!r}; "
             "make them agree (or leave the key to one of them)"
         )
+
+
+class MissingExtraError(GanzooError, ImportError):
+    """An optional part of ganzoo needs a package that is not installed; the message names the extra to
+    install (``pip install "ganzoo[lightning]"``). An ``ImportError`` too, so ``except ImportError`` works."""
 
 
 class DataNotFoundError(GanzooError):

@@ -110,13 +110,16 @@ def test_commands_that_list_do_not_import_torch():
     code = (
         "import sys\n"
         "from ganzoo.cli.app import main\n"
-        "for argv in (['--help'], ['list'], ['info', 'dcgan-faces'], ['info', 'wgan-gp'], ['info', 'mnist'],\n"
+        "for argv in (['--help'], ['list'], ['info', 'dcgan-faces'], ['info', 'cnn-gan'], ['info', 'wgan-gp'],\n"
+        "             ['info', 'mnist'],\n"
         "             ['info', 'inception-v3'], ['plugins'], ['gallery', '--help']):\n"
         "    try:\n"
         "        main(argv)\n"
         "    except SystemExit as done:\n"
         "        assert not done.code, (argv, done.code)\n"
-        "print('HEAVY', sorted(m for m in ('torch', 'torchvision', 'numpy', 'tensorboard') if m in sys.modules))\n"
+        "heavy = ('torch', 'torchvision', 'numpy', 'tensorboard', 'lightning', 'pytorch_lightning',\n"
+        "         'ganzoo.lightning')\n"
+        "print('HEAVY', sorted(m for m in heavy if m in sys.modules))\n"
     )
     env = {**os.environ, "COLUMNS": "120"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
