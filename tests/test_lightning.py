@@ -75,7 +75,8 @@ def test_a_lightning_fit_computes_what_ganzoo_train_computes(model, loss, option
         batch_size=8, seed=3, device="cpu", quiet=True, out=tmp_path / "run", log_every=1, sample_every=1000,
         checkpoint_every=1000,
     ))
-    trainer.run()
+    result = trainer.run()
+    assert f"trained with ganzoo's own trainer for {steps} steps" in result.card.read_text()  # the card's default
     expected = [[record[name] for name in METRICS] for record in trainer.state.counters.history]
 
     gan = GANModule(model, loss, seed=3, batch_size=8, loss_options=loss_options, **options)
@@ -140,6 +141,9 @@ def test_a_conditional_model_needs_labels_and_a_batch_must_split_into_the_d_upda
     gan = GANModule("dcgan-mnist", "wgan-gp", loss_options={"d_steps": 2}, width=4)
     with pytest.raises(ConfigError, match="a batch of 9 cannot be shared by the loss's 2 discriminator updates"):
         fit(gan, DataLoader(images(), batch_size=9), 1)
+    with pytest.raises(ConfigError, match=r"cnn-gan takes samples of shape \(1, 28, 28\), the batch has samples of "
+                                          r"shape \(3, 28, 28\)"):
+        fit(GANModule("cnn-gan", batch_size=8), DataLoader(torch.zeros(8, 3, 28, 28), batch_size=8), 1)
 
 
 def test_grids_and_curves_reach_the_loggers(tmp_path):

@@ -10,6 +10,7 @@ its order alone (it replaces the sampler only of map-style data sets).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ from ..errors import ConfigError
 from ..training.streams import BatchStream
 
 __all__ = ["GANDataModule", "StreamBatches"]
+
+# Lightning warns that a sized IterableDataset may miscount its length when several loader workers each
+# iterate a copy; these batches are made in the loader's own process (no workers), so the count is exact.
+warnings.filterwarnings("ignore", message="Your `IterableDataset` has `__len__` defined", category=UserWarning)
 
 
 class StreamBatches(IterableDataset):

@@ -64,9 +64,11 @@ class _LightningBatches:
     :class:`.data.StreamBatches`); :meth:`next` gives them out in order.
     """
 
-    def __init__(self, d_steps: int, channels_last: bool):
+    def __init__(self, d_steps: int, channels_last: bool, sample_shape: tuple[int, ...], model: str):
         self.d_steps = d_steps
         self.channels_last = channels_last
+        self.sample_shape = tuple(int(s) for s in sample_shape)
+        self.model = model
         self.parts: list[tuple[torch.Tensor, torch.Tensor | None]] = []
         self.batch_size = 0
 
@@ -76,6 +78,9 @@ class _LightningBatches:
 
     def feed(self, images: torch.Tensor, labels: torch.Tensor | None) -> None:
         count = images.shape[0]
+        if tuple(images.shape[1:]) != self.sample_shape:
+            raise ConfigError(f"{self.model} takes samples of shape {self.sample_shape}, the batch has samples of "
+                              f"shape {tuple(images.shape[1:])}; give it data of that shape or other model options")
         if count % self.d_steps:
             raise ConfigError(f"a batch of {count} cannot be shared by the loss's {self.d_steps} discriminator "
                               f"updates per step; use a batch size that is a multiple of {self.d_steps}")
@@ -157,7 +162,7 @@ class GANModule(L.LightningModule):
             self.discriminator.to(memory_format=torch.channels_last)
         self.gan_loss = self.config.loss_spec.build(**self.config.loss_options)
         self.d_steps = int(getattr(self.gan_loss, "d_steps", 1))
-        self.num_classes = int(self.generator.num_classes or 0) if spec.conditional else None
+        self.num_classes = int(self.generator.num_classes or 1) if spec.conditional else None
         from ..training.setup import _fixed_samples
 
         self.fixed = _fixed_samples(self.config.request, SimpleNamespace(is_image=self.is_image),
@@ -211,7 +216,8 @@ class GANModule(L.LightningModule):
             generator=self.generator, discriminator=self.discriminator, g_train=self.generator,
             d_train=self.discriminator, loss=self.gan_loss, g_update=_ManualUpdate(self, g_optimizer),
             d_update=_ManualUpdate(self, d_optimizer), precision=Precision("fp32", self.device.type),
-            batches=_LightningBatches(self.d_steps, self.channels_last),  # type: ignore[arg-type]
+            batches=_LightningBatches(  # type: ignore[arg-type]
+                self.d_steps, self.channels_last, self.generator.sample_shape, self.config.model),
             noise=self.noise, reuse_fakes=bool(self.config.request.reuse_fakes),
         )
         self._fit_start = time.perf_counter()
