@@ -206,7 +206,8 @@ def test_a_resumed_fit_goes_on_as_an_uninterrupted_one(tmp_path):
     L.Trainer(max_steps=10, callbacks=[curves], **QUIET).fit(again, again.datamodule(data_dir=root),
                                                              ckpt_path=checkpoint)
     close(head + curves.rows, expected)
-    assert again.steps_done == 5
+    assert again.steps_done == 5 and again.images_seen == 40
+    assert torch.equal(again.fixed.noise, first.fixed.noise)  # the grids keep their latents, not seed 11's
 
 
 def test_without_lightning_the_import_is_one_line_naming_the_extra():
