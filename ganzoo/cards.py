@@ -1,10 +1,11 @@
 """Model cards: a Markdown template filled from a :class:`CardData` value.
 
 A card is Markdown with YAML front matter in the Hugging Face card format. The front matter
-(``library_name``, ``tags``, ``datasets``, ``license``, ``pipeline_tag``, ``metrics``) is what
-hubs index; the prose is what a person reads: what the model is, the exact command that
-trained it, the data and its licence, the hyper-parameters, hardware and time, the sample
-grid, and what the model is (not) fit for. :data:`CARD_TEMPLATE` shows that prose in one
+(``library_name``, ``tags``, ``datasets``, ``license``, ``pipeline_tag``, ``metrics``, and the
+measured results as ``model-index``, see :mod:`ganzoo.hubcard`) is what hubs index; the prose
+is what a person reads: what the model is, the exact command that trained it, the data and
+its licence, the hyper-parameters, hardware and time, the sample grid, and what the model is
+(not) fit for. :data:`CARD_TEMPLATE` shows that prose in one
 place; :class:`CardData` holds every fact it needs, and :func:`render_card` joins the two.
 
 The licence of the training data comes with the data (:func:`data_license`): the
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .frontmatter import dump_front_matter, parse_front_matter, split_front_matter
+from .practicerows import practice_rows
 
 __all__ = [
     "CARD_TEMPLATE",
@@ -173,10 +175,12 @@ class CardData:
 
     def front_matter(self) -> dict[str, Any]:
         """The card's YAML front matter, in the Hugging Face card format."""
+        from .hubcard import IMAGE_PIPELINE, model_index
+
         tags = ["ganzoo", "gan", self.model]
         if self.is_image:
             tags.append("class-conditional-image-generation" if self.conditional else "unconditional-image-generation")
-            pipeline = "image-generation" if self.conditional else "unconditional-image-generation"
+            pipeline = IMAGE_PIPELINE  # the Hub has no class-conditional task; the tag above says it
         else:
             tags.append("2d-toy-data")
             pipeline = None
@@ -188,6 +192,8 @@ class CardData:
         if pipeline:
             front["pipeline_tag"] = pipeline
         front["metrics"] = list(self.metrics)
+        if pipeline and model_index(self.model, self.dataset, self.metrics):
+            front["model-index"] = model_index(self.model, self.dataset, self.metrics, task=pipeline)
         front["ganzoo"] = {
             "model": self.model,
             "dataset": self.dataset,
@@ -275,6 +281,7 @@ def _hyper_rows(training: Mapping[str, Any], dataset: str) -> list[tuple[str, st
         ("epochs", training.get("epochs")),
         ("D updates per step", training.get("d_steps")),
         ("G update on", "the last D update's fakes" if training.get("reuse_fakes") else None),
+        *practice_rows(training),
         *_batch_rows(training),
         ("optimiser", "Adam"),
         ("learning rate", training.get("lr")),
@@ -363,6 +370,8 @@ def update_card_metrics(text: str, metrics: Mapping[str, Any], protocol_text: st
     and the rest of the card (prose a person may have edited) is kept as it was. A card
     whose front matter cannot be read raises :class:`~ganzoo.errors.CardError` naming ``source``.
     """
+    from .hubcard import merge_model_index
+
     front = parse_front_matter(text, source=source)
     _, body = split_front_matter(text)
     names = list(front.get("metrics") or [])
@@ -370,6 +379,7 @@ def update_card_metrics(text: str, metrics: Mapping[str, Any], protocol_text: st
     ganzoo_block = dict(front.get("ganzoo") or {})
     ganzoo_block["results"] = {**dict(ganzoo_block.get("results") or {}), **dict(metrics)}
     front["ganzoo"] = ganzoo_block
+    front = merge_model_index(front, metrics)
     rows = "\n".join(f"| {name} | {_format_value(value)} |" for name, value in metrics.items())
     protocol = "\n".join(f"> {line}" if line else ">" for line in protocol_text.strip().splitlines())
     section = (

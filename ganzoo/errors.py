@@ -18,6 +18,7 @@ __all__ = [
     "DataNotFoundError",
     "DiskFullError",
     "DuplicateNameError",
+    "ExportError",
     "GanzooError",
     "MissingExtraError",
     "OutputError",
@@ -89,11 +90,6 @@ class ConfigConflictError(ConfigError):
         )
 
 
-class MissingExtraError(GanzooError, ImportError):
-    """An optional part of ganzoo needs a package that is not installed; the message names the extra to
-    install (``pip install "ganzoo[lightning]"``). An ``ImportError`` too, so ``except ImportError`` works."""
-
-
 class DataNotFoundError(GanzooError):
     """A dataset is not on disk and cannot (or may not) be downloaded."""
 
@@ -134,3 +130,12 @@ class CardError(WeightsError):
 
 class TrainingDivergedError(GanzooError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class ExportError(GanzooError):
+    """A generator that cannot be written to a deployable format (ONNX, TorchScript), or whose file disagrees
+    with the generator it came from: the message names the operation or the difference."""
+
+
+class MissingExtraError(GanzooError):
+    """A feature that needs an optional dependency which is not installed; the message names the extra to install."""

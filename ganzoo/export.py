@@ -2,7 +2,8 @@
 
 An export is a folder in the huggingface_hub shape::
 
-    model.safetensors   "generator.<key>" and "discriminator.<key>" tensors (float32), with metadata
+    model.safetensors   "generator.<key>", "discriminator.<key>" and, for runs with ``--ema``, the generator's
+                        moving average "generator_ema.<key>" tensors (float32), with metadata
                         {"format": "ganzoo", "ganzoo_version", "model", "config": json}
     config.json         everything needed to rebuild the networks and what trained them
     README.md           the model card
@@ -49,6 +50,7 @@ __all__ = [
     "read_config",
     "read_export",
     "record_evaluation",
+    "record_truncation",
     "weights_metadata",
     "write_config",
     "write_export",
@@ -143,6 +145,7 @@ def write_export(
     generator: torch.nn.Module,
     discriminator: torch.nn.Module,
     training: Mapping[str, Any],
+    generator_ema: torch.nn.Module | None = None,
     metrics: Mapping[str, Any],
     card: str,
     samples_png: str | os.PathLike[str] | None = None,
@@ -155,6 +158,8 @@ def write_export(
 
     folder = make_folder(folder, what="the export folder")
     tensors = _tensors("generator", generator, torch.float32)
+    if generator_ema is not None:
+        tensors.update(_tensors("generator_ema", generator_ema, torch.float32))
     tensors.update(_tensors("discriminator", discriminator, torch.float32))
     _save_safetensors(folder / WEIGHTS_NAME, tensors, weights_metadata(spec.name, config))
     document = export_config(
@@ -276,12 +281,39 @@ def record_evaluation(
     return folder
 
 
+def record_truncation(folder: str | os.PathLike[str], *, truncation: float, metrics: Mapping[str, Any]) -> Path:
+    """Record a truncated evaluation: ``config.json``'s ``"truncation"`` table and the card's section for it
+    (:mod:`ganzoo.tradeoff`); the untruncated metrics are left as they are."""
+    from .tradeoff import TRADEOFF_METRICS, update_card_truncation
+
+    folder = Path(folder)
+    document = read_config(folder)
+    sweep = dict(document.get("truncation") or {})
+    sweep[f"{truncation:g}"] = {k: v for k, v in jsonable(metrics).items() if k in TRADEOFF_METRICS}
+    document["truncation"] = sweep
+    card_path = folder / CARD_NAME
+    card = None
+    if card_path.is_file():
+        untruncated = {k: v for k, v in (document.get("metrics") or {}).items() if k in TRADEOFF_METRICS}
+        card = update_card_truncation(card_path.read_text(encoding="utf-8"), sweep, untruncated)
+    write_config(folder, document)
+    if card is not None:
+        write_text(card_path, card)
+    return folder
+
+
 def read_export(
-    folder: str | os.PathLike[str],
+    folder: str | os.PathLike[str], *, ema: bool = True
 ) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """``(config.json as a dict, generator state dict, discriminator state dict)`` of an export folder."""
+    """``(config.json as a dict, generator state dict, discriminator state dict)`` of an export folder.
+
+    The generator's state is its moving average where the export has one, unless ``ema=False``
+    (see :func:`ganzoo.weights.generator_state`).
+    """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
+
+    from .weights import generator_state
 
     folder = Path(folder)
     weights_path = folder / WEIGHTS_NAME
@@ -292,16 +324,8 @@ def read_export(
         tensors = load_file(str(weights_path))
     except (SafetensorError, OSError, ValueError) as error:
         raise WeightsError(f"{weights_path} is corrupt or truncated ({error})") from None
-    generator: dict[str, torch.Tensor] = {}
-    discriminator: dict[str, torch.Tensor] = {}
-    for key, tensor in tensors.items():
-        prefix, _, name = key.partition(".")
-        if prefix == "generator":
-            generator[name] = tensor
-        elif prefix == "discriminator":
-            discriminator[name] = tensor
-    if not generator:
-        raise WeightsError(f"{weights_path} holds no generator.* tensors")
+    generator = generator_state(tensors, str(weights_path), ema=ema)
+    discriminator = {k.partition(".")[2]: v for k, v in tensors.items() if k.startswith("discriminator.")}
     return document, generator, discriminator
 
 
@@ -313,11 +337,15 @@ def write_generator_weights(
     config: Mapping[str, Any],
     dtype: torch.dtype | None = None,
     metadata: Mapping[str, Any] | None = None,
+    ema: bool = False,
 ) -> Path:
-    """Write a generator-only weights file (the zoo's shipped format; ``dtype`` float16 halves it)."""
+    """Write a generator-only weights file (the zoo's shipped format; ``dtype`` float16 halves it).
+
+    ``ema=True`` says that ``generator`` is a moving average: its tensors are named ``generator_ema.*``.
+    """
     import torch
 
-    tensors = _tensors("generator", generator, dtype or torch.float32)
+    tensors = _tensors("generator_ema" if ema else "generator", generator, dtype or torch.float32)
     extra = dict(metadata or {})
     extra.setdefault("dtype", str(dtype or torch.float32).replace("torch.", ""))
     return _save_safetensors(Path(path), tensors, weights_metadata(model, config, extra))

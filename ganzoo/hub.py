@@ -9,6 +9,8 @@ first, so that a folder named like a model cannot shadow the model, nor the reve
   ``export/``), or a single ganzoo ``.safetensors`` file;
 * a string starting with ``http://``, ``https://`` or ``file://`` is a **URL** of a
   ganzoo ``.safetensors`` file (a ``file://`` URL may also name an export folder);
+* a string starting with ``hf://`` is a **Hugging Face Hub** repository holding an export
+  folder, ``hf://OWNER/REPO[@REVISION]`` (:mod:`ganzoo.hfhub`);
 * any other string is a **registry name**: ``"dcgan-mnist"`` (its default weights) or
   ``"dcgan-mnist.mnist"`` (the weights tagged ``mnist``).
 

@@ -30,6 +30,7 @@ from .registry import get_registry, split_weights_name
 from .sampling import PretrainedGenerator
 from .specs import ModelSpec, WeightsSpec
 from .weights import (
+    EMA_PREFIX,
     check_sha256,
     download_file,
     fetch_weights,
@@ -49,7 +50,7 @@ _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 class Source:
     """What ``load`` was asked for, decided from the spelling of the argument alone."""
 
-    kind: Literal["name", "url", "path"]
+    kind: Literal["name", "url", "path", "hf"]
     value: str
 
 
@@ -68,8 +69,10 @@ def parse_source(source: str | os.PathLike[str]) -> Source:
         return Source("path", text[len("path:") :])
     if _URL.match(text):
         return Source("url", text)
+    if text.lower().startswith("hf://"):  # a Hugging Face Hub repository: ganzoo.hfhub
+        return Source("hf", text)
     if _SCHEME.match(text):
-        raise ConfigError(f"unsupported URL scheme in {text!r}: use http://, https:// or file://")
+        raise ConfigError(f"unsupported URL scheme in {text!r}: use http://, https://, file:// or hf://")
     separators = {"/", os.sep} | ({os.altsep} if os.altsep else set())
     if any(separator in text for separator in separators) or text.startswith((".", "~")):
         return Source("path", text)
@@ -83,14 +86,22 @@ def load(
     cache_dir: str | os.PathLike[str] | None = None,
     download: bool = True,
     sha256: str | None = None,
+    ema: bool = True,
 ) -> PretrainedGenerator:
     """A pretrained generator in eval mode, ready to sample, from a zoo name, a URL or a path.
+
+    Weights trained with a moving average of the generator (``ganzoo train --ema``) are loaded as
+    that average, the better sampler; ``ema=False`` loads the trained weights instead (an export
+    has both; the zoo's files ship the average only). ``loaded.ema`` says which it is.
 
     ``source`` is read by its spelling alone, never by what happens to be on disk:
 
     * ``pathlib.Path``, ``"path:..."``, or a string containing ``/`` (or the OS separator)
       or starting with ``.`` or ``~``: a local export folder (``OUT/export``, or a
       training output ``OUT`` that holds ``export/``) or one ganzoo ``.safetensors`` file;
+    * ``hf://OWNER/REPO[@REVISION]``: an export folder in a Hugging Face Hub repository,
+      downloaded into the cache and checked against the Hub's LFS sha256 (:mod:`ganzoo.hfhub`;
+      needs ``ganzoo[hub]``);
     * ``http://``, ``https://`` or ``file://``: the URL of a ganzoo ``.safetensors`` file
       (a ``file://`` URL may also name an export folder). It is hash-checked when
       ``sha256=`` (or a ``#sha256=<hex>`` fragment) is given, or when it is the URL of
@@ -109,17 +120,21 @@ def load(
     torch.Size([16, 1, 28, 28])
     """
     parsed = parse_source(source)
+    if parsed.kind == "hf":  # downloaded (or cached) and hash-checked, then loaded as the export folder it is
+        from .hfhub import fetch_export
+
+        parsed = Source("path", os.fspath(fetch_export(parsed.value, cache_dir=cache_dir, download=download)))
     if parsed.kind == "name":
-        loaded = _load_registry(parsed.value, cache_dir=cache_dir, download=download)
+        loaded = _load_registry(parsed.value, cache_dir=cache_dir, download=download, ema=ema)
     elif parsed.kind == "url":
-        loaded = _load_url(parsed.value, cache_dir=cache_dir, download=download, sha256=sha256)
+        loaded = _load_url(parsed.value, cache_dir=cache_dir, download=download, sha256=sha256, ema=ema)
     else:
-        loaded = _load_path(Path(parsed.value).expanduser(), sha256=sha256)
+        loaded = _load_path(Path(parsed.value).expanduser(), sha256=sha256, ema=ema)
     loaded.to(device)
     return loaded
 
 
-def _load_registry(name: str, *, cache_dir: Any, download: bool) -> PretrainedGenerator:
+def _load_registry(name: str, *, cache_dir: Any, download: bool, ema: bool = True) -> PretrainedGenerator:
     records = get_registry().models.records
     model, tag = split_weights_name(name)
     spec = records.get(model)
@@ -137,7 +152,7 @@ def _load_registry(name: str, *, cache_dir: Any, download: bool) -> PretrainedGe
         )
     weights = spec.get_weights(tag)
     data, origin = fetch_weights(spec, weights, cache_dir=cache_dir, download=download)
-    return _from_bytes(data, origin, spec=spec, weights=weights)
+    return _from_bytes(data, origin, spec=spec, weights=weights, ema=ema)
 
 
 def _registry_spec(model: Any, origin: str) -> ModelSpec:
@@ -155,6 +170,7 @@ def _from_bytes(
     *,
     spec: ModelSpec | None = None,
     weights: WeightsSpec | None = None,
+    ema: bool = True,
 ) -> PretrainedGenerator:
     """Build the generator the registry (or the file's metadata) names and load ``data`` into it.
 
@@ -176,10 +192,16 @@ def _from_bytes(
     config = assemble_config(spec, sources=sources)
     name = f"{spec.name}.{weights.tag}" if weights is not None else spec.name
     generator = _build_for_loading(spec, config)
-    load_generator_state(generator, generator_state(tensors, origin), origin)
+    state = generator_state(tensors, origin, ema=ema)
+    load_generator_state(generator, state, origin)
     return PretrainedGenerator(
-        generator, spec=spec, config=config, name=name, weights=weights, source=origin, metadata=metadata
+        generator, spec=spec, config=config, name=name, weights=weights, source=origin, metadata=metadata,
+        ema=_holds_average(tensors, ema),
     )
+
+
+def _holds_average(tensors: Mapping[str, Any], ema: bool) -> bool:
+    return ema and any(key.startswith(EMA_PREFIX) for key in tensors)
 
 
 def _metadata_config(metadata: Mapping[str, str], origin: str) -> dict[str, Any]:
@@ -200,13 +222,13 @@ def _build_for_loading(spec: ModelSpec, config: Mapping[str, Any]) -> nn.Module:
         return build_network(spec, spec.generator, config, "generator")
 
 
-def _load_url(url: str, *, cache_dir: Any, download: bool, sha256: str | None) -> PretrainedGenerator:
+def _load_url(url: str, *, cache_dir: Any, download: bool, sha256: str | None, ema: bool = True) -> PretrainedGenerator:
     parts = urllib.parse.urlsplit(url)
     fragment = urllib.parse.parse_qs(parts.fragment)
     expected = sha256_hex(sha256 if sha256 is not None else (fragment.get("sha256") or [None])[0])
     plain = urllib.parse.urlunsplit(parts._replace(fragment=""))
     if parts.scheme.lower() == "file":
-        return _load_path(Path(urllib.request.url2pathname(parts.path)), sha256=expected)
+        return _load_path(Path(urllib.request.url2pathname(parts.path)), sha256=expected, ema=ema)
     for spec in get_registry().models.records.values():
         for weights in spec.weights:
             if weights.url == plain:
@@ -216,18 +238,18 @@ def _load_url(url: str, *, cache_dir: Any, download: bool, sha256: str | None) -
                         f"not {expected}"
                     )
                 data, origin = fetch_weights(spec, weights, cache_dir=cache_dir, download=download)
-                return _from_bytes(data, origin, spec=spec, weights=weights)
+                return _from_bytes(data, origin, spec=spec, weights=weights, ema=ema)
     key = hashlib.sha256(plain.encode()).hexdigest()[:16]
     cached = default_cache_dir(cache_dir) / "urls" / f"{key}-{Path(parts.path).name or 'weights.safetensors'}"
     if cached.is_file():
         data = cached.read_bytes()
         if expected is None or hashlib.sha256(data).hexdigest() == expected:
-            return _from_bytes(data, str(cached))
+            return _from_bytes(data, str(cached), ema=ema)
         cached.unlink()
     if not download:
         raise WeightsError(f"{plain} is not in the cache ({cached}) and downloading is off")
     download_file(plain, cached, expected, "the weights")  # download_file names the URL itself
-    return _from_bytes(cached.read_bytes(), str(cached))
+    return _from_bytes(cached.read_bytes(), str(cached), ema=ema)
 
 
 def _export_folder(path: Path) -> Path:
@@ -251,7 +273,7 @@ def _header_metadata(path: Path) -> dict[str, str]:
         return dict(handle.metadata() or {})
 
 
-def _load_path(path: Path, *, sha256: str | None = None) -> PretrainedGenerator:
+def _load_path(path: Path, *, sha256: str | None = None, ema: bool = True) -> PretrainedGenerator:
     from .export import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, read_export
 
     if not path.exists():
@@ -259,12 +281,12 @@ def _load_path(path: Path, *, sha256: str | None = None) -> PretrainedGenerator:
     if path.is_file():
         data = path.read_bytes()
         check_sha256(data, sha256, str(path))
-        return _from_bytes(data, str(path))
+        return _from_bytes(data, str(path), ema=ema)
     folder = _export_folder(path)
     weights_file = folder / WEIGHTS_NAME
     if sha256 is not None and weights_file.is_file():
         check_sha256(weights_file.read_bytes(), sha256, str(weights_file))
-    document, state, _ = read_export(folder)
+    document, state, _ = read_export(folder, ema=ema)
     spec = _registry_spec(document.get("model"), str(folder))
     sources = [
         (f"{folder / CONFIG_NAME}", document.get("config") or {}),
@@ -282,4 +304,12 @@ def _load_path(path: Path, *, sha256: str | None = None) -> PretrainedGenerator:
         card=readme.read_text(encoding="utf-8") if readme.is_file() else None,
         source=str(folder),
         metadata={k: v for k, v in document.items() if k not in ("config",)},
+        ema=ema and _header_has_average(weights_file),
     )
+
+
+def _header_has_average(path: Path) -> bool:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        return any(key.startswith(EMA_PREFIX) for key in handle.keys())  # noqa: SIM118 - a handle, not a dict

@@ -101,7 +101,8 @@ def check_labels(labels: torch.Tensor | None, batch_size: int, num_classes: int,
     """
     if labels is None:
         raise ConfigError(f"{model} is conditional: pass labels, an (N,) int64 tensor of classes in [0, {num_classes})")
-    if labels.shape != (batch_size,):
+    # under torch.jit.trace the batch size is a traced value: the file's own inputs fix the shape there
+    if not torch.jit.is_tracing() and labels.shape != (batch_size,):
         raise ConfigError(f"{model}: labels must have shape ({batch_size},), got {tuple(labels.shape)}")
     if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
         raise ConfigError(f"{model}: labels must be integer class indices, got {labels.dtype}")

@@ -61,7 +61,9 @@ class Loss(Protocol):
     """An adversarial objective, split into the part each player minimises.
 
     ``discriminator_loss(real_logits, fake_logits)`` is what D minimises;
-    ``generator_loss(fake_logits)`` what G minimises. Both return scalar tensors.
+    ``generator_loss(fake_logits)`` what G minimises. Both return scalar tensors. A relativistic
+    loss declares ``generator_loss(fake_logits, real_logits)`` and gets the updated D's logits of
+    the step's real batch as well (see :mod:`ganzoo.lossapi`).
     A loss that needs more than logits (a gradient penalty) also defines
     ``penalty(discriminator, real, fake, labels) -> Tensor``, which the trainer adds to
     the discriminator's loss; ``d_steps`` says how many D updates to run per G update.

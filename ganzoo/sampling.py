@@ -318,7 +318,8 @@ class PretrainedGenerator(Sampler):
     ``generator`` is the ``nn.Module``; ``spec`` the registry record (None when the
     module was wrapped by hand); ``config`` its constructor arguments; ``weights`` the
     registry's weights record (None for a folder, file or URL); ``card`` the model card's
-    Markdown (None when there is none); ``source`` where the weights were read from.
+    Markdown (None when there is none); ``source`` where the weights were read from; ``ema``
+    whether they are the generator's moving average.
     """
 
     def __init__(
@@ -332,8 +333,11 @@ class PretrainedGenerator(Sampler):
         card: str | None = None,
         source: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        ema: bool = False,
     ):
         super().__init__(generator.eval(), spec=spec, config=config, name=name)
+        self.ema = ema
+        """True when the weights are the generator's moving average (``ganzoo train --ema``)."""
         self.weights = weights
         self._card = card
         self.source = source

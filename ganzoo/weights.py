@@ -47,6 +47,7 @@ DOWNLOAD_TIMEOUT_S = 60.0
 """Seconds a download may wait on the server before it is abandoned."""
 
 _PREFIX = "generator."
+EMA_PREFIX = "generator_ema."
 
 
 def read_safetensors(data: bytes, origin: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -90,14 +91,27 @@ def _first(names: Sequence[str], count: int = 4) -> str:
     return shown + (f" and {len(names) - count} more" if len(names) > count else "")
 
 
-def generator_state(tensors: Mapping[str, torch.Tensor], origin: str) -> dict[str, torch.Tensor]:
-    """The generator's tensors of a ganzoo weights file, without their ``generator.`` prefix."""
-    state = {key[len(_PREFIX) :]: value for key, value in tensors.items() if key.startswith(_PREFIX)}
-    if not state:
-        raise WeightsError(
-            f"{origin} holds no generator tensors (names starting with 'generator.'); it was not written by ganzoo"
-        )
-    return state
+def generator_state(tensors: Mapping[str, torch.Tensor], origin: str, *, ema: bool = True) -> dict[str, torch.Tensor]:
+    """The generator's tensors of a ganzoo weights file, without their prefix.
+
+    A file may hold the generator's moving average (``generator_ema.*``, see ``ganzoo train --ema``) next
+    to, or instead of, the trained weights (``generator.*``). ``ema=True`` takes the average where there
+    is one; ``ema=False`` the trained weights, which a file with only the average does not have.
+    """
+    def under(prefix: str) -> dict[str, torch.Tensor]:
+        return {key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)}
+
+    averaged, trained = under(EMA_PREFIX), under(_PREFIX)
+    if ema and averaged:
+        return averaged
+    if trained:
+        return trained
+    if averaged:
+        raise WeightsError(f"{origin} holds only the generator's moving average ('generator_ema.*'), not its "
+                           "trained weights; load it with ema=True")
+    raise WeightsError(
+        f"{origin} holds no generator tensors (names starting with 'generator.'); it was not written by ganzoo"
+    )
 
 
 def load_generator_state(generator: nn.Module, state: Mapping[str, torch.Tensor], origin: str) -> None:

@@ -142,6 +142,22 @@ def make_folder(root: Path) -> Path:
     return root
 
 
+def tiny_export(tmp: Path, out: Path | None = None) -> Path:
+    """A real export folder: ``dcgan-mnist`` (width 8) trained for two steps on tiny MNIST, then evaluated
+    (``record_evaluation``, as ``ganzoo eval --write-card`` does), so its card has measured metrics."""
+    from ganzoo.export import record_evaluation
+    from ganzoo.training import TrainConfig, train
+
+    config = TrainConfig(
+        "dcgan-mnist", dataset="mnist", data_dir=tiny_mnist_root(tmp / "data"), steps=2, batch_size=4, limit=8,
+        device="cpu", quiet=True, out=out or tmp / "run", num_samples=4, log_every=1000, sample_every=1000,
+        checkpoint_every=1000, options={"width": 8},
+    )
+    folder = train(config).export_dir
+    record_evaluation(folder, metrics={"fid": 123.4, "precision": 0.25}, protocol={"n": 8}, protocol_text="8 vs 8")
+    return folder
+
+
 # ---------------------------------------------------------------- the CLI in a subprocess
 def run_ganzoo(site: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """``ganzoo ARGS`` in a fresh interpreter that sees the distributions installed under ``site``."""

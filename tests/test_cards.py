@@ -116,7 +116,7 @@ def test_a_card_is_the_template_filled_from_card_data():
     text = render_card(card)
     front = parse_front_matter(text)
     assert front == card.front_matter()
-    assert front["license"] == "cc-by-4.0" and front["pipeline_tag"] == "image-generation"
+    assert front["license"] == "cc-by-4.0" and front["pipeline_tag"] == "unconditional-image-generation"
     assert "# m trained on d" in text and "for 7 steps on `d`" in text and "| fid | 1.235 |" in text
     assert 'ganzoo.load("zoo-m")' in text and "labels=[0] * 16" in text and "**CC BY 4.0**" in text
     assert "{front_matter}" in CARD_TEMPLATE and not re.search(r"\{[a-z_]+\}", text)  # every field filled
@@ -265,3 +265,30 @@ def test_the_hyper_parameter_table_states_the_loss_options_only_when_some_were_s
     ]
     assert hyper_rows({"loss_options": {}}) == ["| loss | wgan-gp |"]
     assert hyper_rows({}) == ["| loss | wgan-gp |"]  # a training section written before loss options existed
+
+
+# --- the front matter as the Hugging Face Hub reads it -------------------------------------------------------------
+
+
+def test_measured_metrics_go_into_model_index_and_training_statistics_do_not():
+    from huggingface_hub.repocard_data import model_index_to_eval_results
+
+    card = CardData(model="m", dataset="d", conditional=True,
+                    metrics={"fid": 7.5, "loss_d": 1.2, "modes_covered": "8/8", "precision": 0.5})
+    front = card.front_matter()
+    name, results = model_index_to_eval_results(front["model-index"])
+    assert name == "m" and [(r.task_type, r.dataset_type, r.metric_type, r.metric_value) for r in results] == [
+        ("unconditional-image-generation", "d", "fid", 7.5), ("unconditional-image-generation", "d", "precision", 0.5)
+    ]
+    assert front["pipeline_tag"] == "unconditional-image-generation"
+    assert "class-conditional-image-generation" in front["tags"]
+    assert "model-index" not in CardData(model="m", dataset="d", metrics={"loss_d": 1.0}).front_matter()
+    assert "model-index" not in CardData(model="m", dataset="ring-8", is_image=False, metrics={"x": 1.0}).front_matter()
+
+
+def test_evaluating_again_replaces_the_model_index_values_instead_of_adding_copies():
+    text = render_card(CardData(model="m", dataset="d", metrics={"fid": 9.0, "loss_d": 1.0}))
+    text = update_card_metrics(text, {"fid": 4.0, "recall": 0.5}, "first")
+    text = update_card_metrics(text, {"fid": 3.0}, "second")
+    metrics = parse_front_matter(text)["model-index"][0]["results"][0]["metrics"]
+    assert sorted((m["type"], m["value"]) for m in metrics) == [("fid", 3.0), ("recall", 0.5)]

@@ -112,13 +112,14 @@ def test_commands_that_list_do_not_import_torch():
         "from ganzoo.cli.app import main\n"
         "for argv in (['--help'], ['list'], ['info', 'dcgan-faces'], ['info', 'cnn-gan'], ['info', 'wgan-gp'],\n"
         "             ['info', 'mnist'],\n"
-        "             ['info', 'inception-v3'], ['plugins'], ['gallery', '--help']):\n"
+        "             ['info', 'inception-v3'], ['plugins'], ['gallery', '--help'], ['export', '--help'],\n"
+        "             ['push', '--help']):\n"
         "    try:\n"
         "        main(argv)\n"
         "    except SystemExit as done:\n"
         "        assert not done.code, (argv, done.code)\n"
-        "heavy = ('torch', 'torchvision', 'numpy', 'tensorboard', 'lightning', 'pytorch_lightning',\n"
-        "         'ganzoo.lightning')\n"
+        "heavy = ('torch', 'torchvision', 'numpy', 'tensorboard', 'onnx', 'onnxscript', 'onnxruntime',\n"
+        "         'huggingface_hub', 'lightning', 'pytorch_lightning', 'ganzoo.lightning')\n"
         "print('HEAVY', sorted(m for m in heavy if m in sys.modules))\n"
     )
     env = {**os.environ, "COLUMNS": "120"}

@@ -128,3 +128,35 @@ def test_eval_errors_are_short(args, message, trained):
     assert result.exit_code != 0
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_truncation_is_scored_stated_and_tabled_in_the_card(trained, tmp_path):
+    import shutil
+
+    export = tmp_path / "export"
+    shutil.copytree(trained["dcgan-mnist"], export)
+    base = ["eval", str(export), "--data", str(trained["root"]), "--n", str(N), "--json", "-q"]
+    plain = json.loads(run(*base).output)
+    truncated = run(*base, "--truncation", "0.5")
+    assert truncated.exit_code == 0, truncated.output
+    document = json.loads(truncated.output)
+    assert document["protocol"]["truncation"] == 0.5 and "redrawn" in document["protocol"]["latents"]
+    assert document["metrics"]["fid"] != plain["metrics"]["fid"]  # other latents, other samples
+    args = ["eval", str(export), "--data", str(trained["root"]), "--n", str(N), "--write-card", "-q"]
+    assert run(*args).exit_code == 0
+    for value in ("0.5", "0.7", "0.5"):  # measuring a truncation again replaces its row
+        result = run(*args, "--truncation", value)
+        assert result.exit_code == 0, result.output
+    config = json.loads((export / "config.json").read_text())
+    assert sorted(config["truncation"]) == ["0.5", "0.7"]
+    assert config["metrics"]["fid"] == pytest.approx(plain["metrics"]["fid"])  # the untruncated numbers stay
+    card = (export / "README.md").read_text()
+    assert card.count("## Truncation") == 1 and card.index("## Truncation") < card.index("## Data")
+    table = card[card.index("| truncation |"):].split("\n\n")[0].splitlines()
+    assert [line.split("|")[1].strip() for line in table[2:]] == ["none", "0.7", "0.5"]
+
+
+def test_bad_truncation_is_a_one_line_error(trained):
+    result = run("eval", str(trained["dcgan-mnist"]), "--data", str(trained["root"]), "--n", str(N),
+                 "--truncation", "0.01", "-q")
+    assert result.exit_code != 0 and "below the minimum" in result.output

@@ -139,8 +139,8 @@ def _worker(rank: int, tmp: Path) -> None:
             d_steps = step_once.d_steps
             reuse_fakes = step_once.reuse_fakes
 
-            def __call__(self):
-                row = step_once()
+            def __call__(self, step):
+                row = step_once(step)
                 if rank == 1 and state.step == 2:
                     row[1] = float("nan")
                 return row
@@ -172,10 +172,10 @@ def _worker(rank: int, tmp: Path) -> None:
         class CrashOnRank1:  # rank 1 fails at its third step
             images = step_ok.images
 
-            def __call__(self):
+            def __call__(self, step):
                 if rank == 1 and crash_state.step == 2:
                     raise RuntimeError("injected failure")
-                return step_ok()
+                return step_ok(step)
 
         crash_state.train_step = CrashOnRank1()
         started = time.perf_counter()

@@ -87,6 +87,40 @@ def test_train_its_model_with_its_loss_on_its_dataset(site, tmp_path):
     assert (tmp_path / "grid.png").stat().st_size > 0
 
 
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_its_model_exports_and_the_file_runs_without_the_plugin(site, tmp_path, fmt):
+    """ganzoo export of a plugin's trained model; the file is then run here, where the plugin is not installed."""
+    import numpy as np
+
+    from ganzoo.deploy import read_metadata
+
+    out = tmp_path / "run"
+    done = run_ganzoo(site, "train", "wgan-gp-dcgan", "--dataset", "shapes-28", "--steps", "2", "--batch-size", "4",
+                      "--limit", "16", "--option", "width=8", "--device", "cpu", "--out", str(out), "--quiet",
+                      OMP_NUM_THREADS="1")
+    assert done.returncode == 0, done.stderr
+    target = tmp_path / f"wgan.{fmt}"
+    done = run_ganzoo(site, "export", str(out / "export"), "--format", fmt, "-o", str(target), OMP_NUM_THREADS="1")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"wrote {target} ({fmt}, wgan-gp-dcgan, inputs z)")
+    metadata = read_metadata(target)
+    assert metadata["model"] == "wgan-gp-dcgan" and metadata["sample_shape"] == "[1, 28, 28]"
+    z = np.random.default_rng(0).standard_normal((3, int(metadata["latent_dim"]))).astype(np.float32)
+    if fmt == "onnx":
+        import onnxruntime
+
+        images = onnxruntime.InferenceSession(str(target)).run(None, {"z": z})[0]
+    else:
+        import warnings
+
+        import torch
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=FutureWarning)  # TorchScript is deprecated, and says so
+            images = torch.jit.load(str(target))(torch.from_numpy(z)).detach().numpy()
+    assert images.shape == (3, 1, 28, 28) and np.abs(images).max() <= 1.0
+
+
 def test_its_command_runs(site):
     done = run_ganzoo(site, "wgan-info", "--json", OMP_NUM_THREADS="1")
     assert done.returncode == 0, done.stderr

@@ -13,8 +13,9 @@ import ganzoo
 from ganzoo.cli.app import build_app
 from ganzoo.errors import ConfigError
 from ganzoo.training import TrainConfig, train
-from ganzoo.training.config import check_resume_compatible, resolve
+from ganzoo.training.config import resolve
 from ganzoo.training.loop import equivalent_command
+from ganzoo.training.resume import check_resume_compatible
 
 runner = CliRunner()
 

@@ -11,6 +11,7 @@ from torch import nn
 
 import ganzoo
 from ganzoo.errors import ConfigError
+from ganzoo.lossapi import generator_loss, generator_loss_takes_real_logits
 from ganzoo.nn import interpolate_gradient_norms
 
 LOSSES = ganzoo.list_losses()
@@ -36,11 +37,25 @@ HAND_COMPUTED = {
     "hinge": (1.0, -1.0),
     # D: mean(f) - mean(r) = -1 - 1;  G: -mean(f) = -1
     "wgan-gp": (-2.0, -1.0),
+    # RpGAN, pairs (r_i, f_i): D: mean(sp(-(r - f))) = (sp(0) + sp(-4))/2; G with real logits REAL: f - r = 0, 0
+    "relativistic": ((LOG2 + math.log1p(math.exp(-4.0))) / 2, LOG2),
+    # RaGAN: mean f = -1, mean r = 1: D: mean sp(-(r + 1)) + mean sp(f - 1) = 2 * (sp(-1) + sp(-3))/2;
+    # G (fakes [0, 2], reals [0, 2], both means 1): mean sp(-(f - 1)) + mean sp(r - 1) = sp(1) + sp(-1)
+    "relativistic-average": (
+        math.log1p(math.exp(-1.0)) + math.log1p(math.exp(-3.0)),
+        math.log1p(math.exp(1.0)) + math.log1p(math.exp(-1.0)),
+    ),
 }
+RELATIVISTIC = ("relativistic", "relativistic-average")
 
 
 def build(name: str, **options):
     return ganzoo.get_loss_spec(name).build(**options)
+
+
+def g_loss(loss, fake, real=None):
+    """G's loss as the trainer calls it: relativistic losses also get real logits (here: REAL, or zeros)."""
+    return generator_loss(loss, fake, torch.zeros_like(fake) if real is None else real)
 
 
 def test_hand_computed_table_covers_the_built_in_losses():
@@ -53,7 +68,7 @@ def test_values_match_hand_computation(name):
     loss = build(name)
     d_expected, g_expected = HAND_COMPUTED[name]
     assert loss.discriminator_loss(REAL, FAKE_FOR_D).item() == pytest.approx(d_expected, abs=1e-6)
-    assert loss.generator_loss(FAKE_FOR_G).item() == pytest.approx(g_expected, abs=1e-6)
+    assert g_loss(loss, FAKE_FOR_G, REAL).item() == pytest.approx(g_expected, abs=1e-6)
 
 
 def test_literal_numbers_of_the_bce_losses():
@@ -93,7 +108,7 @@ def test_sign_conventions(name):
     assert (real.grad < 0).all(), real.grad
     assert (fake.grad > 0).all(), fake.grad
     fake_g = fake.detach().clone().requires_grad_(True)
-    loss.generator_loss(fake_g).backward()
+    g_loss(loss, fake_g).backward()
     assert (fake_g.grad < 0).all(), fake_g.grad
 
 
@@ -103,10 +118,10 @@ def test_shapes_n_and_n1_agree_and_give_float32_scalars(name):
     real = torch.tensor([0.3, -1.2, 2.0, 0.0])
     fake = torch.tensor([-0.4, 0.9, 0.2, -3.0])
     d_flat = loss.discriminator_loss(real, fake)
-    g_flat = loss.generator_loss(fake)
+    g_flat = g_loss(loss, fake)
     assert d_flat.shape == () and g_flat.shape == ()
     assert torch.equal(d_flat, loss.discriminator_loss(real[:, None], fake[:, None]))
-    assert torch.equal(g_flat, loss.generator_loss(fake[:, None]))
+    assert torch.equal(g_flat, g_loss(loss, fake[:, None]))
     low = loss.discriminator_loss(real.bfloat16(), fake.bfloat16())
     assert low.dtype == torch.float32
     assert low.item() == pytest.approx(d_flat.item(), abs=0.05)
@@ -213,3 +228,50 @@ def test_penalty_interpolates_with_one_alpha_per_sample_and_passes_labels():
     assert per_sample[:, 0].unique().numel() == 6
     assert critic.seen_labels is labels
     assert fake_with_graph.grad is None  # the penalty trains D only
+
+
+def test_literal_numbers_of_the_relativistic_losses():
+    assert build("relativistic").discriminator_loss(REAL, FAKE_FOR_D).item() == pytest.approx(0.355649, abs=1e-6)
+    assert build("relativistic-average").generator_loss(FAKE_FOR_G, REAL).item() == pytest.approx(1.626523, abs=1e-6)
+
+
+@pytest.mark.parametrize("name", RELATIVISTIC)
+def test_relativistic_generator_loss_depends_on_the_real_logits(name):
+    """The point of the second argument: the same fakes cost G more when D scores the reals higher."""
+    loss = build(name)
+    fake = torch.tensor([0.2, -0.4, 1.0])
+    assert generator_loss_takes_real_logits(loss)
+    low, high = (g_loss(loss, fake, torch.full((3,), value)).item() for value in (-1.0, 1.0))
+    assert high > low
+
+
+def test_relativistic_pairing_refuses_batches_of_different_sizes():
+    with pytest.raises(ConfigError, match="same size"):
+        build("relativistic").discriminator_loss(torch.zeros(4), torch.zeros(3))
+
+
+def test_generator_loss_forms_are_told_apart_by_signature():
+    class Classic:
+        def generator_loss(self, fake_logits):
+            return fake_logits.mean()
+
+    class WithOption:
+        def generator_loss(self, fake_logits, scale=2.0):
+            return scale * fake_logits.mean()
+
+    class Relativistic:
+        def generator_loss(self, fake_logits, real_logits):
+            return (fake_logits - real_logits).mean()
+
+    class NamedOptional:
+        def generator_loss(self, fake_logits, real_logits=None):
+            return fake_logits.mean() if real_logits is None else (fake_logits - real_logits).mean()
+
+    fake, real = torch.tensor([1.0, 3.0]), torch.tensor([1.0, 1.0])
+    assert [generator_loss_takes_real_logits(x()) for x in (Classic, WithOption, Relativistic, NamedOptional)] == \
+        [False, False, True, True]
+    assert generator_loss(Classic(), fake, real).item() == 2.0  # called with one argument
+    assert generator_loss(WithOption(), fake, real).item() == 4.0  # its option keeps its default
+    assert generator_loss(Relativistic(), fake, real).item() == 1.0
+    with pytest.raises(ConfigError, match="real logits"):
+        generator_loss(Relativistic(), fake)

@@ -17,7 +17,7 @@ def test_the_readme_has_python_examples():
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_python_block_runs(index, capsys, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # what a block writes (an export folder) stays out of the checkout
+    monkeypatch.chdir(tmp_path)  # files an example writes (an exported model) land here, not in the checkout
     code = BLOCKS[index]
     lines = []
     for line in code.splitlines():

@@ -138,7 +138,9 @@ def publish(
     WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
     weights_path = WEIGHTS_DIR / f"{name}.safetensors"
     dtype = {"float16": torch.float16, "float32": torch.float32}[dtype_name]
-    write_generator_weights(weights_path, generator, model=model, config=document["config"], dtype=dtype)
+    # a run with --ema ships its average, the generator its card's metrics describe, as generator_ema.*
+    write_generator_weights(weights_path, generator, model=model, config=document["config"], dtype=dtype,
+                            ema=reference.ema)
     shipped = ganzoo.load(weights_path)
 
     count, labels, nrow = _grid_request(reference)
@@ -170,11 +172,13 @@ def publish(
         )
     if note:
         resumed += note.strip() + "\n\n"
+    contents = ("the generator's moving average only (`generator_ema.*`; the run's export also has the trained "
+                "weights)" if reference.ema else "generator only")
     section = (
         resumed + "## Weights\n\n"
         "| | |\n|---|---|\n"
         f"| file | `{weights_path.name}` (shipped in the `ganzoo_plugins.weights` package) |\n"
-        f"| contents | generator only, {len(g_state)} tensors, {sum(t.numel() for t in g_state.values()):,} values |\n"
+        f"| contents | {contents}, {len(g_state)} tensors, {sum(t.numel() for t in g_state.values()):,} values |\n"
         f"| storage | {dtype_name}; largest change of a sample value against the float32 weights "
         f"(64 samples, seed {GRID_SEED}): {error:.2g} on a [-1, 1] scale |\n"
         f"| size | {size_kib:,.0f} KiB |\n"
@@ -198,7 +202,7 @@ def publish(
         "batch_size": training.get("batch_size"),
         "train_time": _duration(float(training.get("wall_time_s", 0.0))),
         "hardware": training.get("hardware"),
-        "storage": f"{dtype_name}, generator only",
+        "storage": f"{dtype_name}, " + ("generator EMA only" if reference.ema else "generator only"),
         "extractor": document.get("evaluation", {}).get("protocol", {}).get("extractor"),
     }
     spec = _spec_literal(

@@ -29,6 +29,8 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "ganzoo.cli.sample": ("sample",),
     "ganzoo.cli.eval": ("eval",),
     "ganzoo.cli.gallery": ("gallery",),
+    "ganzoo.cli.export": ("export",),
+    "ganzoo.cli.push": ("push",),
 }
 
 
@@ -47,7 +49,7 @@ def build_app() -> typer.Typer:
     """A fresh root app with ganzoo's commands and those of the installed plugins."""
     app = typer.Typer(
         name="ganzoo",
-        help="A plugin-based zoo of GANs: list, inspect, train, sample and evaluate models.",
+        help="A plugin-based zoo of GANs: list, inspect, train, sample, evaluate and export models.",
         no_args_is_help=True,
         add_completion=True,
         pretty_exceptions_enable=False,
@@ -60,7 +62,7 @@ def build_app() -> typer.Typer:
             False, "--version", "-V", callback=_version_callback, is_eager=True, help="Show the version and exit."
         ),
     ) -> None:
-        """A plugin-based zoo of GANs: list, inspect, train, sample and evaluate models."""
+        """A plugin-based zoo of GANs: list, inspect, train, sample, evaluate and export models."""
 
     for module_name, commands in COMMAND_MODULES.items():
         try:

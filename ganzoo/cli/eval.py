@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
     def eval_command(
         source: str = typer.Argument(
             ...,
-            help="Model name (name.tag), export folder (./path), URL; with --real, a dataset name.",
+            help="Model name (name.tag), export folder (./path), URL, hf://OWNER/REPO; with --real, a dataset name.",
             autocompletion=complete_model,
         ),
         dataset: str | None = typer.Option(None, "--dataset", help="Dataset to compare with (default: training data)."),
@@ -104,6 +104,16 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON (metrics, protocol, details, timings)."),
         write_card: bool = typer.Option(
             False, "--write-card", help="Write the metrics into the export folder's config.json and model card."
+        ),
+        truncation: float | None = typer.Option(
+            None, "--truncation", metavar="T",
+            help="Score truncated latents: every value beyond +-T redrawn (BigGAN's trick; e.g. 1.0, 0.7, 0.5): "
+            "fidelity for variety. With --write-card it fills the card's truncation table.",
+        ),
+        ema: bool = typer.Option(
+            True, "--ema/--no-ema",
+            help="Score the generator's moving average where the weights have one (default), or the trained "
+            "weights.",
         ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines on stderr."),
     ) -> None:
@@ -134,13 +144,13 @@ def register(app: typer.Typer) -> None:
         else:
             from ..hub import load
 
-            model = load(source, device=device)
+            model = load(source, device=device, ema=ema)
             card_folder = _card_folder(model) if write_card else None  # checked before the evaluation
             chosen = dataset or _default_dataset(model)
-            result = metrics.evaluate_model(model, dataset=chosen, **options)
-            title = f"{source} vs {chosen}"
+            result = metrics.evaluate_model(model, dataset=chosen, truncation=truncation, **options)
+            title = f"{source} vs {chosen}" + (f" (truncation {truncation:g})" if truncation is not None else "")
             if card_folder is not None:
-                _write_card(card_folder, result)
+                _write_card(card_folder, result, truncation)
         if as_json:
             typer.echo(json.dumps({"source": source, **result.as_dict()}, indent=2, default=str))
         else:
@@ -162,8 +172,12 @@ def _card_folder(model: Any) -> Path:
     return folder
 
 
-def _write_card(folder: Path, result: Any) -> None:
-    """Record the metrics in an export folder: config.json's "metrics" and the card's front matter."""
-    from ..export import record_evaluation
+def _write_card(folder: Path, result: Any, truncation: float | None) -> None:
+    """Record the metrics in an export folder: config.json's "metrics" and the card's front matter; a truncated
+    evaluation goes into the card's truncation table instead, next to the untruncated numbers."""
+    from ..export import record_evaluation, record_truncation
 
+    if truncation is not None:
+        record_truncation(folder, truncation=truncation, metrics=result.metrics)
+        return
     record_evaluation(folder, metrics=result.metrics, protocol=result.protocol, protocol_text=result.protocol_text())

@@ -2,7 +2,8 @@
 
 MODEL_OR_PATH follows ``ganzoo.load``'s explicit rules: a bare word (``dcgan-mnist``,
 ``dcgan-mnist.mnist``) is always a zoo name; a path must look like one (``./run/export``,
-``runs/mnist``, ``~/x``, or ``path:NAME``); ``http(s)://`` and ``file://`` are URLs. So a
+``runs/mnist``, ``~/x``, or ``path:NAME``); ``http(s)://`` and ``file://`` are URLs, ``hf://OWNER/REPO``
+a Hugging Face Hub repository. So a
 folder that happens to be called ``dcgan-mnist`` never replaces the zoo model.
 
 Only torch and the loading code are imported (no torchvision, no trainer), and only once
@@ -70,7 +71,7 @@ def register(app: typer.Typer) -> None:
         source: str = typer.Argument(
             ...,
             metavar="MODEL_OR_PATH",
-            help="A zoo name (dcgan-mnist, dcgan-mnist.mnist), a path (./run/export, path:NAME) or a URL.",
+            help="A zoo name (dcgan-mnist, dcgan-mnist.mnist), a path (./run/export, path:NAME), a URL, hf://OWNER/REPO.",
             autocompletion=complete_model,
         ),
         count: int = typer.Option(64, "-n", "--num", min=1, help="How many samples to draw."),

@@ -27,6 +27,7 @@ __all__ = ["parse_options", "register"]
 _PANEL_DATA = "Data"
 _PANEL_LENGTH = "Length and optimisation"
 _PANEL_RUN = "Run folder and output"
+_PANEL_PRACTICE = "Training practices (EMA, augmentation, R1/R2); a resumed run keeps its own"
 _PANEL_DIST = "Several GPUs or machines (torch.distributed)"
 _COMMAND_ENV = "GANZOO_TRAIN_COMMAND"  # the line the user typed, handed by --nproc to its workers
 
@@ -163,6 +164,45 @@ def register(app: typer.Typer) -> None:
             help="Loss option, repeatable (see 'ganzoo info LOSS'), e.g. --loss-option d_steps=2 or, for wgan-gp, "
             "--loss-option gp_weight=5.", rich_help_panel=_PANEL_LENGTH,
         ),
+        ema: float | None = typer.Option(
+            None, "--ema", metavar="IMAGES",
+            help="Keep a moving average of the generator with this half-life in images (StyleGAN2's ema_kimg); "
+            "sample grids, the export's metrics and ganzoo.load use it. Default 10000 for image data; 0: off.",
+            rich_help_panel=_PANEL_PRACTICE,
+        ),
+        ema_rampup: float | None = typer.Option(
+            None, "--ema-rampup", metavar="SHARE",
+            help="EMA half-life at most this share of the images seen so far (default 0.05; 0: none).",
+            rich_help_panel=_PANEL_PRACTICE,
+        ),
+        augment: str | None = typer.Option(
+            None, "--augment", metavar="KIND[:OPS]",
+            help="Augment what D sees, reals and fakes alike: diffaug (DiffAugment) or ada (adaptive, "
+            "StyleGAN2-ADA's p), with ops from color,translation,cutout (default all), e.g. --augment "
+            "diffaug:translation,cutout. Default none.", rich_help_panel=_PANEL_PRACTICE,
+        ),
+        ada_target: float | None = typer.Option(
+            None, "--ada-target", help="--augment ada: target of E[sign(D(real))] (default 0.6).",
+            rich_help_panel=_PANEL_PRACTICE,
+        ),
+        ada_speed: float | None = typer.Option(
+            None, "--ada-speed", metavar="IMAGES",
+            help="--augment ada: images in which p can go from 0 to 1 (default 100000).",
+            rich_help_panel=_PANEL_PRACTICE,
+        ),
+        r1_gamma: float | None = typer.Option(
+            None, "--r1-gamma", help="R1 penalty gamma/2 E|grad D(real)|^2 on D (default 0: none).",
+            rich_help_panel=_PANEL_PRACTICE,
+        ),
+        r2_gamma: float | None = typer.Option(
+            None, "--r2-gamma", help="R2 penalty, the same on the fakes (default 0: none).",
+            rich_help_panel=_PANEL_PRACTICE,
+        ),
+        reg_every: int | None = typer.Option(
+            None, "--reg-every", metavar="K",
+            help="Lazy R1/R2: every K steps, scaled by K, as StyleGAN2 does (default 1).",
+            rich_help_panel=_PANEL_PRACTICE,
+        ),
         out: Path | None = typer.Option(
             None, "--out", help="Run folder (default: runs/MODEL-DATASET).", rich_help_panel=_PANEL_RUN
         ),
@@ -186,7 +226,7 @@ def register(app: typer.Typer) -> None:
         tensorboard: bool = typer.Option(
             False, "--tensorboard",
             help="Also write TensorBoard events (losses, D(x), D(G(z)), images/s, learning rates, the sample "
-            "grids) to OUT/tb; watch with 'tensorboard --logdir OUT/tb'. Needs pip install \"ganzoo[tensorboard]\". "
+            "grids) to OUT/tb; watch with 'tensorboard --logdir OUT/tb'. Needs pip install \"ganzoo\\[tensorboard]\". "
             "Give it again with --resume: the curves continue.", rich_help_panel=_PANEL_RUN,
         ),
         tensorboard_dir: Path | None = typer.Option(
@@ -265,6 +305,14 @@ def register(app: typer.Typer) -> None:
             dist_timeout=dist_timeout,
             callbacks=tuple(callback) if callback else None,
             tensorboard=tensorboard_dir if tensorboard_dir is not None else (tensorboard or None),
+            ema=ema,
+            ema_rampup=ema_rampup,
+            augment=augment,
+            ada_target=ada_target,
+            ada_speed=ada_speed,
+            r1_gamma=r1_gamma,
+            r2_gamma=r2_gamma,
+            reg_every=reg_every,
         )
         rank = _rank()
         try:

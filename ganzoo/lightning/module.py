@@ -233,7 +233,7 @@ class GANModule(L.LightningModule):
         if self.config.spec.conditional and labels is None:
             raise ConfigError(f"{self.config.model} is conditional and needs (images, labels) batches")
         self._step.batches.feed(images, labels if self.config.spec.conditional else None)  # type: ignore[attr-defined]
-        row = self._step()
+        row = self._step(self.steps_done)
         self.steps_done += 1
         self.images_seen += images.shape[0]
         metrics = dict(zip(METRICS, row, strict=True))

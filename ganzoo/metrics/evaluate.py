@@ -156,14 +156,16 @@ def evaluate_real(
     )
 
 
-def model_sampler(model: Any, *, n: int, seed: int = 0) -> Sampler:
+def model_sampler(model: Any, *, n: int, seed: int = 0, truncation: float | None = None) -> Sampler:
     """A :data:`Sampler` over a ganzoo generator (``ganzoo.load(...)``, a trained ``GAN``).
 
     All ``n`` latent vectors are drawn up front with ``model.latents(n, seed=seed)`` (a
     private CPU generator), so the samples depend only on the seed, never on the batch
-    size, the device or the global RNG; batches are decoded in order.
+    size, the device or the global RNG; batches are decoded in order. ``truncation`` redraws
+    every latent value beyond it (BigGAN's truncation trick, ``Sampler.latents``).
     """
-    latents = model.latents(n, seed=seed)
+    # a model without truncation (one of your own) is asked only for what it has
+    latents = model.latents(n, seed=seed) if truncation is None else model.latents(n, seed=seed, truncation=truncation)
     position = 0
 
     def sample(count: int, labels: torch.Tensor | None) -> torch.Tensor:
@@ -184,10 +186,12 @@ def evaluate_model(
     protocol: EvalProtocol | None = None,
     n: int | None = None,
     seed: int | None = None,
+    truncation: float | None = None,
     **options: Any,
 ) -> EvalResult:
     """:func:`evaluate` for a ganzoo generator: conditional models get balanced labels and accuracy.
 
+    ``truncation`` scores truncated latents (fidelity against variety; see ``Sampler.latents``).
     ``options`` are :func:`evaluate`'s other keyword arguments (``data_dir``, ``split``,
     ``extractor``, ``batch_size``, ``device``, ...).
     """
@@ -201,9 +205,14 @@ def evaluate_model(
         # here spares evaluate() a probe sample, which would use up one of the sampler's n latents
         options["image_size"] = int(shape[-1])
     result = evaluate(
-        model_sampler(model, n=chosen.n, seed=chosen.seed), dataset=dataset, protocol=chosen,
+        model_sampler(model, n=chosen.n, seed=chosen.seed, truncation=truncation), dataset=dataset, protocol=chosen,
         conditional=num_classes is not None, num_classes=num_classes, **options,
     )
-    result.protocol["latents"] = f"N(0, I), {chosen.n} vectors drawn with seed {chosen.seed} (model.latents)"
+    result.protocol["latents"] = f"N(0, I), {chosen.n} vectors drawn with seed {chosen.seed} (model.latents)" + (
+        f", every value beyond +-{truncation:g} redrawn (truncation)" if truncation is not None else ""
+    )
+    result.protocol["truncation"] = truncation
+    if getattr(model, "ema", False):
+        result.protocol["weights"] = "the generator's moving average (EMA)"
     result.protocol["model"] = str(getattr(model, "name", type(model).__name__))
     return result

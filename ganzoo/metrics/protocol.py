@@ -153,6 +153,10 @@ class EvalResult:
         ]
         if p.get("extractor_note"):
             lines.append(f"Extractor choice: {p['extractor_note']}.")
+        sampled = [f"truncation {p['truncation']:g} (latent values beyond it redrawn)"] if p.get("truncation") else []
+        sampled += [f"weights: {p['weights']}"] if p.get("weights") else []
+        if sampled:
+            lines.append("Generated with " + "; ".join(sampled) + ".")
         return "\n".join(lines)
 
 

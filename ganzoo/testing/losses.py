@@ -33,6 +33,7 @@ def check_loss(name: str) -> None:
     import torch
 
     import ganzoo
+    from ganzoo.lossapi import generator_loss
 
     spec = get_registry().losses.get(name)
     try:
@@ -50,8 +51,9 @@ def check_loss(name: str) -> None:
         return _scalar(spec, loss.discriminator_loss(real, fake), f"discriminator_loss on {what}")
 
     def g(fake: float | torch.Tensor, what: str) -> float:
+        """G's loss; a relativistic loss also gets real logits of 0, shaped like the fakes."""
         fake = fake if isinstance(fake, torch.Tensor) else torch.full((4,), float(fake))
-        return _scalar(spec, loss.generator_loss(fake), f"generator_loss on {what}")
+        return _scalar(spec, generator_loss(loss, fake, torch.zeros_like(fake)), f"generator_loss on {what}")
 
     real = torch.tensor([0.3, -1.2, 2.0, 0.0])
     fake = torch.tensor([-0.4, 0.9, 0.2, -3.0])

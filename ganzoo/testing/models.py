@@ -251,7 +251,7 @@ def _model_train(spec: ModelSpec, out: str | os.PathLike[str] | None = None, ste
         if not weights.is_file():
             raise fail("model", spec, f"training wrote no {WEIGHTS_NAME} in {result.export_dir}")
         try:
-            loaded = ganzoo.load(result.export_dir)
+            loaded = ganzoo.load(result.export_dir, ema=False)  # the trained weights, not their average
             _, _, d_state = read_export(result.export_dir)
         except GanzooError as error:
             raise fail("model", spec, f"its export does not load back: {error}") from error
@@ -301,11 +301,46 @@ def _model_weights(spec: ModelSpec) -> None:
                         f"has {loaded.num_params}")
 
 
+def _model_practices(spec: ModelSpec, out: str | os.PathLike[str] | None = None) -> None:
+    """Train with every training practice on: generator EMA, ADA (image data), R1 and R2, a relativistic loss."""
+    import torch
+
+    import ganzoo
+    from ganzoo.training import TrainConfig, Trainer
+
+    dataset = _training_dataset(spec)
+    is_image = len(_expected_shape(spec, get_registry().datasets.get(dataset)) or (0, 0, 0)) == 3
+    loss = "relativistic" if not spec.losses or "relativistic" in spec.losses else None
+    with output_folder(out) as folder, dataset_for_training(dataset), torch.random.fork_rng(devices=[]), one_thread():
+        config = TrainConfig(
+            spec.name, dataset=dataset, steps=TRAIN_STEPS, batch_size=TRAIN_BATCH, device="cpu",
+            out=folder / f"{spec.name}-practices", quiet=True, num_samples=4, limit=SYNTHETIC_SAMPLES, log_every=1,
+            sample_every=10_000, checkpoint_every=10_000, loss=loss, ema=50.0, r1_gamma=1.0, r2_gamma=1.0,
+            augment="ada" if is_image else None, ada_speed=100.0 if is_image else None,
+        )
+        trainer = Trainer(config)
+        try:
+            result = trainer.run()
+            loaded = ganzoo.load(result.export_dir)
+        except GanzooError as error:
+            raise fail("model", spec, f"training with EMA, R1/R2{', ADA' if is_image else ''} and loss {loss} "
+                        f"failed: {error}") from error
+        ema = trainer.state.ema
+        if ema is None or not loaded.ema:
+            raise fail("model", spec, "a run with --ema exported no generator_ema tensors")
+        for key, value in loaded.generator.state_dict().items():
+            if not torch.equal(value, ema.module.state_dict()[key].cpu().contiguous()):
+                raise fail("model", spec, f"the exported EMA tensor {key!r} differs from the run's average")
+        if not all(torch.isfinite(torch.tensor(v)) for v in result.metrics.values() if isinstance(v, float)):
+            raise fail("model", spec, f"training with the practices gave non-finite metrics {result.metrics}")
+
+
 MODEL_ASPECTS: dict[str, Callable[..., None]] = {
     "build": _model_build,
     "datasets": _model_datasets,
     "gradients": _model_gradients,
     "train": _model_train,
+    "practices": _model_practices,
     "weights": _model_weights,
 }
 
@@ -317,8 +352,8 @@ def model_aspects(spec: ModelSpec) -> list[str]:
 
 def check_model_aspect(spec: ModelSpec, aspect: str, out: str | os.PathLike[str] | None) -> None:
     """One aspect; only training writes files (under ``out``, else a temporary folder)."""
-    if aspect == "train":
-        _model_train(spec, out)
+    if aspect in ("train", "practices"):
+        MODEL_ASPECTS[aspect](spec, out)
     else:
         MODEL_ASPECTS[aspect](spec)
 

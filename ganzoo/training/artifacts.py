@@ -41,12 +41,8 @@ def sample_metrics(run: Run) -> dict[str, Any]:
         labels = None
         if run.noise.num_classes is not None:
             labels = torch.randint(run.noise.num_classes, (METRIC_SAMPLES,), generator=rng, device=run.device)
-        run.generator.eval()
-        try:
-            with torch.no_grad():
-                samples = run.generator(z, labels).float().cpu()
-        finally:
-            run.generator.train()
+        with run.sampling() as generator, torch.no_grad():
+            samples = generator(z, labels).float().cpu()
         metrics = dict(score(samples, run.config.dataset))
     except Exception as error:
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
@@ -63,6 +59,8 @@ def final_metrics(run: Run, images_per_s: float) -> dict[str, Any]:
     if run.counters.history:
         last = run.counters.history[-1]
         metrics.update({name: last[name] for name in METRICS})
+    if run.augmenter is not None and run.augmenter.policy.adaptive:
+        metrics["augment_p"] = round(run.augmenter.probability(), 5)
     metrics["images_per_s"] = round(images_per_s, 1)
     if run.is_main:
         metrics.update(sample_metrics(run))
@@ -105,6 +103,7 @@ def training_facts(run: Run, wall: float, checksums: list[str] | None) -> dict[s
         "reuse_fakes": run.train_step.reuse_fakes,
         "callbacks": list(run.config.callbacks),
         "tensorboard": str(resolved.tensorboard) if resolved.tensorboard is not None else None,
+        **run.practices.facts(),
         "device": str(run.device),
         "hardware": describe_hardware(run.device, processes=group.world_size, nodes=group.topology.nodes),
         "wall_time_s": round(wall, 2),
@@ -163,6 +162,7 @@ def export_run(run: Run) -> None:
         spec=resolved.spec,
         config=run.model_config,
         generator=run.generator,
+        generator_ema=run.ema.module if run.ema is not None else None,
         discriminator=run.discriminator,
         training=training,
         metrics=run.metrics,

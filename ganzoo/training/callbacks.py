@@ -152,6 +152,8 @@ class MetricLog(Callback):
             "lr": run.config.lr,
             "time": round(run.counters.wall_before + (now - run.counters.session_start), 3),
         }
+        if run.augmenter is not None and run.augmenter.policy.adaptive:
+            record["augment_p"] = round(run.augmenter.probability(), 5)  # ADA's p after this step
         run.counters.history.append(record)
         if run.is_main:
             self._write(run, "a", json.dumps(record) + "\n")
@@ -205,13 +207,8 @@ class SampleGrids(Callback):
 
         if not run.is_main:
             return
-        generator = run.generator
-        generator.eval()
-        try:
-            with run.precision.inference():
-                images = generator(run.fixed.noise, run.fixed.labels)
-        finally:
-            generator.train()
+        with run.sampling() as generator, run.precision.inference():
+            images = generator(run.fixed.noise, run.fixed.labels)
         save_samples(images.float(), path, real=run.real_points, nrow=run.fixed.nrow, title=f"step {run.step}")
         if run.counters.history:
             plot_curves(run.counters.history, run.paths.curves)

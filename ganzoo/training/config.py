@@ -54,10 +54,6 @@ DEFAULT_DIST_TIMEOUT_S = 600.0
 than any rank-0-only work (sample grids, checkpoints, the export) or a first decoding of an image folder,
 short enough that a stalled rank does not hold the others' GPUs for torch's default half hour."""
 
-# Settings that define the run's data stream and networks: a resumed run must keep them.
-FIXED_ON_RESUME = (
-    "model", "dataset", "loss", "options", "loss_options", "batch_size", "seed", "limit", "split", "reuse_fakes"
-)
 
 
 @dataclass
@@ -105,6 +101,23 @@ class TrainConfig:
     """Several processes: seconds a collective waits for the others before the run stops with an error."""
     callbacks: tuple[str, ...] | None = None
     """Registered callbacks to add (``--callback NAME``). None: a new run has none, a resumed run keeps its own."""
+    ema: float | None = None
+    """Half-life of the generator's EMA in images (``--ema``); 0 turns it off. None: 10,000 for image data, off
+    for other data (a resumed run keeps its own). See :mod:`.ema`."""
+    ema_rampup: float | None = None
+    """StyleGAN2's EMA ramp-up: the half-life is at most this share of the images seen (default 0.05; 0: none)."""
+    augment: str | None = None
+    """D's augmentation: ``none`` (default), ``diffaug[:ops]`` or ``ada[:ops]`` (see :mod:`ganzoo.augment`)."""
+    ada_target: float | None = None
+    """``--augment ada``: the target of ``r_t = E[sign(D(real))]`` (default 0.6)."""
+    ada_speed: float | None = None
+    """``--augment ada``: images in which ``p`` can go from 0 to 1 (default 100,000)."""
+    r1_gamma: float | None = None
+    """R1 penalty weight on D's gradient at the reals (default 0: none); see :mod:`.regularize`."""
+    r2_gamma: float | None = None
+    """R2 penalty weight on D's gradient at the fakes (default 0: none)."""
+    reg_every: int | None = None
+    """Lazy regularisation: R1/R2 every this many steps, scaled by it (default 1: every step)."""
     tensorboard: str | Path | bool | None = None
     """TensorBoard events of this session (``--tensorboard``, ``--tensorboard-dir DIR``): True writes them to
     ``OUT/tb``, a path to that folder; False: none; None: none for a new run, the run's own on resume.
@@ -222,6 +235,9 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
     loss_options = coerce_loss_options(loss_spec, config.loss_options)
     if loss_options:  # the loss's own range checks (d_steps >= 1, ...), before any data is loaded
         loss_spec.build(**loss_options)
+    from .practices import resolve_practices
+
+    resolve_practices(config, is_image=True)  # the EMA, --augment and R1/R2 settings' checks, before the data
 
     if config.steps is not None and config.epochs is not None:
         raise ConfigError("give --steps or --epochs, not both")
@@ -319,60 +335,3 @@ def model_config_for(
         arguments_label="the options",
         data_label="the dataset",
     )
-
-
-def _typed(key: str, values: Mapping[str, Any], request: TrainConfig, saved: Mapping[str, Any]) -> dict[str, Any]:
-    """``--option``/``--loss-option`` values as the run recorded them: typed by the model's (or loss's)
-    declared options, so ``d_steps=2`` from the command line equals the checkpoint's ``2``."""
-    from ..registry import get_loss_spec, get_model_spec
-
-    if key == "options":
-        return coerce_options(get_model_spec(request.model), values)
-    return coerce_loss_options(get_loss_spec(request.loss or saved.get("loss") or ""), values)
-
-
-def check_resume_compatible(request: TrainConfig, saved: Mapping[str, Any], out: Path) -> TrainConfig:
-    """The request to resume with: unset fields from the checkpoint; a changed fixed setting is an error."""
-    merged = dataclasses.replace(request)
-    for key in FIXED_ON_RESUME:
-        mine = getattr(request, key)
-        theirs = saved.get(key)
-        if key in ("options", "loss_options"):
-            typed = _typed(key, mine, request, saved) if mine else {}
-            if mine and jsonable(typed) != jsonable(theirs or {}):
-                flag = "--" + key.replace("_", "-")[: -len("s")]
-                raise ConfigError(
-                    f"{out} holds a run with {key.replace('_', ' ')} {theirs or {}}, not {typed}; "
-                    f"resume without {flag} (or with the same values) or choose another --out"
-                )
-            setattr(merged, key, dict(theirs or {}))
-            continue
-        if key == "seed":  # 0 is the default: only an explicit different seed conflicts
-            if mine not in (0, theirs):
-                raise ConfigError(f"{out} holds a run with --seed {theirs}, not {mine}; choose another --out")
-            merged.seed = int(theirs)
-            continue
-        if key == "split" and mine == "train":
-            merged.split = theirs or "train"
-            continue
-        if mine is not None and theirs is not None and mine != theirs:
-            raise ConfigError(
-                f"{out} holds a {key} {theirs!r} run, not {mine!r}; resume it unchanged or choose another --out"
-            )
-        if mine is None:
-            setattr(merged, key, theirs)
-    if merged.lr is None and saved.get("lr") is not None:
-        merged.lr = float(saved["lr"])
-    if merged.betas is None and saved.get("betas") is not None:
-        merged.betas = (float(saved["betas"][0]), float(saved["betas"][1]))
-    if merged.steps is None and merged.epochs is None:
-        merged.steps = saved.get("steps")
-        merged.epochs = saved.get("epochs") if merged.steps is None else None
-    for key in ("sample_every", "checkpoint_every", "log_every"):
-        if getattr(merged, key) is None:
-            setattr(merged, key, saved.get(key))
-    if merged.callbacks is None:  # side jobs may change on resume; unset, the run keeps its own
-        merged.callbacks = tuple(saved.get("callbacks") or ())
-    if merged.tensorboard is None and saved.get("tensorboard"):  # the curves go on where they were
-        merged.tensorboard = saved["tensorboard"]
-    return merged

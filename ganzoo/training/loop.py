@@ -163,7 +163,7 @@ class Trainer:
         try:
             callbacks.on_train_start(run)
             while counters.step < run.total_steps and run.outcome == "running":
-                window.add(train_step(), train_step.images)
+                window.add(train_step(counters.step), train_step.images)
                 counters.step += 1
                 counters.images_seen += train_step.images
                 callbacks.on_step_end(run)

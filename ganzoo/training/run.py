@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import shlex
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..augment import Augmenter
 from ..export import CONFIG_NAME
 from .config import ResolvedConfig
 from .device import Precision
 from .distributed import Group
+from .ema import GeneratorEMA
+from .practices import Practices
 from .progress import Reporter
 from .step import AdversarialStep, Optimisation
 from .streams import BatchStream, FixedSamples, GlobalRandomState, NoiseStream
@@ -192,6 +196,12 @@ class Run:
     """The run folder's :class:`.runlock.RunFolderLock` (rank 0), held until the run ends."""
     notices: Notices | None = None
     """Set-up and resume notes (see :class:`Notices`); made from the reporter when not given."""
+    practices: Practices = field(default_factory=Practices)
+    """EMA, augmentation and R1/R2 settings (:mod:`.practices`)."""
+    ema: GeneratorEMA | None = None
+    """The generator's moving average, when the run keeps one (``--ema``)."""
+    augmenter: Augmenter | None = None
+    """D's augmentation (``--augment``), with ADA's ``p``."""
 
     # ------------------------------------------------------------------ shortcuts for callbacks
     @property
@@ -221,6 +231,22 @@ class Run:
         """A sample grid is due after this step (every ``--sample-every`` steps; the last step's is the final
         grid, which ``on_train_end`` writes)."""
         return self.counters.step % self.config.sample_every == 0 and not self.is_last_step
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator that sample grids, the export's metrics and ``ganzoo eval`` use: the EMA when kept."""
+        return self.ema.module if self.ema is not None else self.generator
+
+    @contextmanager
+    def sampling(self) -> Iterator[nn.Module]:
+        """:attr:`sampler` in eval mode (BatchNorm's running statistics), in its former mode afterwards."""
+        sampler = self.sampler
+        was_training = sampler.training
+        sampler.eval()
+        try:
+            yield sampler
+        finally:
+            sampler.train(was_training)
 
     @property
     def conditional(self) -> bool:
@@ -258,6 +284,10 @@ class Run:
             "window": self.window,
             "counters": self.counters,
         }
+        if self.ema is not None:
+            parts["ema"] = self.ema
+        if self.augmenter is not None:
+            parts["augment"] = self.augmenter
         for callback in self.callbacks:
             if hasattr(callback, "state_dict") and hasattr(callback, "load_state_dict"):
                 parts[f"callback:{callback_name(callback)}"] = callback
@@ -269,8 +299,14 @@ def callback_name(callback: Any) -> str:
     return str(getattr(callback, "registered_name", None) or type(callback).__name__)
 
 
-def equivalent_command(resolved: ResolvedConfig, total_steps: int, launcher: list[str] | None = None) -> str:
-    """A ``ganzoo train`` command line that repeats a run started from Python (``launcher``: torchrun's words)."""
+def equivalent_command(
+    resolved: ResolvedConfig,
+    total_steps: int,
+    launcher: list[str] | None = None,
+    practices: Practices | None = None,
+) -> str:
+    """A ``ganzoo train`` command line that repeats a run started from Python (``launcher``: torchrun's words;
+    ``practices``: the run's resolved EMA, augmentation and R1/R2, whose defaults depend on the data)."""
     request = resolved.request
     parts = [*(launcher or []), "ganzoo", "train", resolved.model, "--dataset", resolved.dataset]
     if request.data_dir:
@@ -287,6 +323,7 @@ def equivalent_command(resolved: ResolvedConfig, total_steps: int, launcher: lis
         parts += ["--option", f"{key}={value}"]
     for key, value in resolved.loss_options.items():
         parts += ["--loss-option", f"{key}={value}"]
+    parts += practices.command_words() if practices is not None else []
     for name in resolved.callbacks:
         parts += ["--callback", name]
     if resolved.tensorboard is not None:

@@ -18,15 +18,19 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..augment import Augmenter
 from ..errors import ConfigError
 from ..export import jsonable
 from ..specs import call_with_accepted
 from .allocator import tune_cpu_allocator
 from .checkpoint import load_checkpoint
-from .config import TrainConfig, check_resume_compatible, default_out, model_config_for, resolve
+from .config import TrainConfig, default_out, model_config_for, resolve
 from .device import resolve_precision
 from .distributed import RANK_SEED_STRIDE, Group, check_world_size, launcher_words
+from .ema import GeneratorEMA
+from .practices import resolve_practices
 from .progress import Reporter, make_reporter
+from .resume import check_resume_compatible
 from .run import Run, RunPaths, equivalent_command
 from .runlock import RunFolderLock
 from .step import AdversarialStep, Optimisation, fused_adam
@@ -177,6 +181,9 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
     generator.to(device, memory_format=memory)
     discriminator.to(device, memory_format=memory)
     loss = resolved.loss_spec.build(**resolved.loss_options)
+    practices = resolve_practices(request, is_image=bool(data.is_image))
+    ema = GeneratorEMA(generator, half_life=practices.ema_half_life, rampup=practices.ema_rampup) \
+        if practices.ema_half_life else None
     g_update = Optimisation(fused_adam(generator.parameters(), resolved.lr, resolved.betas, device),
                             precision.make_scaler())
     d_update = Optimisation(fused_adam(discriminator.parameters(), resolved.lr, resolved.betas, device),
@@ -189,6 +196,10 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
 
     conditional = bool(spec.conditional)
     labels = data.labels.to(device) if (conditional and data.labels is not None) else None
+    augmenter = Augmenter(
+        practices.augment, device, seed=request.seed + 4 + group.rank * RANK_SEED_STRIDE,
+        all_reduce=group.mean_ if group.enabled else None,
+    ) if practices.augment.enabled else None
     batches = BatchStream(
         data.samples.to(device), labels, batch_size=resolved.batch_size, seed=request.seed,
         world_size=world, rank=group.rank, channels_last=channels_last,
@@ -201,7 +212,7 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
     train_step = AdversarialStep(
         generator=generator, discriminator=discriminator, g_train=g_train, d_train=d_train, loss=loss,
         g_update=g_update, d_update=d_update, precision=precision, batches=batches, noise=noise,
-        reuse_fakes=bool(request.reuse_fakes),
+        reuse_fakes=bool(request.reuse_fakes), augment=augmenter, regularizer=practices.penalty, ema=ema,
     )
     total_steps = resolved.total_steps(batches.batches_per_epoch, train_step.d_steps)
     launcher = launcher_words(group.topology) if group.enabled else None
@@ -225,10 +236,13 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
         train_step=train_step,
         window=MetricWindow(resolved.log_every, device, group),
         total_steps=total_steps,
-        commands=[request.command or equivalent_command(resolved, total_steps, launcher)],
+        commands=[request.command or equivalent_command(resolved, total_steps, launcher, practices)],
         cpu_allocator=cpu_allocator,
         real_points=data.samples[: min(len(data), REAL_POINTS)] if not data.is_image else None,
         callbacks=[*_registered_callbacks(resolved.callbacks), *callbacks],
+        practices=practices,
+        ema=ema,
+        augmenter=augmenter,
     )
     run.noise.notice = run.global_rng.notice = run.notices.say  # type: ignore[union-attr]
     return run
@@ -305,6 +319,7 @@ def run_record(run: Run) -> dict[str, Any]:
         "world_size": run.group.world_size,
         "callbacks": list(resolved.callbacks),
         "tensorboard": str(resolved.tensorboard) if resolved.tensorboard is not None else None,
+        **run.practices.run_record(),
     }
 
 

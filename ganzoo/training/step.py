@@ -20,7 +20,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..augment import Augmenter
+from ..lossapi import generator_loss_takes_real_logits
 from .device import Precision
+from .ema import GeneratorEMA
+from .regularize import GradientPenalty
 from .streams import BatchStream, NoiseStream
 
 __all__ = ["AdversarialStep", "Optimisation", "fused_adam"]
@@ -73,7 +77,13 @@ def _joined(real: torch.Tensor | None, fake: torch.Tensor | None) -> torch.Tenso
 
 
 class AdversarialStep:
-    """Called once per step; returns the step's metric row (:data:`.window.METRICS`) on the device."""
+    """Called once per step; returns the step's metric row (:data:`.window.METRICS`) on the device.
+
+    The training practices of today's strong code bases are parts of the step, each off unless asked
+    for: ``augment`` (DiffAugment / ADA) changes every batch D sees, the fakes of G's update included;
+    ``regularizer`` adds R1/R2 to D's loss on the steps it is due; ``ema`` moves the generator's average
+    after G's update; a relativistic loss gets the current D's logits of the current real batch.
+    """
 
     def __init__(
         self,
@@ -89,15 +99,22 @@ class AdversarialStep:
         batches: BatchStream,
         noise: NoiseStream,
         reuse_fakes: bool,
+        augment: Augmenter | None = None,
+        regularizer: GradientPenalty | None = None,
+        ema: GeneratorEMA | None = None,
     ):
         self.G, self.D, self.G_train, self.D_train = generator, discriminator, g_train, d_train
         self.loss = loss
         self.d_steps = int(getattr(loss, "d_steps", 1))
         self.penalty = getattr(loss, "penalty", None)
+        self.relativistic = generator_loss_takes_real_logits(loss)
         self.g_update, self.d_update = g_update, d_update
         self.precision = precision
         self.batches, self.noise = batches, noise
         self.reuse_fakes = reuse_fakes
+        self.augment = augment
+        self.regularizer = regularizer if regularizer is not None and regularizer.enabled else None
+        self.ema = ema
         self.d_params = [p for p in discriminator.parameters() if p.requires_grad]
         # Without batch statistics in D, scoring real and fake batches together is the same function
         # as scoring them apart; with BatchNorm it is not (the classic recipe keeps the batches apart).
@@ -108,7 +125,12 @@ class AdversarialStep:
         """Real images one step consumes over all ranks."""
         return self.batches.global_batch * self.d_steps
 
-    def __call__(self) -> torch.Tensor:
+    def _seen(self, x: torch.Tensor) -> torch.Tensor:
+        """What D sees of a batch: the batch, or its augmentation."""
+        return self.augment(x) if self.augment is not None else x
+
+    def __call__(self, step: int) -> torch.Tensor:
+        """Train step number ``step`` (0-based; the lazy regularizer's schedule counts it)."""
         G, D, G_train, D_train, loss = self.G, self.D, self.G_train, self.D_train, self.loss
         autocast = self.precision.autocast
         for d_step in range(self.d_steps):
@@ -125,15 +147,20 @@ class AdversarialStep:
                     fake = G(z, fake_labels)
             with autocast():
                 if self.joint_d:
-                    both = D_train(torch.cat([real, fake.to(real.dtype)]), _joined(real_labels, fake_labels))
+                    both = self._seen(torch.cat([real, fake.to(real.dtype)]))
+                    both = D_train(both, _joined(real_labels, fake_labels))
                     real_logits, fake_logits = both.reshape(-1).split(real.shape[0])
                 else:
-                    real_logits = D_train(real, real_labels)
-                    fake_logits = D_train(fake, fake_labels)
+                    real_logits = D_train(self._seen(real), real_labels)
+                    fake_logits = D_train(self._seen(fake), fake_labels)
                 loss_d = loss.discriminator_loss(real_logits.float(), fake_logits.float())
                 if self.penalty is not None:
                     loss_d = loss_d + self.penalty(D, real, fake, real_labels)
+                if self.regularizer is not None and self.regularizer.due(step) and d_step == self.d_steps - 1:
+                    loss_d = loss_d + self.regularizer(D, real, fake, real_labels, fake_labels, self.augment)
             self.d_update.step(loss_d)
+            if self.augment is not None:
+                self.augment.observe(real_logits)
         for parameter in self.d_params:
             parameter.requires_grad_(False)
         try:
@@ -141,12 +168,21 @@ class AdversarialStep:
                 if fakes_for_g is None:
                     z, fake_labels = self.noise.next(self.batches.batch_size)
                     fakes_for_g = G_train(z, fake_labels)
-                fake_logits_g = D(fakes_for_g, fake_labels)
-                loss_g = loss.generator_loss(fake_logits_g.float())
+                fake_logits_g = D(self._seen(fakes_for_g), fake_labels)
+                if self.relativistic:  # the updated D's view of the same real batch
+                    with torch.no_grad():
+                        real_logits_g = D(self._seen(real), real_labels)
+                    loss_g = loss.generator_loss(fake_logits_g.float(), real_logits_g.float())
+                else:
+                    loss_g = loss.generator_loss(fake_logits_g.float())
             self.g_update.step(loss_g)
         finally:
             for parameter in self.d_params:
                 parameter.requires_grad_(True)
+        if self.ema is not None:
+            self.ema.update(self.batches.global_batch)
+        if self.augment is not None:
+            self.augment.step_done(self.images)
         with torch.no_grad():
             return torch.stack(
                 [

@@ -61,3 +61,24 @@ def register_losses(register):
             options={"gp_weight": float, **_D_STEPS},
         )
     )
+    register(
+        ganzoo.LossSpec(
+            name="relativistic",
+            summary="Relativistic pairing loss (RpGAN): each real sample against one fake; R3GAN's loss.",
+            builder="ganzoo_plugins.losses.relativistic:RelativisticPairingLoss",
+            formula="D: softplus(-(D(x) - D(G(z))));  G: softplus(-(D(G(z)) - D(x)))",
+            reference="Jolicoeur-Martineau, ICLR 2019; Huang et al., R3GAN, NeurIPS 2024",
+            options=_D_STEPS,
+        )
+    )
+    register(
+        ganzoo.LossSpec(
+            name="relativistic-average",
+            summary="Relativistic average loss (RaGAN): each sample against the other batch's mean logit.",
+            builder="ganzoo_plugins.losses.relativistic:RelativisticAverageLoss",
+            formula="D: softplus(-(D(x) - mean D(G(z)))) + softplus(D(G(z)) - mean D(x));  "
+            "G: softplus(-(D(G(z)) - mean D(x))) + softplus(D(x) - mean D(G(z)))",
+            reference="Jolicoeur-Martineau, The relativistic discriminator, ICLR 2019",
+            options=_D_STEPS,
+        )
+    )
