@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 UNKNOWN_LICENSE = "unknown"
+TRAINER = "ganzoo's own trainer"
+"""What trained the weights, unless the run's facts name another (``training["trainer"]``: a Lightning fit)."""
 
 # Hugging Face licence identifiers for the licences ganzoo's datasets carry.
 _LICENSE_IDS = {
@@ -244,7 +246,8 @@ def _intro(card: CardData) -> str:
     return (
         f"{'An' if what[0] in 'aeiou' else 'A'} {what} generative adversarial network from the "
         "[ganzoo](https://github.com/ganzoo/ganzoo) model zoo, "
-        f"trained with ganzoo's own trainer for {card.training.get('steps')} steps on `{card.dataset}`"
+        f"trained with {card.training.get('trainer', TRAINER)} "
+        f"for {card.training.get('steps')} steps on `{card.dataset}`"
         + (f" ({samples} training samples)." if samples else ".")
         + "\n"
     )

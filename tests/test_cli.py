@@ -36,14 +36,14 @@ def test_list_plain_shows_builtins():
     lines = result.output.splitlines()
     assert lines[0].split() == ["NAME", "KIND", "DATASET", "PRETRAINED", "PLUGIN"]
     names = [line.split()[0] for line in lines[1:]]
-    assert names == ["cgan-mnist", "dcgan-faces", "dcgan-mnist", "mlp-gan"]
+    assert names == ["cgan-mnist", "cnn-gan", "dcgan-faces", "dcgan-mnist", "mlp-gan"]
     assert "conditional" in lines[1] and "unconditional" in lines[2]
 
 
 def test_list_json_is_valid_and_complete():
     result = invoke("list", "--json")
     rows = json.loads(result.output)
-    assert {row["name"] for row in rows} == {"cgan-mnist", "dcgan-faces", "dcgan-mnist", "mlp-gan"}
+    assert {row["name"] for row in rows} == {"cgan-mnist", "cnn-gan", "dcgan-faces", "dcgan-mnist", "mlp-gan"}
     for row in rows:
         assert {"kind", "default_dataset", "pretrained", "plugin"} <= set(row)
     assert json.loads(invoke("list", "dcgan*", "--json").output)[0]["name"] == "dcgan-faces"
@@ -110,7 +110,8 @@ def test_commands_that_list_do_not_import_torch():
     code = (
         "import sys\n"
         "from ganzoo.cli.app import main\n"
-        "for argv in (['--help'], ['list'], ['info', 'dcgan-faces'], ['info', 'wgan-gp'], ['info', 'mnist'],\n"
+        "for argv in (['--help'], ['list'], ['info', 'dcgan-faces'], ['info', 'cnn-gan'], ['info', 'wgan-gp'],\n"
+        "             ['info', 'mnist'],\n"
         "             ['info', 'inception-v3'], ['plugins'], ['gallery', '--help'], ['export', '--help'],\n"
         "             ['push', '--help']):\n"
         "    try:\n"
@@ -118,7 +119,7 @@ def test_commands_that_list_do_not_import_torch():
         "    except SystemExit as done:\n"
         "        assert not done.code, (argv, done.code)\n"
         "heavy = ('torch', 'torchvision', 'numpy', 'tensorboard', 'onnx', 'onnxscript', 'onnxruntime',\n"
-        "         'huggingface_hub')\n"
+        "         'huggingface_hub', 'lightning', 'pytorch_lightning', 'ganzoo.lightning')\n"
         "print('HEAVY', sorted(m for m in heavy if m in sys.modules))\n"
     )
     env = {**os.environ, "COLUMNS": "120"}

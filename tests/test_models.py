@@ -262,6 +262,40 @@ def test_dcgan_mnist_layer_sizes_follow_width():
     assert d_channels == [28, 56, 112, 1]
 
 
+def _layers(module: nn.Module) -> list[str]:
+    """Each leaf layer as ``Type(in->out, k, s, p)``: the architecture as the issue writes it."""
+    words = []
+    for layer in module.modules():
+        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+            words.append(f"{type(layer).__name__}({layer.in_channels}->{layer.out_channels}, k{layer.kernel_size[0]}, "
+                         f"s{layer.stride[0]}, p{layer.padding[0]})")
+        elif isinstance(layer, nn.Linear):
+            words.append(f"Linear({layer.in_features}->{layer.out_features})")
+        elif isinstance(layer, (nn.MaxPool2d, nn.ReLU, nn.Tanh, nn.Dropout, nn.Dropout2d)):
+            words.append(type(layer).__name__ + (f"({layer.p})" if hasattr(layer, "p") else ""))
+    return words
+
+
+def test_cnn_gan_is_the_lightning_tutorial_architecture_with_a_tanh():
+    generator, discriminator = build(spec_of("cnn-gan"))
+    assert _layers(generator) == [
+        "Linear(100->3136)", "ReLU", "ConvTranspose2d(64->32, k4, s2, p1)", "ReLU",
+        "ConvTranspose2d(32->16, k4, s2, p1)", "ReLU", "Conv2d(16->1, k7, s1, p3)", "Tanh",
+    ]
+    assert _layers(discriminator) == [
+        "Conv2d(1->10, k5, s1, p0)", "MaxPool2d", "ReLU", "Conv2d(10->20, k5, s1, p0)", "Dropout2d(0.5)",
+        "MaxPool2d", "ReLU", "Linear(320->50)", "ReLU", "Dropout(0.5)", "Linear(50->1)",
+    ]
+    assert (count_parameters(generator), count_parameters(discriminator)) == (358529, 21381)
+    images = generator(torch.full((2, 100), 50.0))
+    assert images.shape == (2, 1, 28, 28) and images.abs().max() <= 1  # the Tanh: far latents saturate, never leave
+    discriminator.eval()
+    assert discriminator(images).shape == (2,)
+    spec = spec_of("cnn-gan")
+    assert spec.hyperparameters == {"batch_size": 128, "lr": 2e-4, "betas": (0.5, 0.999)}
+    assert spec.default_dataset == "mnist" and set(spec.datasets) == {"mnist", "fashion-mnist", "kmnist"}
+
+
 def test_mlp_gan_on_2d_points_and_its_batchnorm_momentum():
     generator, discriminator = build(spec_of("mlp-gan"), {"latent_dim": 8, "sample_shape": (2,)})
     points = generator(torch.randn(5, 8))

@@ -14,7 +14,7 @@ from ganzoo.plugins import PluginWarning
 from ganzoo.registry import Registry, natural_key
 from ganzoo.specs import resolve
 
-BUILTIN_MODELS = ["cgan-mnist", "dcgan-faces", "dcgan-mnist", "mlp-gan"]
+BUILTIN_MODELS = ["cgan-mnist", "cnn-gan", "dcgan-faces", "dcgan-mnist", "mlp-gan"]
 
 MODEL_PLUGIN = '''
 import ganzoo
@@ -84,7 +84,8 @@ def test_every_lazy_reference_resolves():
 def test_listing_is_lazy_and_does_not_import_torch():
     code = (
         "import sys, ganzoo; ganzoo.list_models(); ganzoo.list_datasets(); "
-        "heavy = [m for m in ('torch', 'torchvision', 'tensorboard', 'ganzoo_plugins.mlp_gan.nets') "
+        "heavy = [m for m in ('torch', 'torchvision', 'tensorboard', 'lightning', 'ganzoo.lightning', "
+        "'ganzoo_plugins.mlp_gan.nets', 'ganzoo_plugins.cnn_gan.nets') "
         "if m in sys.modules]; "
         "print(heavy)"
     )

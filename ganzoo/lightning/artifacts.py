@@ -1,0 +1,107 @@
+"""``GANModule.export``: the networks a Lightning fit trained, as the export folder ``ganzoo train`` writes.
+
+The folder is written by the trainer's own writers (:func:`ganzoo.export.write_export` and the model card of
+:func:`ganzoo.cards.render_card`), so ``ganzoo.load``, ``ganzoo sample``, ``ganzoo eval --write-card`` and
+``ganzoo info`` read it like any other. The training facts are the ones a Lightning fit knows: steps, images,
+hyper-parameters, precision, device and time; the command line only when the caller gives it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import lightning as L
+import torch
+
+from .._version import __version__
+from ..export import SAMPLES_NAME, jsonable
+from ..training.device import describe_hardware
+from ..training.window import METRICS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .module import GANModule
+
+__all__ = ["TRAINER", "export_module", "training_facts"]
+
+TRAINER = "a Lightning Trainer (ganzoo.lightning.GANModule)"
+"""How the card says the weights were trained (``ganzoo train`` exports say "ganzoo's own trainer")."""
+
+
+def _datamodule(module: GANModule) -> Any:
+    trainer = module._trainer
+    return getattr(trainer, "datamodule", None) if trainer is not None else None
+
+
+def training_facts(module: GANModule, command: str | None) -> dict[str, Any]:
+    """The ``training`` section of config.json and of the card, from the module and its last fit."""
+    config, trainer = module.config, module._trainer
+    data = _datamodule(module)
+    samples = len(data.data) if getattr(data, "data", None) is not None else None
+    device = module.device
+    facts: dict[str, Any] = {
+        "trainer": TRAINER,
+        "dataset": getattr(data, "name", None) or config.dataset,
+        "split": getattr(data, "split", "train"),
+        "samples": samples,
+        "loss": config.loss,
+        "loss_options": jsonable(config.loss_options),
+        "steps": module.steps_done,
+        "d_steps": module.d_steps,
+        "batch_size": config.batch_size,
+        "lr": config.lr,
+        "betas": list(config.betas),
+        "seed": config.request.seed,
+        "precision": str(trainer.precision) if trainer is not None else "32-true",
+        "reuse_fakes": bool(config.request.reuse_fakes),
+        "device": str(device),
+        "hardware": describe_hardware(device),
+        "wall_time_s": round(module._fit_time, 2),
+        "images_seen": module.images_seen,
+        "ganzoo_version": __version__,
+        "lightning_version": L.__version__,
+        "num_params": {
+            "generator": sum(p.numel() for p in module.generator.parameters()),
+            "discriminator": sum(p.numel() for p in module.discriminator.parameters()),
+        },
+    }
+    if samples:
+        facts["epochs"] = round(module.images_seen / samples, 3)
+    if trainer is not None and trainer.world_size > 1:
+        facts["world_size"] = trainer.world_size
+        facts["batch_size_per_device"] = config.batch_size
+        facts["global_batch_size"] = config.batch_size * trainer.world_size
+    if command:
+        facts["command"] = command
+    return {key: value for key, value in facts.items() if value is not None}
+
+
+def export_module(module: GANModule, folder: Path, *, command: str | None = None) -> Path:
+    """Write ``folder``: weights, config.json, the model card and the fixed-noise grid."""
+    from ..cards import CardData, data_license, render_card
+    from ..export import write_export
+    from ..imaging import save_samples
+    from ..outputs import make_folder
+
+    config = module.config
+    data = _datamodule(module)
+    dataset_spec = getattr(data, "spec", None) or config.dataset_spec
+    loaded = getattr(data, "data", None)
+    training = training_facts(module, command)
+    licence = data_license(dataset_spec, loaded)
+    training["data_license"] = licence
+    metrics: dict[str, Any] = {}
+    if module.last_row is not None:
+        metrics = {name: round(float(value), 6) for name, value in zip(METRICS, module.last_row.cpu(), strict=True)}
+    folder = make_folder(folder, what="the export folder")
+    samples = save_samples(module.sample_grid(), folder / SAMPLES_NAME, nrow=module.fixed.nrow)
+    card = render_card(CardData.of_run(
+        spec=config.spec, dataset=dataset_spec, licence=licence, config=module.model_config, training=training,
+        metrics=metrics, num_params=training["num_params"], is_image=module.is_image, source=str(folder),
+    ))
+    with torch.no_grad():
+        return write_export(
+            folder, spec=config.spec, config=module.model_config, generator=module.generator,
+            discriminator=module.discriminator, training=training, metrics=metrics, card=card, samples_png=samples,
+            dataset=dataset_spec.name, loss=config.loss,
+        )

@@ -1,0 +1,80 @@
+"""The CNN GAN of the PyTorch Lightning GAN tutorial, for 28x28 single-channel images (the MNIST family)."""
+
+from __future__ import annotations
+
+import ganzoo
+
+ARCHITECTURE = """\
+G: z(100) -> Linear(100->7*7*64), ReLU -> reshape 64x7x7 -> ConvT(64->32, k4 s2 p1), ReLU [14x14]
+   -> ConvT(32->16, k4 s2 p1), ReLU [28x28] -> Conv(16->1, k7 p3), Tanh [28x28]
+D: Conv(1->10, k5) [24x24] -> MaxPool(2), ReLU [12x12] -> Conv(10->20, k5), Dropout2d(0.5) [8x8]
+   -> MaxPool(2), ReLU [4x4] -> flatten (320) -> Linear(320->50), ReLU, Dropout(0.5) -> Linear(50->1) [logit]
+Differences from the tutorial: Tanh on G's output (samples in [-1, 1] like every ganzoo model; the tutorial
+has no output activation), D returns a raw logit (the losses apply the sigmoid), and the DCGAN init
+N(0, 0.02) of ganzoo's convolutional built-ins instead of PyTorch's default."""
+
+
+# Written by tools/publish_weights.py from the run named in `recipe`; tests/test_zoo.py checks it.
+WEIGHTS = (
+    ganzoo.WeightsSpec(
+        tag='mnist',
+        dataset='mnist',
+        sha256='8f203c3b19a8b91309b402a9ac83b443359592fa069b826bcb79a4aafa17476c',
+        package='ganzoo_plugins.weights',
+        filename='cnn-gan.mnist.safetensors',
+        config={'latent_dim': 100, 'channels': 1},
+        num_params=358529,
+        metrics={
+            'fid': 60.06,
+            'kid_mean': 27.32,
+            'kid_std': 3.933,
+            'precision': 0.5956,
+            'recall': 0.7347,
+            'classes_covered': 10,
+            'class_tv': 0.0565,
+            'class_kl': 0.009706,
+        },
+        recipe=(
+            'ganzoo train cnn-gan --data /work/shared/data --epochs 5 --seed 0 '
+            '--sample-every 2000 --checkpoint-every 1000 --quiet --out '
+            '/work/runs/cnn-gan\nganzoo train cnn-gan --data /work/shared/data '
+            '--epochs 15 --resume --quiet --out /work/runs/cnn-gan\nganzoo train '
+            'cnn-gan --data /work/shared/data --epochs 30 --resume --quiet --out '
+            '/work/runs/cnn-gan\nganzoo train cnn-gan --data /work/shared/data '
+            '--epochs 45 --resume --quiet --out /work/runs/cnn-gan'
+        ),
+        card='cnn-gan.mnist.md',
+        license='CC BY-SA 3.0',
+        extra={
+            'seed': 0,
+            'steps': 21060,
+            'epochs': 45.0,
+            'batch_size': 128,
+            'train_time': '1 h 36 min',
+            'hardware': 'AMD EPYC CPU, 2 cores (1 torch threads)',
+            'storage': 'float16, generator only',
+            'extractor': 'mnist-classifier',
+        },
+    ),
+)
+
+
+@ganzoo.hookimpl
+def register_models(register):
+    register(
+        ganzoo.ModelSpec(
+            name="cnn-gan",
+            summary="The PyTorch Lightning tutorial's CNN GAN for 28x28 grey images: MNIST, Fashion-MNIST, KMNIST.",
+            generator="ganzoo_plugins.cnn_gan.nets:CNNGenerator",
+            discriminator="ganzoo_plugins.cnn_gan.nets:CNNDiscriminator",
+            config={"latent_dim": 100, "channels": 1},
+            options={"latent_dim": int},
+            default_dataset="mnist",
+            datasets=("mnist", "fashion-mnist", "kmnist"),
+            default_loss="non-saturating",
+            hyperparameters={"batch_size": 128, "lr": 2e-4, "betas": (0.5, 0.999)},
+            weights=WEIGHTS,
+            architecture=ARCHITECTURE,
+            reference="PyTorch Lightning tutorials, 'PyTorch Lightning Basic GAN Tutorial' (Lightning AI)",
+        )
+    )
