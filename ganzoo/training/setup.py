@@ -24,6 +24,7 @@ from ..export import jsonable
 from ..specs import call_with_accepted
 from .allocator import tune_cpu_allocator
 from .checkpoint import load_checkpoint
+from .compiling import check_compile, compile_networks
 from .config import TrainConfig, default_out, model_config_for, resolve
 from .device import resolve_precision
 from .distributed import RANK_SEED_STRIDE, Group, check_world_size, launcher_words
@@ -132,6 +133,8 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
     resolved = resolve(request)
     device = group.device
     precision = resolve_precision(request.precision, device)
+    if request.compile:  # what cannot compile here is refused before the data are loaded
+        check_compile(request.compile_mode, device)
     # a CPU step reallocates the same tensors every time: keep them in the heap (see allocator.py)
     cpu_allocator = tune_cpu_allocator() if device.type == "cpu" else None
     reporter = reporter or make_reporter(request.quiet, main=group.is_main)
@@ -209,10 +212,13 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
         latent_dim, device, seed=request.seed + 1, num_classes=int(num_classes or 1) if conditional else None,
         world_size=world, rank=group.rank,
     )
+    compiled = compile_networks(generator, discriminator, g_train, d_train, device=device,
+                                requested_mode=request.compile_mode) if request.compile else None
     train_step = AdversarialStep(
         generator=generator, discriminator=discriminator, g_train=g_train, d_train=d_train, loss=loss,
         g_update=g_update, d_update=d_update, precision=precision, batches=batches, noise=noise,
         reuse_fakes=bool(request.reuse_fakes), augment=augmenter, regularizer=practices.penalty, ema=ema,
+        compiled=compiled,
     )
     total_steps = resolved.total_steps(batches.batches_per_epoch, train_step.d_steps)
     launcher = launcher_words(group.topology) if group.enabled else None
@@ -319,6 +325,8 @@ def run_record(run: Run) -> dict[str, Any]:
         "world_size": run.group.world_size,
         "callbacks": list(resolved.callbacks),
         "tensorboard": str(resolved.tensorboard) if resolved.tensorboard is not None else None,
+        "compile": run.train_step.compiled is not None,
+        "compile_mode": request.compile_mode,
         **run.practices.run_record(),
     }
 
