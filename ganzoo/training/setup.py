@@ -29,6 +29,7 @@ from .config import TrainConfig, default_out, model_config_for, resolve
 from .device import resolve_precision
 from .distributed import RANK_SEED_STRIDE, Group, check_world_size, launcher_words
 from .ema import GeneratorEMA
+from .placement import place_data
 from .practices import resolve_practices
 from .progress import Reporter, make_reporter
 from .resume import check_resume_compatible
@@ -198,14 +199,15 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
         random.seed(request.seed + group.rank * RANK_SEED_STRIDE)
 
     conditional = bool(spec.conditional)
-    labels = data.labels.to(device) if (conditional and data.labels is not None) else None
+    # on the GPU when they fit (placement.py), else batch by batch from host memory
+    samples, labels = place_data(data.samples, data.labels if conditional else None, device, opened.notes.append)
     augmenter = Augmenter(
         practices.augment, device, seed=request.seed + 4 + group.rank * RANK_SEED_STRIDE,
         all_reduce=group.mean_ if group.enabled else None,
     ) if practices.augment.enabled else None
     batches = BatchStream(
-        data.samples.to(device), labels, batch_size=resolved.batch_size, seed=request.seed,
-        world_size=world, rank=group.rank, channels_last=channels_last,
+        samples, labels, batch_size=resolved.batch_size, seed=request.seed,
+        world_size=world, rank=group.rank, channels_last=channels_last, device=device,
     )
     latent_dim = int(generator.latent_dim)
     noise = NoiseStream(
