@@ -288,6 +288,7 @@ def _hyper_rows(training: Mapping[str, Any], dataset: str) -> list[tuple[str, st
         ("betas", training.get("betas")),
         ("seed", training.get("seed")),
         ("precision", training.get("precision")),
+        ("torch.compile", f"mode {training['compile']['mode']}" if training.get("compile") else None),
         ("device", training.get("device")),
         ("hardware", training.get("hardware")),
         ("wall time", _duration(training["wall_time_s"]) if "wall_time_s" in training else None),

@@ -13,6 +13,15 @@ import pytest
 import ganzoo
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``pytest -m cuda`` on a machine without a CUDA GPU: those tests (and only those) are skipped, saying why."""
+    if item.get_closest_marker("cuda") is not None:
+        import torch
+
+        if not torch.cuda.is_available():
+            pytest.skip("needs a CUDA GPU (torch.cuda.is_available() is False here)")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_state(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Each test starts with a fresh registry and private cache/data directories."""

@@ -159,6 +159,18 @@ def register(app: typer.Typer) -> None:
         image_size: int | None = typer.Option(
             None, "--image-size", help="Shortcut for --option image_size=N (models that have it)."
         ),
+        compile_step: bool | None = typer.Option(
+            None, "--compile/--no-compile",
+            help="Compile the networks the training step calls with torch.compile (faster steps after a first step "
+            "that compiles for seconds to minutes; needs a C++ compiler on the CPU, Triton on CUDA). Default: off; a "
+            "resumed run keeps its own.", rich_help_panel=_PANEL_LENGTH,
+        ),
+        compile_mode: str | None = typer.Option(
+            None, "--compile-mode", metavar="MODE",
+            help="--compile: torch.compile's mode (default, reduce-overhead, max-autotune, "
+            "max-autotune-no-cudagraphs). Default: max-autotune-no-cudagraphs on CUDA, default on the CPU.",
+            rich_help_panel=_PANEL_LENGTH,
+        ),
         loss_option: list[str] = typer.Option(
             [], "--loss-option", metavar="KEY=VALUE",
             help="Loss option, repeatable (see 'ganzoo info LOSS'), e.g. --loss-option d_steps=2 or, for wgan-gp, "
@@ -313,6 +325,8 @@ def register(app: typer.Typer) -> None:
             r1_gamma=r1_gamma,
             r2_gamma=r2_gamma,
             reg_every=reg_every,
+            compile=compile_step,
+            compile_mode=compile_mode,
         )
         rank = _rank()
         try:

@@ -104,6 +104,7 @@ def training_facts(run: Run, wall: float, checksums: list[str] | None) -> dict[s
         "callbacks": list(run.config.callbacks),
         "tensorboard": str(resolved.tensorboard) if resolved.tensorboard is not None else None,
         **run.practices.facts(),
+        "compile": run.train_step.compiled.record() if run.train_step.compiled is not None else None,
         "device": str(run.device),
         "hardware": describe_hardware(run.device, processes=group.world_size, nodes=group.topology.nodes),
         "wall_time_s": round(wall, 2),

@@ -122,6 +122,12 @@ class TrainConfig:
     """TensorBoard events of this session (``--tensorboard``, ``--tensorboard-dir DIR``): True writes them to
     ``OUT/tb``, a path to that folder; False: none; None: none for a new run, the run's own on resume.
     Needs ``pip install "ganzoo[tensorboard]"``."""
+    compile: bool | None = None
+    """Compile the networks the training step calls with ``torch.compile`` (``--compile``, see :mod:`.compiling`).
+    None: off for a new run, the run's own on resume (a resumed run may change it: it changes no result but the
+    rounding)."""
+    compile_mode: str | None = None
+    """``--compile-mode``: ``torch.compile``'s mode; None: the device's default (:func:`.compiling.compile_mode`)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON- and checkpoint-safe: paths as strings, tuples as lists."""
@@ -238,6 +244,9 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
     from .practices import resolve_practices
 
     resolve_practices(config, is_image=True)  # the EMA, --augment and R1/R2 settings' checks, before the data
+    from .compiling import check_compile_request
+
+    check_compile_request(config.compile, config.compile_mode)
 
     if config.steps is not None and config.epochs is not None:
         raise ConfigError("give --steps or --epochs, not both")

@@ -324,6 +324,8 @@ def equivalent_command(
     for key, value in resolved.loss_options.items():
         parts += ["--loss-option", f"{key}={value}"]
     parts += practices.command_words() if practices is not None else []
+    if request.compile:
+        parts += ["--compile", *(["--compile-mode", request.compile_mode] if request.compile_mode else [])]
     for name in resolved.callbacks:
         parts += ["--callback", name]
     if resolved.tensorboard is not None:

@@ -24,10 +24,12 @@ from ..export import jsonable
 from ..specs import call_with_accepted
 from .allocator import tune_cpu_allocator
 from .checkpoint import load_checkpoint
+from .compiling import check_compile, compile_networks
 from .config import TrainConfig, default_out, model_config_for, resolve
 from .device import resolve_precision
 from .distributed import RANK_SEED_STRIDE, Group, check_world_size, launcher_words
 from .ema import GeneratorEMA
+from .placement import place_data
 from .practices import resolve_practices
 from .progress import Reporter, make_reporter
 from .resume import check_resume_compatible
@@ -132,6 +134,8 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
     resolved = resolve(request)
     device = group.device
     precision = resolve_precision(request.precision, device)
+    if request.compile:  # what cannot compile here is refused before the data are loaded
+        check_compile(request.compile_mode, device)
     # a CPU step reallocates the same tensors every time: keep them in the heap (see allocator.py)
     cpu_allocator = tune_cpu_allocator() if device.type == "cpu" else None
     reporter = reporter or make_reporter(request.quiet, main=group.is_main)
@@ -195,24 +199,28 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
         random.seed(request.seed + group.rank * RANK_SEED_STRIDE)
 
     conditional = bool(spec.conditional)
-    labels = data.labels.to(device) if (conditional and data.labels is not None) else None
+    # on the GPU when they fit (placement.py), else batch by batch from host memory
+    samples, labels = place_data(data.samples, data.labels if conditional else None, device, opened.notes.append)
     augmenter = Augmenter(
         practices.augment, device, seed=request.seed + 4 + group.rank * RANK_SEED_STRIDE,
         all_reduce=group.mean_ if group.enabled else None,
     ) if practices.augment.enabled else None
     batches = BatchStream(
-        data.samples.to(device), labels, batch_size=resolved.batch_size, seed=request.seed,
-        world_size=world, rank=group.rank, channels_last=channels_last,
+        samples, labels, batch_size=resolved.batch_size, seed=request.seed,
+        world_size=world, rank=group.rank, channels_last=channels_last, device=device,
     )
     latent_dim = int(generator.latent_dim)
     noise = NoiseStream(
         latent_dim, device, seed=request.seed + 1, num_classes=int(num_classes or 1) if conditional else None,
         world_size=world, rank=group.rank,
     )
+    compiled = compile_networks(generator, discriminator, g_train, d_train, device=device,
+                                requested_mode=request.compile_mode) if request.compile else None
     train_step = AdversarialStep(
         generator=generator, discriminator=discriminator, g_train=g_train, d_train=d_train, loss=loss,
         g_update=g_update, d_update=d_update, precision=precision, batches=batches, noise=noise,
         reuse_fakes=bool(request.reuse_fakes), augment=augmenter, regularizer=practices.penalty, ema=ema,
+        compiled=compiled,
     )
     total_steps = resolved.total_steps(batches.batches_per_epoch, train_step.d_steps)
     launcher = launcher_words(group.topology) if group.enabled else None
@@ -319,6 +327,8 @@ def run_record(run: Run) -> dict[str, Any]:
         "world_size": run.group.world_size,
         "callbacks": list(resolved.callbacks),
         "tensorboard": str(resolved.tensorboard) if resolved.tensorboard is not None else None,
+        "compile": run.train_step.compiled is not None,
+        "compile_mode": request.compile_mode,
         **run.practices.run_record(),
     }
 

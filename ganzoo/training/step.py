@@ -22,6 +22,7 @@ from torch import nn
 
 from ..augment import Augmenter
 from ..lossapi import generator_loss_takes_real_logits
+from .compiling import CompiledNetworks
 from .device import Precision
 from .ema import GeneratorEMA
 from .regularize import GradientPenalty
@@ -102,8 +103,14 @@ class AdversarialStep:
         augment: Augmenter | None = None,
         regularizer: GradientPenalty | None = None,
         ema: GeneratorEMA | None = None,
+        compiled: CompiledNetworks | None = None,
     ):
         self.G, self.D, self.G_train, self.D_train = generator, discriminator, g_train, d_train
+        # --compile: the forward passes go through the compiled calls; the penalties' double backward through D
+        self.compiled = compiled
+        self.G_call, self.D_call = generator, discriminator
+        if compiled is not None:
+            self.G_call, self.D_call, self.G_train, self.D_train = compiled.calls()
         self.loss = loss
         self.d_steps = int(getattr(loss, "d_steps", 1))
         self.penalty = getattr(loss, "penalty", None)
@@ -131,8 +138,10 @@ class AdversarialStep:
 
     def __call__(self, step: int) -> torch.Tensor:
         """Train step number ``step`` (0-based; the lazy regularizer's schedule counts it)."""
-        G, D, G_train, D_train, loss = self.G, self.D, self.G_train, self.D_train, self.loss
+        G, D, G_train, D_train, loss = self.G_call, self.D_call, self.G_train, self.D_train, self.loss
         autocast = self.precision.autocast
+        if self.compiled is not None:
+            self.compiled.begin_step()
         for d_step in range(self.d_steps):
             real, real_labels = self.batches.next()
             z, fake_labels = self.noise.next(real.shape[0])
@@ -155,9 +164,9 @@ class AdversarialStep:
                     fake_logits = D_train(self._seen(fake), fake_labels)
                 loss_d = loss.discriminator_loss(real_logits.float(), fake_logits.float())
                 if self.penalty is not None:
-                    loss_d = loss_d + self.penalty(D, real, fake, real_labels)
+                    loss_d = loss_d + self.penalty(self.D, real, fake, real_labels)
                 if self.regularizer is not None and self.regularizer.due(step) and d_step == self.d_steps - 1:
-                    loss_d = loss_d + self.regularizer(D, real, fake, real_labels, fake_labels, self.augment)
+                    loss_d = loss_d + self.regularizer(self.D, real, fake, real_labels, fake_labels, self.augment)
             self.d_update.step(loss_d)
             if self.augment is not None:
                 self.augment.observe(real_logits)

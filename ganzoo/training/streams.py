@@ -40,8 +40,11 @@ class BatchStream:
         world_size: int = 1,
         rank: int = 0,
         channels_last: bool = False,
+        device: torch.device | None = None,
     ):
         self.samples = samples
+        self.device = device if device is not None else samples.device
+        """Where the batches go: the samples' own device, or a GPU the samples in host memory are copied to."""
         self.labels = labels
         self.count = len(samples)
         self.batch_size = batch_size
@@ -67,12 +70,21 @@ class BatchStream:
         start = self.position + self.rank * self.batch_size
         index = self.permutation[start : start + self.batch_size]
         self.position += self.global_batch
-        batch = self.samples.index_select(0, index)
+        batch = self.samples.index_select(0, index) if self.samples.device == self.device else self._copied(index)
         batch = uint8_to_unit(batch) if batch.dtype == torch.uint8 else batch.float()
         if self.channels_last:
             batch = batch.contiguous(memory_format=torch.channels_last)
         labels = self.labels.index_select(0, index) if self.labels is not None else None
+        if labels is not None and labels.device != self.device:
+            labels = labels.to(self.device)
         return batch, labels
+
+    def _copied(self, index: torch.Tensor) -> torch.Tensor:
+        """Samples kept in host memory (:mod:`.placement`): the batch gathered into pinned memory (torch's caching
+        host allocator reuses a buffer only after its copy is done) and copied to the device without waiting."""
+        staged = torch.empty((len(index), *self.samples.shape[1:]), dtype=self.samples.dtype, pin_memory=True)
+        torch.index_select(self.samples, 0, index, out=staged)
+        return staged.to(self.device, non_blocking=True)
 
     def state_dict(self) -> dict[str, Any]:
         return {
