@@ -30,7 +30,6 @@ from .registry import get_registry, split_weights_name
 from .sampling import PretrainedGenerator
 from .specs import ModelSpec, WeightsSpec
 from .weights import (
-    EMA_PREFIX,
     check_sha256,
     download_file,
     fetch_weights,
@@ -38,6 +37,7 @@ from .weights import (
     load_generator_state,
     read_safetensors,
     sha256_hex,
+    takes_average,
 )
 
 __all__ = ["Source", "load", "parse_source"]
@@ -196,12 +196,8 @@ def _from_bytes(
     load_generator_state(generator, state, origin)
     return PretrainedGenerator(
         generator, spec=spec, config=config, name=name, weights=weights, source=origin, metadata=metadata,
-        ema=_holds_average(tensors, ema),
+        ema=takes_average(tensors, ema),
     )
-
-
-def _holds_average(tensors: Mapping[str, Any], ema: bool) -> bool:
-    return ema and any(key.startswith(EMA_PREFIX) for key in tensors)
 
 
 def _metadata_config(metadata: Mapping[str, str], origin: str) -> dict[str, Any]:
@@ -265,12 +261,12 @@ def _export_folder(path: Path) -> Path:
     )
 
 
-def _header_metadata(path: Path) -> dict[str, str]:
-    """The safetensors metadata of ``path``, read from its header alone."""
+def _header(path: Path) -> tuple[dict[str, str], list[str]]:
+    """The safetensors metadata and tensor names of ``path``, read from its header alone."""
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as handle:
-        return dict(handle.metadata() or {})
+        return dict(handle.metadata() or {}), list(handle.keys())
 
 
 def _load_path(path: Path, *, sha256: str | None = None, ema: bool = True) -> PretrainedGenerator:
@@ -287,10 +283,11 @@ def _load_path(path: Path, *, sha256: str | None = None, ema: bool = True) -> Pr
     if sha256 is not None and weights_file.is_file():
         check_sha256(weights_file.read_bytes(), sha256, str(weights_file))
     document, state, _ = read_export(folder, ema=ema)
+    header_metadata, names = _header(weights_file)
     spec = _registry_spec(document.get("model"), str(folder))
     sources = [
         (f"{folder / CONFIG_NAME}", document.get("config") or {}),
-        (f"the metadata of {weights_file}", _metadata_config(_header_metadata(weights_file), str(weights_file))),
+        (f"the metadata of {weights_file}", _metadata_config(header_metadata, str(weights_file))),
     ]
     config = assemble_config(spec, sources=sources)
     generator = _build_for_loading(spec, config)
@@ -304,12 +301,5 @@ def _load_path(path: Path, *, sha256: str | None = None, ema: bool = True) -> Pr
         card=readme.read_text(encoding="utf-8") if readme.is_file() else None,
         source=str(folder),
         metadata={k: v for k, v in document.items() if k not in ("config",)},
-        ema=ema and _header_has_average(weights_file),
+        ema=takes_average(names, ema),
     )
-
-
-def _header_has_average(path: Path) -> bool:
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as handle:
-        return any(key.startswith(EMA_PREFIX) for key in handle.keys())  # noqa: SIM118 - a handle, not a dict

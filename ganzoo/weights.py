@@ -16,7 +16,7 @@ import os
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -91,6 +91,11 @@ def _first(names: Sequence[str], count: int = 4) -> str:
     return shown + (f" and {len(names) - count} more" if len(names) > count else "")
 
 
+def takes_average(keys: Iterable[str], ema: bool) -> bool:
+    """Whether a file with tensors ``keys`` loads as the generator's moving average: asked for, and there."""
+    return ema and any(key.startswith(EMA_PREFIX) for key in keys)
+
+
 def generator_state(tensors: Mapping[str, torch.Tensor], origin: str, *, ema: bool = True) -> dict[str, torch.Tensor]:
     """The generator's tensors of a ganzoo weights file, without their prefix.
 
@@ -102,7 +107,7 @@ def generator_state(tensors: Mapping[str, torch.Tensor], origin: str, *, ema: bo
         return {key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)}
 
     averaged, trained = under(EMA_PREFIX), under(_PREFIX)
-    if ema and averaged:
+    if takes_average(tensors, ema):
         return averaged
     if trained:
         return trained

@@ -211,3 +211,13 @@ def test_r1_r2_weights_and_lazy_scaling():
     assert both(critic, real, fake, None, None).item() == pytest.approx((25.0 + 50.0) * 4)
     assert [both.due(step) for step in range(6)] == [True, False, False, False, True, False]
     assert not GradientPenalty().due(0)
+
+
+def test_an_augmentation_state_from_another_device_is_reseeded_and_said():
+    saved = Augmenter(parse_augment("ada"), torch.device("cpu"), seed=1).state_dict()
+    saved["device"] = "cuda"  # as a GPU run saves it
+    said = []
+    resumed = Augmenter(parse_augment("ada"), torch.device("cpu"), seed=1)
+    resumed.notice = said.append
+    resumed.load_state_dict(saved)
+    assert len(said) == 1 and "reseeded" in said[0] and "\n" not in said[0]

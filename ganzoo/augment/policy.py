@@ -118,6 +118,8 @@ class Augmenter:
         self.p = torch.zeros((), device=device)
         self.signs = torch.zeros(2, device=device)  # sum of sign(D(real)) and the count, since the last adjustment
         self.steps = 0
+        self.notice: Callable[[str], None] | None = None
+        """Where the augmenter says, in one line, that it could not restore a saved state exactly."""
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4:
@@ -166,8 +168,11 @@ class Augmenter:
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         if state.get("device") == self.device.type:
             self.generator.set_state(state["rng"])
-        else:  # a generator's state is device-specific: start the stream from the seed, and say so upstream
+        else:  # a generator's state is device-specific: start the stream from the seed, and say so
             self.generator.manual_seed(self.seed + int(state.get("steps", 0)))
+            if self.notice is not None:
+                self.notice(f"the augmentation's random state was saved on {state.get('device')!r}, not "
+                            f"{self.device.type!r}: it is reseeded, so this resumed run will not match exactly")
         self.p.fill_(float(state["p"]))
         self.signs.copy_(state["signs"].to(self.device))
         self.steps = int(state["steps"])

@@ -163,9 +163,9 @@ class GANModule(L.LightningModule):
         self.gan_loss = self.config.loss_spec.build(**self.config.loss_options)
         self.d_steps = int(getattr(self.gan_loss, "d_steps", 1))
         self.num_classes = int(self.generator.num_classes or 1) if spec.conditional else None
-        from ..training.setup import _fixed_samples
+        from ..training.setup import fixed_samples
 
-        self.fixed = _fixed_samples(self.config.request, SimpleNamespace(is_image=self.is_image),
+        self.fixed = fixed_samples(self.config.request, SimpleNamespace(is_image=self.is_image),
                                     int(self.generator.latent_dim), self.num_classes, torch.device("cpu"))
         self.steps_done = 0
         self.images_seen = 0

@@ -240,7 +240,7 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
         batches=batches,
         noise=noise,
         global_rng=GlobalRandomState(device, group),
-        fixed=_fixed_samples(request, data, latent_dim, num_classes if conditional else None, device),
+        fixed=fixed_samples(request, data, latent_dim, num_classes if conditional else None, device),
         train_step=train_step,
         window=MetricWindow(resolved.log_every, device, group),
         total_steps=total_steps,
@@ -253,6 +253,8 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
         augmenter=augmenter,
     )
     run.noise.notice = run.global_rng.notice = run.notices.say  # type: ignore[union-attr]
+    if run.augmenter is not None:
+        run.augmenter.notice = run.notices.say  # type: ignore[union-attr]
     return run
 
 
@@ -267,7 +269,7 @@ def _registered_callbacks(names: Sequence[str]) -> list[Any]:
     return built
 
 
-def _fixed_samples(
+def fixed_samples(
     request: TrainConfig, data: Any, latent_dim: int, num_classes: int | None, device: torch.device
 ) -> FixedSamples:
     """The grid's latents: one row per class for conditional models; a scatter needs more points than a grid."""
