@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .cardsections import replace_section
 from .frontmatter import dump_front_matter, parse_front_matter, split_front_matter
 from .practicerows import practice_rows
 
@@ -387,11 +388,4 @@ def update_card_metrics(text: str, metrics: Mapping[str, Any], protocol_text: st
         f"{EVALUATION_HEADING}\n\n| metric | value |\n|---|---|\n{rows}\n\n"
         f"Protocol (as printed by `ganzoo eval`):\n\n{protocol}\n\n"
     )
-    start = body.find(EVALUATION_HEADING + "\n")
-    if start >= 0:
-        end = body.find("\n## ", start + len(EVALUATION_HEADING))
-        body = body[:start] + section + (body[end + 1 :] if end >= 0 else "")
-    else:
-        anchor = body.find("## Data\n")
-        body = body[:anchor] + section + body[anchor:] if anchor >= 0 else body.rstrip("\n") + "\n\n" + section
-    return dump_front_matter(front) + body
+    return dump_front_matter(front) + replace_section(body, EVALUATION_HEADING, section)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .cardsections import replace_section
+
 __all__ = ["TRADEOFF_METRICS", "TRUNCATION_HEADING", "truncation_table", "update_card_truncation"]
 
 TRUNCATION_HEADING = "## Truncation"
@@ -38,9 +40,4 @@ def update_card_truncation(text: str, sweep: Mapping[str, Mapping[str, Any]], un
         "the truncation redrawn (`ganzoo eval --truncation T`): fidelity (precision) for variety (recall).\n\n"
         f"{truncation_table(sweep, untruncated)}\n\n"
     )
-    start = text.find(TRUNCATION_HEADING + "\n")
-    if start >= 0:
-        end = text.find("\n## ", start + len(TRUNCATION_HEADING))
-        return text[:start] + section + (text[end + 1 :] if end >= 0 else "")
-    anchor = text.find("## Data\n")
-    return text[:anchor] + section + text[anchor:] if anchor >= 0 else text.rstrip("\n") + "\n\n" + section
+    return replace_section(text, TRUNCATION_HEADING, section)
