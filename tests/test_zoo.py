@@ -74,8 +74,11 @@ def test_card_and_registry_agree(name, weights):
     assert f"--seed {weights.extra['seed']}" in weights.recipe, "the recipe does not state its seed"
     assert weights.license and weights.license in text, "the card does not state the data licence"
     assert f"ganzoo.load(\"{name}\")" in text, "the card does not show how to load the zoo weights"
-    picture = re.search(r"!\[[^\]]*\]\(([^)]+)\)", text).group(1)
-    assert (resources.files(weights.card_package or DEFAULT_CARD_PACKAGE) / picture).is_file()
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert pictures, "the card shows no samples"
+    cards = resources.files(weights.card_package or DEFAULT_CARD_PACKAGE)
+    for picture in pictures:  # every picture ships beside the card (the sample grid, the training animation)
+        assert "/" not in picture and (cards / picture).is_file(), f"the card shows {picture}, which is not shipped"
 
 
 @pytest.mark.parametrize(("name", "weights"), ENTRIES, ids=IDS)

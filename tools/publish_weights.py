@@ -10,6 +10,8 @@ the result into what the package ships:
 * ``model_cards/MODEL.TAG.md``: the export's card, pointed at the zoo name instead of the
   run folder, with a "Weights" section (file, storage, sha256);
 * ``model_cards/MODEL.TAG.png``: a sample grid drawn from the shipped file with seed 0;
+* ``model_cards/MODEL.TAG.gif``: the run's fixed-noise grids during training, when the export has them
+  (the card shows every picture from beside itself, in the repository and in the wheel);
 
 and prints the ``ganzoo.WeightsSpec(...)`` record to paste into the plugin's
 ``register_models``. The sha256 is of the final file, so card, record and file agree
@@ -71,15 +73,20 @@ def _evaluation_notes(eval_command: str | None, floor: dict[str, Any] | None) ->
     return notes
 
 
-def _card_for_zoo(text: str, *, export: Path, name: str, picture: str, sections: str) -> str:
+def _card_for_zoo(
+    text: str, *, export: Path, name: str, picture: str, animation: str | None, sections: str
+) -> str:
     """The export's card with the zoo name where it names the run folder, and ``sections`` before "Data"."""
     from ganzoo.cards import split_front_matter
+    from ganzoo.export import PROGRESS_NAME
 
     front, body = split_front_matter(text)
     for spelling in {str(export), str(export.resolve()), str(export) + "/"}:
         body = body.replace(f'ganzoo.load("{spelling}")', f'ganzoo.load("{name}")')
         body = body.replace(f"ganzoo sample {spelling} ", f"ganzoo sample {name} ")
     body = body.replace("](samples.png)", f"]({picture})")
+    if animation is not None:
+        body = body.replace(f"]({PROGRESS_NAME})", f"]({animation})")
     caption = f"Samples of the shipped weights, seed {GRID_SEED}"
     body = body.replace("Fixed-noise samples at the end of training", caption)
     anchor = body.find("## Data\n")
@@ -126,7 +133,8 @@ def publish(
     import torch
 
     import ganzoo
-    from ganzoo.export import CARD_NAME, read_export, write_generator_weights
+    from ganzoo.export import CARD_NAME, PROGRESS_NAME, read_export, write_generator_weights
+    from ganzoo.files import write_bytes, write_text
     from ganzoo.imaging import save_samples
 
     document, g_state, _ = read_export(export)
@@ -155,6 +163,10 @@ def publish(
 
     picture = f"{name}.png"
     save_samples(got.float(), CARDS_DIR / picture, nrow=nrow)
+    animation = None
+    if (export / PROGRESS_NAME).is_file():
+        animation = f"{name}.gif"
+        write_bytes(CARDS_DIR / animation, (export / PROGRESS_NAME).read_bytes())
     digest = _sha256(weights_path)
     size_kib = weights_path.stat().st_size / 1024
     training = document.get("training", {})
@@ -191,9 +203,10 @@ def publish(
         export=export,
         name=model,
         picture=picture,
+        animation=animation,
         sections=_evaluation_notes(eval_command, floor) + section,
     )
-    (CARDS_DIR / f"{name}.md").write_text(card, encoding="utf-8")
+    write_text(CARDS_DIR / f"{name}.md", card)
 
     extra = {
         "seed": training.get("seed"),
