@@ -17,14 +17,6 @@ from ganzoo.export import WEIGHTS_NAME
 from ganzoo.training import TrainConfig, Trainer, compiling, train
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def ring(out, **fields) -> TrainConfig:
     settings = {"steps": 4, "batch_size": 16, "limit": 256, "log_every": 1, "sample_every": 1000,
                 "checkpoint_every": 1000, **fields}

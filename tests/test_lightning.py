@@ -28,14 +28,6 @@ QUIET = {"accelerator": "cpu", "devices": 1, "logger": False, "enable_checkpoint
          "enable_progress_bar": False, "enable_model_summary": False}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class Curves(L.Callback):
     """Each step's logged losses and D outputs, as Lightning's loggers see them."""
 

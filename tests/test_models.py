@@ -103,15 +103,6 @@ CONV_MODELS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These batches are tiny: one thread is faster than two, and immune to a busy machine's spin-waits."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_registry_has_the_built_in_models():
     assert {"mlp-gan", "dcgan-mnist", "dcgan-faces", "cgan-mnist"} <= set(MODELS)
 

@@ -36,15 +36,6 @@ MODELS = ganzoo.list_models()
 MNIST_FOLDERS = TORCHVISION_CLASSES
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors gain nothing from threads, and on a busy machine OpenMP threads wait for each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def config(tmp_path: Path, **overrides) -> TrainConfig:
     values = dict(
         model="mlp-gan", dataset="ring-8", steps=4, batch_size=16, limit=256, device="cpu", quiet=True,
