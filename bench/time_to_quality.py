@@ -3,8 +3,8 @@
 Speed alone (``train_speed.py``) says nothing about how soon a run is *good*. Here both loops train
 the same DCGAN on real MNIST in this one process, interleaved in chunks of ``--every`` steps so that
 the machine's drift hits both alike: ganzoo's real trainer (``ganzoo.training.Trainer``) with the zoo's
-recipe (``--ganzoo-args``, by default that of the shipped ``dcgan-mnist.mnist`` weights: the relativistic
-pairing loss with R1/R2 gamma 0.1 every 4 steps, the generator EMA of half-life 10,000 images, batch 64),
+recipe (``--ganzoo-args``, by default the flags of the command recorded for the shipped ``dcgan-mnist.mnist``
+weights: today the relativistic pairing loss with R1/R2 gamma 0.1 every 4 steps, the EMA, batch 64),
 and the textbook loop of ``train_speed.py`` (torchvision ``MNIST`` + ``DataLoader``, ``Sigmoid`` +
 ``BCELoss``, Adam 2e-4 (0.5, 0.999), batch 128, G reusing D's fakes). After every chunk each generator
 is scored with ganzoo's evaluation protocol (``ganzoo.metrics.evaluate``: ``--n`` samples, default
@@ -39,7 +39,12 @@ from train_speed import LATENT, textbook_dcgan
 from ganzoo.training import Callback, TrainConfig, Trainer
 
 BATCH = 128
-ZOO_RECIPE = "--loss relativistic --r1-gamma 0.1 --r2-gamma 0.1 --reg-every 4 --ema 10000 --batch-size 64"
+# the ganzoo train flags the race passes on to its TrainConfig: flag -> (field, type; None for a switch)
+RECIPE_FLAGS: dict[str, tuple[str, Any]] = {
+    "--loss": ("loss", str), "--r1-gamma": ("r1_gamma", float), "--r2-gamma": ("r2_gamma", float),
+    "--reg-every": ("reg_every", int), "--ema": ("ema", float), "--augment": ("augment", str),
+    "--batch-size": ("batch_size", int), "--reuse-fakes": ("reuse_fakes", None),
+}
 
 
 class TextbookLoop:
@@ -157,10 +162,12 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=20_000)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--ganzoo-args", default=ZOO_RECIPE,
-                        help="ganzoo's recipe as ganzoo train flags among --loss, --r1-gamma, --r2-gamma, "
-                             "--reg-every, --ema, --augment, --batch-size, --reuse-fakes")
+    parser.add_argument("--ganzoo-args", default=None,
+                        help=f"ganzoo's recipe as ganzoo train flags among {', '.join(RECIPE_FLAGS)} (default: "
+                             "those of the shipped dcgan-mnist weights' recorded command)")
     args = parser.parse_args()
+    if args.ganzoo_args is None:
+        args.ganzoo_args = zoo_recipe()
     if args.threads:
         torch.set_num_threads(args.threads)
     recipe = _recipe(shlex.split(args.ganzoo_args))
@@ -193,19 +200,28 @@ def main() -> None:
         print(f"\nganzoo reached it in {bound}1/{ratio:.2f} of the textbook's time")
 
 
+def zoo_recipe() -> str:
+    """The flags among :data:`RECIPE_FLAGS` of the command that trained the shipped ``dcgan-mnist`` weights,
+    read from their record, so that the race runs the recipe the zoo ships and not a copy of it."""
+    import ganzoo
+
+    command = shlex.split(ganzoo.get_model_spec("dcgan-mnist").weights[0].recipe.splitlines()[0])
+    kept = []
+    for position, word in enumerate(command):
+        if word in RECIPE_FLAGS:
+            kept += [word] if RECIPE_FLAGS[word][1] is None else [word, command[position + 1]]
+    return shlex.join(kept)
+
+
 def _recipe(words: list[str]) -> dict[str, Any]:
     """``--ema 10000 --augment ada ...`` as TrainConfig fields."""
-    fields = {"--ema": ("ema", float), "--augment": ("augment", str), "--r1-gamma": ("r1_gamma", float),
-              "--r2-gamma": ("r2_gamma", float), "--reg-every": ("reg_every", int), "--loss": ("loss", str),
-              "--batch-size": ("batch_size", int),
-              "--reuse-fakes": ("reuse_fakes", None)}
     recipe: dict[str, Any] = {}
     position = 0
     while position < len(words):
         flag = words[position]
-        if flag not in fields:
-            raise SystemExit(f"--ganzoo-args: {flag} is not one of {', '.join(fields)}")
-        name, kind = fields[flag]
+        if flag not in RECIPE_FLAGS:
+            raise SystemExit(f"--ganzoo-args: {flag} is not one of {', '.join(RECIPE_FLAGS)}")
+        name, kind = RECIPE_FLAGS[flag]
         if kind is None:
             recipe[name] = True
             position += 1
@@ -213,7 +229,6 @@ def _recipe(words: list[str]) -> dict[str, Any]:
             recipe[name] = kind(words[position + 1])
             position += 2
     return recipe
-
 
 if __name__ == "__main__":
     main()

@@ -54,3 +54,23 @@ def test_a_flag_the_race_does_not_know_is_a_one_line_error(tmp_path):
     assert done.returncode != 0
     assert "--ganzoo-args: --lr is not one of" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_by_default_the_race_runs_the_recipe_recorded_for_the_shipped_weights(tmp_path):
+    import shlex
+
+    import ganzoo
+
+    recorded = shlex.split(ganzoo.get_model_spec("dcgan-mnist").weights[0].recipe.splitlines()[0])
+    data = tiny_mnist_root(tmp_path, count=256)
+    done = race(data, "--target", "1e9", "--max-steps", "4")
+    assert done.returncode == 0, done.stderr[-4000:]
+    printed = shlex.split(done.stdout.split("ganzoo recipe: ", 1)[1].splitlines()[0])
+    assert printed and printed[0].startswith("--"), printed
+    for position, word in enumerate(printed):  # the recorded flags, with their recorded values
+        if word.startswith("--"):
+            assert word in recorded, (word, recorded)
+            value = printed[position + 1] if position + 1 < len(printed) else "--"
+            if not value.startswith("--"):
+                assert recorded[recorded.index(word) + 1] == value, (word, value, recorded)
+    assert "--out" not in printed and "--seed" not in printed  # only the flags the race passes on
