@@ -257,6 +257,16 @@ def test_cuda_and_mps_are_refused_when_absent(monkeypatch):
     assert "core" in describe_hardware(torch.device("cpu"))
 
 
+@pytest.mark.parametrize(("threads", "said"), [(1, "(1 torch thread)"), (2, "(2 torch threads)")])
+def test_hardware_counts_threads_in_words(threads: int, said: str) -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        assert describe_hardware(torch.device("cpu")).endswith(said)
+    finally:
+        torch.set_num_threads(before)
+
+
 CONDITIONAL_ANYWHERE = """
 import ganzoo
 

@@ -122,6 +122,10 @@ def _cpu_cores() -> int:
         return os.cpu_count() or 1
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def describe_hardware(device: torch.device, processes: int = 1, nodes: int = 1) -> str:
     """What the model card states as hardware: the GPU's name, or the CPU model and its cores.
 
@@ -136,7 +140,8 @@ def describe_hardware(device: torch.device, processes: int = 1, nodes: int = 1) 
     if device.type == "mps":
         return f"Apple {platform.machine()} GPU (MPS)"
     cores = _cpu_cores()
-    where = f"{_cpu_model()} CPU, {cores} core{'s' if cores != 1 else ''} ({torch.get_num_threads()} torch threads"
+    threads = torch.get_num_threads()
+    where = f"{_cpu_model()} CPU, {_count(cores, 'core')} ({_count(threads, 'torch thread')}"
     if processes > 1:
         return f"{where} per process), {processes} processes{machines}"
     return f"{where})"

@@ -47,7 +47,7 @@ WEIGHTS = (
             'epochs': 25.641,
             'batch_size': 64,
             'train_time': '1 h 32 min',
-            'hardware': 'AMD EPYC CPU, 2 cores (1 torch threads)',
+            'hardware': 'AMD EPYC CPU, 2 cores (1 torch thread)',
             'storage': 'float16, generator only',
             'extractor': 'random-conv',
         },

@@ -46,7 +46,7 @@ WEIGHTS = (
             'epochs': 20.0,
             'batch_size': 64,
             'train_time': '51 min',
-            'hardware': 'AMD EPYC CPU, 2 cores (1 torch threads)',
+            'hardware': 'AMD EPYC CPU, 2 cores (1 torch thread)',
             'storage': 'float16, generator EMA only',
             'extractor': 'mnist-classifier',
         },

@@ -52,7 +52,7 @@ WEIGHTS = (
             'epochs': 90.0,
             'batch_size': 64,
             'train_time': '1 h 35 min',
-            'hardware': 'AMD EPYC CPU, 2 cores (1 torch threads)',
+            'hardware': 'AMD EPYC CPU, 2 cores (1 torch thread)',
             'storage': 'float16, generator EMA only',
             'extractor': 'mnist-classifier',
         },
