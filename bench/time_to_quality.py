@@ -230,5 +230,6 @@ def _recipe(words: list[str]) -> dict[str, Any]:
             position += 2
     return recipe
 
+
 if __name__ == "__main__":
     main()
