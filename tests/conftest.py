@@ -12,6 +12,8 @@ import pytest
 
 import ganzoo
 
+pytest_plugins = ("toyhub",)  # the toy plugin's ``server`` and ``toy`` fixtures, for the ganzoo.load tests
+
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """``pytest -m cuda`` on a machine without a CUDA GPU: those tests (and only those) are skipped, saying why."""

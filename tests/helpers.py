@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 import numpy as np
+import torch
 from ganzoo_plugins.datasets.mnist_family import TORCHVISION_CLASSES
 from PIL import Image
 
@@ -178,3 +179,42 @@ def crash_at(step: int):
                 raise RuntimeError("killed")
 
     return CrashAt()
+
+
+# ---------------------------------------------------------------- a feature extractor for the metrics tests
+
+
+class CountingExtractor:
+    """Mean and standard deviation of each image row: cheap, deterministic, and it counts its calls."""
+
+    name = "counting"
+    weights_sha256 = "0" * 64
+    num_classes = 2
+    input_note = "row statistics"
+
+    def __init__(self):
+        self.calls = 0
+
+    def extract(self, x):
+        self.calls += 1
+        rows = x.flatten(2)
+        features = torch.cat([rows.mean(2), rows.std(2), x.mean((2, 3))[:, :1] * 3], 1)
+        logits = torch.stack([-x.mean((1, 2, 3)), x.mean((1, 2, 3))], 1)
+        return features, logits
+
+
+def images_uint8(n: int, seed: int, shape=(1, 28, 28)) -> torch.Tensor:
+    """``n`` seeded random uint8 images, as a dataset stores them."""
+    return torch.randint(0, 256, (n, *shape), generator=torch.Generator().manual_seed(seed), dtype=torch.uint8)
+
+
+def stroke_digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """Hand-drawn 1s (vertical strokes) and 0s (rings), in [-1, 1], as a person would draw them."""
+    images = torch.full((4, 1, 28, 28), -1.0)
+    images[0, 0, 5:23, 13:15] = 1.0
+    images[1, 0, 4:24, 14:17] = 1.0
+    yy, xx = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    for index, (ry, rx) in zip((2, 3), ((8.5, 6.0), (9.0, 7.0)), strict=True):
+        radius = (((yy - 13.5) / ry) ** 2 + ((xx - 13.5) / rx) ** 2).sqrt()
+        images[index, 0][(radius > 0.75) & (radius < 1.05)] = 1.0
+    return images, torch.tensor([1, 1, 0, 0])
