@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganzoo.augment import ADA_INTERVAL, OPERATIONS, Augmenter, parse_augment
+from ganzoo.augment import ADA_INTERVAL, LEAK_P, OPERATIONS, Augmenter, parse_augment
 from ganzoo.errors import ConfigError
 from ganzoo.training.ema import GeneratorEMA
 from ganzoo.training.regularize import GradientPenalty, gradient_penalty
@@ -145,6 +145,29 @@ def test_ada_p_rises_while_d_is_too_sure_of_the_reals_and_falls_otherwise():
         ada.observe(torch.tensor([1.0, -1.0, -1.0, -1.0]))  # r_t = -0.5 < 0.6
         ada.step_done(100)
     assert ada.probability() == 0.0  # clamped at 0
+
+
+def test_ada_says_once_in_one_line_when_p_reaches_the_leaking_strength():
+    said = []
+    ada = Augmenter(parse_augment("ada:color,cutout", target=0.6), torch.device("cpu"), seed=0)
+    ada.notice = said.append
+    ada.p.fill_(LEAK_P - 0.01)
+    assert ada.probability_for_log() == pytest.approx(LEAK_P - 0.01) and said == []
+    ada.p.fill_(LEAK_P)
+    ada.probability_for_log()
+    ada.p.fill_(0.9)
+    ada.probability_for_log()
+    assert len(said) == 1 and "\n" not in said[0]
+    assert "p reached 0.80" in said[0] and "color,cutout" in said[0] and "--ada-target than 0.6" in said[0]
+    resumed = Augmenter(parse_augment("ada:color,cutout"), torch.device("cpu"), seed=0)
+    resumed.notice = said.append
+    resumed.load_state_dict(ada.state_dict())
+    resumed.probability_for_log()
+    assert len(said) == 1  # the checkpoint remembers that the run was told
+    old = ada.state_dict()
+    del old["warned_of_leaks"]  # a checkpoint written before the warning existed
+    resumed.load_state_dict(old)
+    assert not resumed.warned_of_leaks
 
 
 def test_ada_at_p_zero_changes_nothing_and_at_p_one_changes_every_sample():

@@ -11,6 +11,7 @@ from helpers import tiny_mnist_root
 from typer.testing import CliRunner
 
 import ganzoo
+from ganzoo.augment import LEAK_P
 from ganzoo.cli.app import build_app
 from ganzoo.errors import ConfigError, WeightsError
 from ganzoo.export import WEIGHTS_NAME, write_generator_weights
@@ -43,6 +44,18 @@ def test_resume_is_exact_with_ema_ada_and_lazy_r1_r2(mnist, tmp_path):
     assert saved[0]["ema"]["images"] == saved[1]["ema"]["images"] == 8 * 16
     records = [json.loads(line) for line in resumed.log.read_text().splitlines()]
     assert all("augment_p" in record for record in records)
+
+
+def test_a_run_whose_p_reaches_the_leaking_strength_says_so_once(mnist, tmp_path):
+    fast = {**PRACTICES, "ada_speed": 16.0}  # one adjustment (every 4 steps) can take p from 0 to 1
+    first = train(dcgan(mnist, tmp_path / "run", steps=8, **fast))
+    notices = json.loads((first.export_dir / "config.json").read_text())["training"]["notices"]
+    assert [line for line in notices if "leak" in line] == [notices[0]] and "ADA's p reached 1.00" in notices[0]
+    resumed = train(TrainConfig("dcgan-mnist", data_dir=mnist, out=tmp_path / "run", steps=10, resume=True,
+                                quiet=True, device="cpu"))
+    last = json.loads(resumed.log.read_text().splitlines()[-1])
+    assert last["step"] == 10 and last["augment_p"] >= LEAK_P  # still that strong, and the run was told before
+    assert "notices" not in json.loads((resumed.export_dir / "config.json").read_text())["training"]
 
 
 def test_image_runs_keep_an_ema_by_default_and_record_the_practices(mnist, tmp_path):

@@ -7,9 +7,9 @@ graph. The trainer uses it through ``--augment``; code of one's own can call :cl
 from __future__ import annotations
 
 from .ops import OPERATIONS, brightness, contrast, cutout, saturation, translation
-from .policy import ADA_INTERVAL, Augmenter, AugmentPolicy, parse_augment
+from .policy import ADA_INTERVAL, LEAK_P, Augmenter, AugmentPolicy, parse_augment
 
 __all__ = [
-    "ADA_INTERVAL", "OPERATIONS", "AugmentPolicy", "Augmenter", "brightness", "contrast", "cutout",
+    "ADA_INTERVAL", "LEAK_P", "OPERATIONS", "AugmentPolicy", "Augmenter", "brightness", "contrast", "cutout",
     "parse_augment", "saturation", "translation",
 ]

@@ -153,7 +153,7 @@ class MetricLog(Callback):
             "time": round(run.counters.wall_before + (now - run.counters.session_start), 3),
         }
         if run.augmenter is not None and run.augmenter.policy.adaptive:
-            record["augment_p"] = round(run.augmenter.probability(), 5)  # ADA's p after this step
+            record["augment_p"] = round(run.augmenter.probability_for_log(), 5)  # ADA's p after this step
         run.counters.history.append(record)
         if run.is_main:
             self._write(run, "a", json.dumps(record) + "\n")
