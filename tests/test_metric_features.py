@@ -22,7 +22,6 @@ from ganzoo.metrics import (
 # --------------------------------------------------------------------------- stats cache
 
 
-
 def test_real_features_are_cached_and_the_second_call_does_not_recompute():
     extractor = CountingExtractor()
     images, labels = images_uint8(30, 0), torch.arange(30) % 3

@@ -33,7 +33,7 @@ KINDS = ("none", "diffaug", "ada")
 LEAK_P = 0.8
 """The ``p`` above which StyleGAN2-ADA (Karras et al. 2020, section 2.2) finds augmentations starting to leak
 into the generated images. With the default speed ``p`` gets there fast on a small set (the 20,000 UTKFace
-crops at 64x64: within 150,000 images), so the user must hear of it while the run goes, not from the card."""
+crops at 64x64, batch 128: after about 166,000 images), so the user must hear of it while the run goes."""
 
 
 @dataclass(frozen=True)
