@@ -29,6 +29,7 @@ __all__ = [
     "CardData",
     "data_license",
     "dump_front_matter",
+    "format_wall_time",
     "license_id",
     "parse_front_matter",
     "render_card",
@@ -51,11 +52,11 @@ _LICENSE_IDS = {
 }
 
 METRIC_NOTES = {
-    "loss_d": "discriminator loss, mean over the last logging window of training",
-    "loss_g": "generator loss, mean over the last logging window of training",
+    "loss_d": "discriminator loss, mean over the last logging window of training (at least --log-every steps)",
+    "loss_g": "generator loss, mean over the last logging window of training (at least --log-every steps)",
     "d_real": "D(x): mean sigmoid of D's logits on real batches, last logging window",
     "d_fake": "D(G(z)): mean sigmoid of D's logits on generated batches, last logging window",
-    "images_per_s": "training throughput: real images consumed per second of training",
+    "images_per_s": "training throughput: images seen over the wall time of training, all sessions",
     "modes_covered": "modes of the 2-D mixture holding at least a quarter of a fair share of 2,000 generated "
     "samples within 3 std of their centre",
     "high_quality_share": "share of 2,000 generated samples within 3 std of some mode",
@@ -215,13 +216,18 @@ def _format_value(value: Any) -> str:
     return str(value)
 
 
-def _duration(seconds: float) -> str:
+def format_wall_time(seconds: float) -> str:
+    """A training time as a card, a weights record and the README table all state it: ``42.5 s``,
+    ``50 min 38 s``, or to the nearest minute from an hour on (``2 h 04 min``). One formatter, so a
+    card never disagrees with the zoo table about the same run."""
     seconds = float(seconds)
     if seconds < 120:
         return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+    if round(seconds) < 3600:
+        minutes, secs = divmod(round(seconds), 60)
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes:02d} min"
 
 
 def _batch_rows(training: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -292,7 +298,7 @@ def _hyper_rows(training: Mapping[str, Any], dataset: str) -> list[tuple[str, st
         ("torch.compile", f"mode {training['compile']['mode']}" if training.get("compile") else None),
         ("device", training.get("device")),
         ("hardware", training.get("hardware")),
-        ("wall time", _duration(training["wall_time_s"]) if "wall_time_s" in training else None),
+        ("wall time", format_wall_time(training["wall_time_s"]) if "wall_time_s" in training else None),
         ("images seen", training.get("images_seen")),
         ("ganzoo version", training.get("ganzoo_version")),
     ]

@@ -74,6 +74,8 @@ def test_card_and_registry_agree(name, weights):
     assert f"--seed {weights.extra['seed']}" in weights.recipe, "the recipe does not state its seed"
     assert weights.license and weights.license in text, "the card does not state the data licence"
     assert f"ganzoo.load(\"{name}\")" in text, "the card does not show how to load the zoo weights"
+    wall_time = re.search(r"^\| wall time \| (.+?) \|$", text, re.MULTILINE)
+    assert wall_time and wall_time.group(1) == weights.extra["train_time"], "card and record state other times"
     pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert pictures, "the card shows no samples"
     cards = resources.files(weights.card_package or DEFAULT_CARD_PACKAGE)

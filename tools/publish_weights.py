@@ -36,11 +36,6 @@ GRID_SEED = 0
 TRAINING_METRICS = ("loss_d", "loss_g", "d_real", "d_fake", "images_per_s")
 
 
-def _duration(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
-
-
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -133,6 +128,7 @@ def publish(
     import torch
 
     import ganzoo
+    from ganzoo.cards import format_wall_time
     from ganzoo.export import CARD_NAME, PROGRESS_NAME, read_export, write_generator_weights
     from ganzoo.files import write_bytes, write_text
     from ganzoo.imaging import save_samples
@@ -213,7 +209,7 @@ def publish(
         "steps": training.get("steps"),
         "epochs": training.get("epochs"),
         "batch_size": training.get("batch_size"),
-        "train_time": _duration(float(training.get("wall_time_s", 0.0))),
+        "train_time": format_wall_time(float(training.get("wall_time_s", 0.0))),
         "hardware": training.get("hardware"),
         "storage": f"{dtype_name}, " + ("generator EMA only" if reference.ema else "generator only"),
         "extractor": document.get("evaluation", {}).get("protocol", {}).get("extractor"),

@@ -115,6 +115,11 @@ def register(app: typer.Typer) -> None:
         download: bool = typer.Option(
             False, "--download", help="Download the dataset if it is missing.", rich_help_panel=_PANEL_DATA
         ),
+        data_license: str | None = typer.Option(
+            None, "--data-license", metavar="LICENCE",
+            help="Licence of the training data, for the card (e.g. 'CC BY 4.0'), when its folder has no LICENSE file.",
+            rich_help_panel=_PANEL_DATA,
+        ),
         limit: int | None = typer.Option(
             None, "--limit", help="Train on the first N samples only (quick runs).", rich_help_panel=_PANEL_DATA
         ),
@@ -327,6 +332,7 @@ def register(app: typer.Typer) -> None:
             reg_every=reg_every,
             compile=compile_step,
             compile_mode=compile_mode,
+            data_license=data_license,
         )
         rank = _rank()
         try:

@@ -6,7 +6,6 @@ make a model card honest, so they are gathered from the run itself, never retype
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import torch
@@ -53,18 +52,40 @@ def sample_metrics(run: Run) -> dict[str, Any]:
     return metrics
 
 
-def final_metrics(run: Run, images_per_s: float) -> dict[str, Any]:
-    """The last log record's losses, this session's speed and, for toy data, mode coverage."""
-    metrics: dict[str, Any] = {}
-    if run.counters.history:
-        last = run.counters.history[-1]
-        metrics.update({name: last[name] for name in METRICS})
+def final_metrics(run: Run) -> dict[str, Any]:
+    """The losses of the last full logging window, the run's speed and, for toy data, mode coverage.
+
+    A run stopped just after a log record (Ctrl-C, SIGTERM) ends with a record of a step or two, and a
+    resume that trains nothing adds none: neither may stand for the end of training on a card, so the
+    losses are averaged back over at least ``--log-every`` steps, and the speed is that of the whole run.
+    """
+    metrics: dict[str, Any] = dict(trailing_means(run.counters.history, run.config.log_every))
     if run.augmenter is not None and run.augmenter.policy.adaptive:
         metrics["augment_p"] = round(run.augmenter.probability(), 5)
-    metrics["images_per_s"] = round(images_per_s, 1)
+    wall = run.counters.wall_time()
+    metrics["images_per_s"] = round(run.counters.images_seen / wall, 1) if wall > 0 else 0.0
     if run.is_main:
         metrics.update(sample_metrics(run))
     return metrics
+
+
+def trailing_means(history: list[dict[str, Any]], min_steps: int) -> dict[str, float]:
+    """:data:`METRICS` averaged, weighted by steps, over the last log records that span ``min_steps`` steps
+    (or all of them); a record spans the steps since the one before it."""
+    if not history:
+        return {}
+    sums = dict.fromkeys(METRICS, 0.0)
+    covered = 0
+    for index in range(len(history) - 1, -1, -1):
+        record = history[index]
+        before = history[index - 1]["step"] if index > 0 else 0
+        steps = max(1, int(record["step"]) - int(before))
+        for name in METRICS:
+            sums[name] += float(record[name]) * steps
+        covered += steps
+        if covered >= min_steps:
+            break
+    return {name: round(total / covered, 6) for name, total in sums.items()}
 
 
 def replica_checksums(run: Run) -> list[str] | None:
@@ -129,11 +150,8 @@ def export_run(run: Run) -> None:
     from ..cards import CardData, data_license, render_card
     from ..export import PROGRESS_NAME, write_export
 
-    counters = run.counters
-    wall = counters.wall_time()
-    session_time = time.perf_counter() - counters.session_start
-    session_images = counters.images_seen - counters.session_start_images
-    run.metrics = final_metrics(run, session_images / session_time if session_images else 0.0)
+    wall = run.counters.wall_time()
+    run.metrics = final_metrics(run)
     run.wall_time_s = wall
     checksums = replica_checksums(run)
     if not run.is_main:

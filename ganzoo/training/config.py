@@ -126,6 +126,10 @@ class TrainConfig:
     """Compile the networks the training step calls with ``torch.compile`` (``--compile``, see :mod:`.compiling`).
     None: off for a new run, the run's own on resume (a resumed run may change it: it changes no result but the
     rounding)."""
+    data_license: str | None = None
+    """``--data-license``: the licence of the training data, for a folder that cannot hold a ``LICENSE`` file (a
+    read-only share). None: the data's own (a folder's ``LICENSE`` file, else the dataset's spec); a resumed run
+    keeps its own. It changes nothing in training, so a resume may add it; it may not contradict a licence file."""
     compile_mode: str | None = None
     """``--compile-mode``: ``torch.compile``'s mode; None: the device's default (:func:`.compiling.compile_mode`)."""
 
@@ -247,6 +251,7 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
     from .compiling import check_compile_request
 
     check_compile_request(config.compile, config.compile_mode)
+    check_license_name(config.data_license)
 
     if config.steps is not None and config.epochs is not None:
         raise ConfigError("give --steps or --epochs, not both")
@@ -291,6 +296,21 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
         callbacks=_callbacks(config.callbacks),
         tensorboard=_tensorboard(config.tensorboard, out),
     )
+
+
+MAX_LICENSE_NAME = 200
+
+
+def check_license_name(value: str | None) -> None:
+    """``--data-license`` names a licence in one line ('CC BY 4.0'), as a card's front matter needs."""
+    if value is None:
+        return
+    text = str(value)
+    if not text.strip() or "\n" in text or len(text) > MAX_LICENSE_NAME:
+        raise ConfigError(
+            f"--data-license must name the licence on one line of at most {MAX_LICENSE_NAME} characters "
+            f"(e.g. 'CC BY 4.0'), got {text[:60]!r}{'...' if len(text) > 60 else ''}"
+        )
 
 
 def _tensorboard(value: Any, out: Path) -> Path | None:

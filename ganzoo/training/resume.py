@@ -81,6 +81,8 @@ def check_resume_compatible(request: TrainConfig, saved: Mapping[str, Any], out:
         merged.callbacks = tuple(saved.get("callbacks") or ())
     if merged.tensorboard is None and saved.get("tensorboard"):  # the curves go on where they were
         merged.tensorboard = saved["tensorboard"]
+    if merged.data_license is None:  # not fixed: it changes no result, and a resume may state a missing one
+        merged.data_license = saved.get("data_license")
     if merged.compile is None:  # not fixed: compiling changes the rounding only; unset, the run keeps its own
         merged.compile = bool(saved.get("compile", False))
         merged.compile_mode = merged.compile_mode or (saved.get("compile_mode") if merged.compile else None)

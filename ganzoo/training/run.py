@@ -319,6 +319,8 @@ def equivalent_command(
         parts += ["--device", request.device]
     if request.limit:
         parts += ["--limit", str(request.limit)]
+    if request.data_license is not None:
+        parts += ["--data-license", request.data_license]
     for key, value in resolved.options.items():
         parts += ["--option", f"{key}={value}"]
     for key, value in resolved.loss_options.items():

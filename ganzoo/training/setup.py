@@ -103,6 +103,19 @@ def _tidy(paths: RunPaths, resume: bool) -> list[str]:
     return notes
 
 
+def state_license(data: Any, stated: str | None, data_dir: Any) -> None:
+    """``--data-license`` becomes the data's licence, which the card and config.json then record; a licence
+    file in the data folder that names another one wins the argument, as a one-line error."""
+    if stated is None:
+        return
+    own = str(getattr(data, "license", "") or "")
+    if own and own.strip().lower() != stated.strip().lower():
+        where = f"the licence file in {data_dir}" if data_dir else "the loaded data"
+        raise ConfigError(f"--data-license says {stated!r} but {where} says {own!r}; drop --data-license "
+                          "or correct the licence file")
+    data.license = stated
+
+
 def build_run(
     request: TrainConfig, group: Group, reporter: Reporter | None = None, callbacks: Sequence[Any] = ()
 ) -> Run:
@@ -152,6 +165,7 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
         )
     if request.limit is not None and request.limit < len(data):
         data = data.subset(int(request.limit))
+    state_license(data, request.data_license, request.data_dir)
     world = group.world_size
     if len(data) < resolved.batch_size * world:
         what = f"global batch size {resolved.batch_size * world} ({resolved.batch_size} per device x {world})"
@@ -331,6 +345,7 @@ def run_record(run: Run) -> dict[str, Any]:
         "tensorboard": str(resolved.tensorboard) if resolved.tensorboard is not None else None,
         "compile": run.train_step.compiled is not None,
         "compile_mode": request.compile_mode,
+        "data_license": request.data_license,
         **run.practices.run_record(),
     }
 

@@ -45,7 +45,7 @@ WEIGHTS = (
             'steps': 18740,
             'epochs': 20.0,
             'batch_size': 64,
-            'train_time': '51 min',
+            'train_time': '50 min 38 s',
             'hardware': 'AMD EPYC CPU, 2 cores (1 torch thread)',
             'storage': 'float16, generator EMA only',
             'extractor': 'mnist-classifier',
