@@ -19,8 +19,27 @@ SETTINGS = {"model": "dcgan-mnist", "options": {"width": 4}, "batch_size": 8, "s
             "checkpoint_every": 3, "sample_every": 100, "quiet": True, "device": "cpu"}
 
 
-def equal_states(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+# The fixture's first three steps were computed on another machine, whose kernels round differently in the last
+# bits, so it is compared within rounding, not bit for bit (a resume on one machine is bit-exact: test_training).
+# Measured after six steps: weights 7.5e-8 apart, Adam's moments 2e-5 apart relative to their size. A resume that
+# restores the wrong state lands far outside: restarting the data stream puts the weights 6e-4 apart.
+WEIGHTS_ROUNDING = {"rtol": 0.0, "atol": 1e-6}
+MOMENTS_ROUNDING = {"rtol": 1e-4, "atol": 1e-6}
+
+
+def close_states(a: dict, b: dict, tolerance: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.allclose(a[k].double(), b[k].double(), **tolerance) for k in a)
+
+
+def resume_fixture(tmp_path: Path, data: Path, name: str, raw: dict | None = None) -> dict:
+    (tmp_path / name / "checkpoints").mkdir(parents=True)
+    if raw is None:
+        shutil.copyfile(FIXTURE, tmp_path / name / "checkpoints" / "last.pt")
+    else:
+        torch.save(raw, tmp_path / name / "checkpoints" / "last.pt")
+    resumed = train(TrainConfig(data_dir=data, steps=6, out=tmp_path / name, resume=True, **SETTINGS))
+    assert (resumed.start_step, resumed.steps) == (3, 6)
+    return load_checkpoint(resumed.checkpoint)
 
 
 def test_a_version_1_checkpoint_resumes_to_the_weights_of_an_uninterrupted_run(tmp_path):
@@ -28,20 +47,18 @@ def test_a_version_1_checkpoint_resumes_to_the_weights_of_an_uninterrupted_run(t
     whole = train(TrainConfig(data_dir=data, steps=6, out=tmp_path / "whole", **SETTINGS))
     raw = torch.load(FIXTURE, weights_only=True)
     assert raw["version"] == 1 and raw["step"] == 3 and len(raw["window"]) == 1  # an unlogged row is kept too
-    (tmp_path / "old" / "checkpoints").mkdir(parents=True)
-    shutil.copyfile(FIXTURE, tmp_path / "old" / "checkpoints" / "last.pt")
-    resumed = train(TrainConfig(data_dir=data, steps=6, out=tmp_path / "old", resume=True, **SETTINGS))
-    assert (resumed.start_step, resumed.steps) == (3, 6)
-    a = load_checkpoint(whole.checkpoint)["parts"]
-    b = load_checkpoint(resumed.checkpoint)["parts"]
+    resumed = resume_fixture(tmp_path, data, "old")
+    a, b = load_checkpoint(whole.checkpoint)["parts"], resumed["parts"]
     for name in ("generator", "discriminator"):
-        assert equal_states(a[name], b[name]), name
+        assert close_states(a[name], b[name], WEIGHTS_ROUNDING), name
     for name in ("g_update", "d_update"):
         for index, state in a[name]["optimizer"]["state"].items():
-            assert equal_states(state, b[name]["optimizer"]["state"][index]), name
+            assert close_states(state, b[name]["optimizer"]["state"][index], MOMENTS_ROUNDING), name
+    restarted = resume_fixture(tmp_path, data, "restarted", {**raw, "position": 0})  # the data stream lost
+    assert not close_states(a["generator"], restarted["parts"]["generator"], WEIGHTS_ROUNDING)
     assert [r["step"] for r in b["counters"]["history"]] == [2, 4, 6]
     assert a["counters"]["history"][-1]["loss_d"] == b["counters"]["history"][-1]["loss_d"]
-    assert load_checkpoint(resumed.checkpoint)["version"] == CHECKPOINT_VERSION == 2  # rewritten as version 2
+    assert resumed["version"] == CHECKPOINT_VERSION == 2  # rewritten as version 2
 
 
 def test_the_checkpoint_is_the_composition_of_the_stateful_parts(tmp_path):
