@@ -19,34 +19,35 @@ WEIGHTS = (
     ganzoo.WeightsSpec(
         tag='utkface',
         dataset='image-folder',
-        sha256='49516212481824a623f45cea1567e66eaad870dc99747febae1636fc97241ff8',
+        sha256='323004d9e4545d73d03de95440187feee50aca7b9b4955d812590d083e8fdca6',
         package='ganzoo_plugins.weights',
         filename='dcgan-faces.utkface.safetensors',
         config={'latent_dim': 100, 'image_size': 64, 'channels': 3, 'ngf': 64, 'ndf': 64},
         num_params=3576707,
         metrics={
-            'fid': 0.752,
-            'kid_mean': 0.0003405,
-            'kid_std': 0.0002819,
-            'precision': 0.7521,
-            'recall': 0.4556,
+            'fid': 0.5423,
+            'kid_mean': 0.0001383,
+            'kid_std': 0.0002011,
+            'precision': 0.716,
+            'recall': 0.5392,
         },
         recipe=(
             'ganzoo train dcgan-faces --data ../shared/data/faces/utkface '
             '--batch-size 64 --steps 16000 --seed 0 --sample-every 500 '
             '--checkpoint-every 250 --quiet --out '
             '/work/runs/zoo/dcgan-faces-w64\nganzoo train dcgan-faces --data '
-            '../shared/data/faces/utkface --steps 3751 --resume --quiet --out '
+            '../shared/data/faces/utkface --steps 6000 --resume --data-license '
+            "'UTKFace: non-commercial research only' --quiet --out "
             '/work/runs/zoo/dcgan-faces-w64'
         ),
         card='dcgan-faces.utkface.md',
         license='UTKFace: non-commercial research only',
         extra={
             'seed': 0,
-            'steps': 3751,
-            'epochs': 12.022,
+            'steps': 6000,
+            'epochs': 19.231,
             'batch_size': 64,
-            'train_time': '2 h 04 min',
+            'train_time': '1 h 50 min',
             'hardware': 'AMD EPYC CPU, 2 cores (2 torch threads)',
             'storage': 'float16, generator EMA only',
             'extractor': 'random-conv',
