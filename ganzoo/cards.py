@@ -25,6 +25,7 @@ from .practicerows import practice_rows
 
 __all__ = [
     "CARD_TEMPLATE",
+    "MAX_LICENSE_NAME",
     "METRIC_NOTES",
     "CardData",
     "data_license",
@@ -38,6 +39,8 @@ __all__ = [
 ]
 
 UNKNOWN_LICENSE = "unknown"
+MAX_LICENSE_NAME = 200
+"""A card names the data's licence ('CC BY 4.0'), not its text: a licence file's first line and --data-license."""
 TRAINER = "ganzoo's own trainer"
 """What trained the weights, unless the run's facts name another (``training["trainer"]``: a Lightning fit)."""
 

@@ -52,17 +52,17 @@ def sample_metrics(run: Run) -> dict[str, Any]:
     return metrics
 
 
-def final_metrics(run: Run) -> dict[str, Any]:
+def final_metrics(run: Run, wall: float) -> dict[str, Any]:
     """The losses of the last full logging window, the run's speed and, for toy data, mode coverage.
 
     A run stopped just after a log record (Ctrl-C, SIGTERM) ends with a record of a step or two, and a
     resume that trains nothing adds none: neither may stand for the end of training on a card, so the
-    losses are averaged back over at least ``--log-every`` steps, and the speed is that of the whole run.
+    losses are averaged back over at least ``--log-every`` steps, and the speed is that of the whole run
+    (``wall``: its training time over all sessions, the one the card states beside it).
     """
     metrics: dict[str, Any] = dict(trailing_means(run.counters.history, run.config.log_every))
     if run.augmenter is not None and run.augmenter.policy.adaptive:
         metrics["augment_p"] = round(run.augmenter.probability(), 5)
-    wall = run.counters.wall_time()
     metrics["images_per_s"] = round(run.counters.images_seen / wall, 1) if wall > 0 else 0.0
     if run.is_main:
         metrics.update(sample_metrics(run))
@@ -151,7 +151,7 @@ def export_run(run: Run) -> None:
     from ..export import PROGRESS_NAME, write_export
 
     wall = run.counters.wall_time()
-    run.metrics = final_metrics(run)
+    run.metrics = final_metrics(run, wall)
     run.wall_time_s = wall
     checksums = replica_checksums(run)
     if not run.is_main:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..cards import MAX_LICENSE_NAME
 from ..errors import ConfigError
 from ..export import jsonable
 from ..specs import DatasetSpec, LossSpec, ModelSpec
@@ -296,9 +297,6 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
         callbacks=_callbacks(config.callbacks),
         tensorboard=_tensorboard(config.tensorboard, out),
     )
-
-
-MAX_LICENSE_NAME = 200
 
 
 def check_license_name(value: str | None) -> None:

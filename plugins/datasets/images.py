@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ganzoo.cards import MAX_LICENSE_NAME
 from ganzoo.data import SampleSet
 from ganzoo.errors import ConfigError, DataNotFoundError
 from ganzoo.files import write_cache
@@ -55,7 +56,6 @@ CACHE_VERSION = 1
 
 LICENSE_FILES = ("license", "license.txt", "license.md", "licence", "licence.txt", "licence.md")
 """Names (any case) of the file at the top of an image folder that names its images' licence."""
-_MAX_LICENSE_LINE = 200
 
 
 
@@ -186,7 +186,7 @@ def folder_license(folder: Path) -> str:
     first = next((line.strip().lstrip("#").strip() for line in text.splitlines() if line.strip()), "")
     if not first:
         raise ConfigError(f"{path} is empty: write the images' licence on its first line, e.g. 'CC BY 4.0'")
-    if len(first) > _MAX_LICENSE_LINE:
+    if len(first) > MAX_LICENSE_NAME:
         raise ConfigError(
             f"the first line of {path} has {len(first)} characters: make it the licence's name "
             "(e.g. 'CC BY 4.0'); the full text may follow on later lines"
