@@ -19,6 +19,7 @@ __all__ = [
     "DiskFullError",
     "DuplicateNameError",
     "ExportError",
+    "FolderEscapeError",
     "GanzooError",
     "MissingExtraError",
     "OutputError",
@@ -118,6 +119,16 @@ class DiskFullError(OutputError):
         super().__init__(message, path=path, problem=problem)
         self.needed = needed
         self.free = free
+
+
+class FolderEscapeError(GanzooError):
+    """An entry of a folder ganzoo owns (a run, export or gallery folder) that would make it read or write
+    outside that folder: a symbolic link leading out, a path that climbs out with ``..``, a recorded path
+    elsewhere, or something that is not a regular file. ``path`` is the entry (see :mod:`ganzoo.folderguard`)."""
+
+    def __init__(self, message: str, *, path: object = None):
+        super().__init__(message)
+        self.path = path
 
 
 class WeightsError(GanzooError):

@@ -4,8 +4,9 @@ A write goes to a temporary file in the destination's folder, is flushed and fsy
 is renamed over the destination with ``os.replace``; the folder is fsynced last so the
 rename itself survives a power cut. A reader therefore sees the old file or the new one,
 never half of one, and a write that fails (or is killed) leaves the old file as it was and
-no temporary behind (a killed process can leave a ``.NAME.*.tmp`` file, never a damaged
-``NAME``).
+no temporary behind (a killed process can leave a ``.ganzoo-NAME.XXXXXXXX.tmp`` file, never a
+damaged ``NAME``). Every temporary ganzoo makes has that recognisable name (:func:`is_temporary`), so
+the start of a run removes those and nothing else (:meth:`ganzoo.folderguard.FolderGuard.temporaries`).
 
 ``tempfile.mkstemp`` creates files readable by their owner only (0600); a durable write
 must not make a file more private than ``open(path, "w")`` would, so the file gets
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -27,12 +29,35 @@ from typing import BinaryIO
 from .errors import GanzooError
 from .outputs import find_os_error, output_error
 
-__all__ = ["CacheWarning", "probe_folder", "write_atomic", "write_bytes", "write_cache", "write_text"]
+__all__ = [
+    "TEMPORARY_PREFIX",
+    "CacheWarning",
+    "is_temporary",
+    "probe_folder",     "write_atomic",
+    "write_bytes",
+    "write_cache",
+    "write_text",
+]
+
+
+TEMPORARY_PREFIX = ".ganzoo-"
+"""How the name of every temporary file ganzoo makes begins: ``.ganzoo-NAME.XXXXXXXX.tmp``."""
+_TEMPORARY = re.compile(re.escape(TEMPORARY_PREFIX) + r".+\.[a-z0-9_]{8}\.tmp")
+"""``tempfile.mkstemp``'s names: the prefix, eight characters of ``[a-z0-9_]`` and the suffix."""
 
 
 class CacheWarning(UserWarning):
     """A cache could not be written (a full disk, a read-only cache folder); the work goes on without it."""
 
+
+def is_temporary(name: str) -> bool:
+    """Whether the file name ``name`` is one of ganzoo's own temporaries (a durable write's or a probe's)."""
+    return _TEMPORARY.fullmatch(name) is not None
+
+
+def _make_temporary(folder: str | os.PathLike[str], name: str) -> tuple[int, str]:
+    """A new, empty temporary file in ``folder`` named for ``name`` (``mkstemp``: ``O_EXCL``, no link followed)."""
+    return tempfile.mkstemp(prefix=f"{TEMPORARY_PREFIX}{name}.", suffix=".tmp", dir=folder)
 
 
 def _umask() -> int:
@@ -95,7 +120,7 @@ def write_atomic(
     temporary: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        handle, temporary = _make_temporary(path.parent, path.name)
         os.close(handle)
         with open(temporary, "r+b") as file:
             write(file)
@@ -134,7 +159,7 @@ def probe_folder(folder: str | os.PathLike[str]) -> None:
     bits, so ``os.access`` says yes) and for read-only and virtual file systems alike
     (:func:`ganzoo.outputs.check_output_file` uses it before any work starts).
     """
-    handle, name = tempfile.mkstemp(prefix=".ganzoo-probe-", suffix=".tmp", dir=folder)
+    handle, name = _make_temporary(folder, "probe")
     os.close(handle)
     os.unlink(name)
 

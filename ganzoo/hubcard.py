@@ -100,23 +100,29 @@ def check_export(folder: str | os.PathLike[str]) -> dict[str, Any]:
 
     The folder must be one ``ganzoo.load`` reads (config, ``model.safetensors``), and its card's
     front matter must be YAML with ``library_name: ganzoo`` and a ``license``, and a ``model-index``
-    (where there is one) that huggingface_hub parses, as the Hub does.
+    (where there is one) that huggingface_hub parses, as the Hub does. No file that would be uploaded may
+    be a link out of the folder (:class:`~ganzoo.folderguard.FolderGuard`): the Hub client reads through
+    links, and a private file must not end up in a public repository.
     """
     from .errors import CardError, WeightsError
     from .export import read_config
     from .extras import require
+    from .folderguard import FolderGuard
     from .frontmatter import parse_front_matter
 
     folder = Path(folder)
     if not folder.is_dir():
         raise WeightsError(f"{folder} is not a folder: give the export folder 'ganzoo train' wrote (OUT/export)")
+    guard = FolderGuard(folder, what="export folder")
+    for name in UPLOAD_FILES:  # what is uploaded is read by the Hub client, which follows links: none may lead out
+        guard.check(folder / name)
     document = read_config(folder)
     if not (folder / WEIGHTS_NAME).is_file():
         raise WeightsError(f"{folder} has no {WEIGHTS_NAME}: it is not a complete ganzoo export folder")
     card = folder / CARD_NAME
     if not card.is_file():
         raise CardError(f"{folder} has no {CARD_NAME}: the Hub shows the model card from it")
-    front = parse_front_matter(card.read_text(encoding="utf-8"), source=str(card))
+    front = parse_front_matter(guard.read_text(card), source=str(card))
     missing = [key for key in ("library_name", "license") if not front.get(key)]
     if missing or front.get("library_name") != "ganzoo":
         raise CardError(

@@ -80,7 +80,7 @@ def test_the_file_and_the_folder_are_fsynced(tmp_path, monkeypatch):
     write_text(tmp_path / "x.txt", "x")
     assert len(synced) == 2
     if synced[0] != "?":
-        assert Path(synced[0]).name.startswith(".x.txt.") and Path(synced[1]) == tmp_path.resolve()
+        assert Path(synced[0]).name.startswith(".ganzoo-x.txt.") and Path(synced[1]) == tmp_path.resolve()
 
 
 # ------------------------------------------------------------------ every durable write goes through it

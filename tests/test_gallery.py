@@ -269,6 +269,51 @@ def test_the_output_folder_is_checked(tmp_path: Path):
         assert result.exit_code == 0, result.output
 
 
+def test_a_grid_or_card_picture_that_links_out_of_the_run_is_refused_not_published(tmp_path: Path):
+    private = tmp_path / "private.png"
+    Image.new("RGB", (6, 6), (9, 9, 9)).save(private)
+    secret = private.read_bytes()
+    for entry in ("samples/step_000200.png", "export/samples.png"):  # a sample grid, then the card's picture
+        run = fake_run(tmp_path / entry.replace("/", "-") / "run", grids=3, final_loss=0.1)
+        (run / entry).unlink()
+        (run / entry).symlink_to(private)
+        root = tmp_path / entry.replace("/", "-") / "site"
+        result = runner.invoke(build_app(), ["gallery", str(run), "-o", str(root)])
+        assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
+        assert f"{run / entry} is a symbolic link to {private}, outside the" in result.output
+        published = [p.read_bytes() for p in root.rglob("*") if p.is_file()] if root.exists() else []
+        assert secret not in published
+
+
+def test_a_link_that_stays_inside_the_run_is_followed(tmp_path: Path):
+    run = fake_run(tmp_path / "run", grids=3, final_loss=0.1)
+    (run / "samples" / "final.png").unlink()
+    (run / "samples" / "final.png").symlink_to("step_000300.png")
+    root = tmp_path / "site"
+    result = runner.invoke(build_app(), ["gallery", str(run), "-o", str(root)])
+    assert result.exit_code == 0, result.output
+    assert (root / "run" / "final.png").read_bytes() == (run / "samples" / "step_000300.png").read_bytes()
+
+
+def test_an_interrupted_gallery_is_taken_by_the_rerun(tmp_path: Path, monkeypatch):
+    import ganzoo.gallery.runs as runs_module
+
+    run = fake_run(tmp_path / "run", grids=2, final_loss=0.1)
+    root = tmp_path / "site"
+
+    def interrupted(_):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(runs_module, "_index", interrupted)  # the run's page is written, the index never
+        with pytest.raises(KeyboardInterrupt):
+            build_runs(Site(root), [run])
+    assert (root / "run" / "index.html").is_file() and not (root / "index.html").exists()
+    result = runner.invoke(build_app(), ["gallery", str(run), "-o", str(root)])
+    assert result.exit_code == 0, result.output
+    assert (root / "index.html").is_file()
+
+
 def test_a_picture_that_cannot_be_written_stops_the_build_in_one_line(tmp_path: Path, monkeypatch):
     import ganzoo.gallery.site as site_module
     from ganzoo.errors import DiskFullError

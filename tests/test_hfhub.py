@@ -9,6 +9,7 @@ serves (its Xet path needs Hugging Face's storage service).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -205,3 +206,20 @@ def test_push_refuses_a_card_the_hub_would_not_index_before_sending_anything(hub
     with pytest.raises(CardError, match=r"its model-index is not in the Hub's form"):
         push_export(broken, "me/broken", token="hf_local_test_token")
     assert hub.requests == []
+
+
+def test_push_refuses_an_export_file_that_links_out_of_the_folder_before_sending_anything(hub, export_folder,
+                                                                                           tmp_path):
+    from ganzoo.errors import FolderEscapeError
+    from ganzoo.hfhub import push_export
+
+    folder = tmp_path / "export"
+    shutil.copytree(export_folder, folder)
+    private = tmp_path / "private.png"
+    private.write_bytes(b"\x89PNG a private picture")
+    (folder / "samples.png").unlink()
+    (folder / "samples.png").symlink_to(private)
+    with pytest.raises(FolderEscapeError, match=rf"{folder / 'samples.png'} is a symbolic link to {private}, "
+                                                rf"outside the export folder {folder}"):
+        push_export(folder, "me/leaky", token="hf_local_test_token")
+    assert hub.requests == [] and "me/leaky" not in hub.repos

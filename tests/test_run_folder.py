@@ -15,7 +15,8 @@ import torch
 from typer.testing import CliRunner
 
 from ganzoo.cli.app import build_app
-from ganzoo.errors import ConfigError, DiskFullError, TrainingDivergedError
+from ganzoo.errors import ConfigError, DiskFullError, FolderEscapeError, TrainingDivergedError
+from ganzoo.files import write_atomic
 from ganzoo.training import Callback, TrainConfig, TrainingStopped, train
 from ganzoo.training.checkpoint import load_checkpoint
 from ganzoo.training.runlock import LOCK_NAME, RunFolderLock
@@ -101,11 +102,86 @@ def test_a_folder_without_checkpoint_or_export_can_be_started_afresh(tmp_path, c
 def test_stale_temporaries_of_a_killed_write_are_removed_on_the_next_start(tmp_path, capsys):
     out = tmp_path / "run"
     train(TrainConfig(steps=2, out=out, **RING))
-    stale = out / "checkpoints" / ".last.pt.k3j9x2.tmp"
+    stale = out / "checkpoints" / ".ganzoo-last.pt.k3j9x2ab.tmp"
     stale.write_bytes(b"half a checkpoint")
     capsys.readouterr()
     train(TrainConfig(steps=3, out=out, resume=True, **RING))
     assert not stale.exists() and "removed 1 temporary file" in capsys.readouterr().err
+
+
+def test_the_cleanup_removes_only_ganzoos_own_temporaries_and_never_follows_a_link(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    (out / "checkpoints").mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / "samples").symlink_to(elsewhere, target_is_directory=True)  # a linked sub-folder: not the run's
+
+    def killed(file):  # a durable write killed half-way leaves its temporary, under ganzoo's own name
+        file.write(b"half a checkpoint")
+        monkeypatch.setattr(os, "replace", lambda *_: os.kill(os.getpid(), signal.SIGKILL))
+
+    def left_by_a_killed_write(folder):
+        before = set(folder.iterdir())
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child dies in os.replace
+            write_atomic(folder / "last.pt", killed)
+        os.waitpid(child, 0)
+        (left,) = set(folder.iterdir()) - before
+        return left
+
+    stale = left_by_a_killed_write(out / "checkpoints")
+    theirs = left_by_a_killed_write(elsewhere)  # ganzoo's name, but outside the run folder
+    kept = [out / ".notes.tmp", out / "checkpoints" / ".draft.abcdefgh.tmp"]  # a user's, named like a temporary
+    for path in kept:
+        path.write_text("mine")
+    link = out / ".ganzoo-x.abcdefgh.tmp"
+    link.symlink_to(kept[0])
+    with pytest.raises(FolderEscapeError, match=rf"{out / 'samples'} is a symbolic link"):  # after the cleanup
+        train(TrainConfig(steps=1, out=out, resume=True, **RING))
+    assert not stale.exists()
+    assert theirs.exists() and all(p.read_text() == "mine" for p in kept) and link.is_symlink()
+
+
+def test_a_lock_file_that_is_a_link_is_refused_and_its_target_is_untouched(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    precious = tmp_path / "precious.txt"
+    precious.write_text("do not truncate me")
+    (out / LOCK_NAME).symlink_to(precious)
+    for resume in (True, False):
+        with pytest.raises(FolderEscapeError, match=rf"{out / LOCK_NAME} is a symbolic link") as refused:
+            train(TrainConfig(steps=1, out=out, resume=resume, **RING))
+        assert "\n" not in str(refused.value)
+    assert precious.read_text() == "do not truncate me"
+
+
+def test_a_run_folder_entry_that_links_out_is_refused_and_nothing_is_written_there(tmp_path):
+    out = tmp_path / "run"
+    train(TrainConfig(steps=2, out=out, **RING))
+    elsewhere = tmp_path / "elsewhere"
+    (out / "export").rename(elsewhere)
+    (out / "export").symlink_to(elsewhere, target_is_directory=True)
+    before = {p.name: p.read_bytes() for p in elsewhere.iterdir()}
+    trained = []
+
+    class Trained(Callback):
+        def on_step_end(self, run):
+            trained.append(run.step)
+
+    with pytest.raises(FolderEscapeError, match=rf"{out / 'export'} is a symbolic link to {elsewhere}, outside "
+                                                rf"the run folder {out}"):
+        train(TrainConfig(steps=3, out=out, resume=True, **RING), callbacks=[Trained()])
+    assert trained == []  # refused before any work
+    assert {p.name: p.read_bytes() for p in elsewhere.iterdir()} == before
+    (out / "export").unlink()
+    (out / "log.jsonl").rename(tmp_path / "log.jsonl")
+    (out / "log.jsonl").symlink_to(tmp_path / "log.jsonl")
+    log = (tmp_path / "log.jsonl").read_bytes()
+    with pytest.raises(FolderEscapeError, match=r"log.jsonl is a symbolic link"):
+        train(TrainConfig(steps=3, out=out, resume=True, **RING))
+    assert (tmp_path / "log.jsonl").read_bytes() == log  # not truncated, not appended to
+    (out / "log.jsonl").unlink()
+    assert train(TrainConfig(steps=3, out=out, resume=True, **RING)).steps == 3  # the links gone, it goes on
 
 
 def test_resume_with_fewer_steps_than_done_is_refused_and_changes_nothing(tmp_path):

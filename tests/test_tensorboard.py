@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import sys
 
 import numpy as np
@@ -15,8 +16,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from typer.testing import CliRunner
 
 from ganzoo.cli.app import build_app
-from ganzoo.errors import ConfigError, OutputError
+from ganzoo.errors import ConfigError, FolderEscapeError, OutputError
 from ganzoo.training import Callback, TrainConfig, train
+from ganzoo.training.checkpoint import load_checkpoint, save_checkpoint
 
 SETTINGS = {"model": "dcgan-mnist", "options": {"width": 4}, "batch_size": 8, "log_every": 2, "sample_every": 2,
             "quiet": True, "device": "cpu", "lr": 3e-4}
@@ -84,6 +86,43 @@ def test_a_resumed_run_continues_the_same_curves_without_a_step_twice(tmp_path):
     assert [e.value for e in found.Scalars("loss/D")] == pytest.approx([r["loss_d"] for r in records], rel=1e-5)
     assert [e.step for e in found.Images("samples")] == [2, 4, 6, 8, 10]
     assert len(list((out / "tb").glob("events.out.tfevents.*"))) == 2  # one file per session, one curve
+
+
+RING = {"model": "mlp-gan", "dataset": "ring-8", "batch_size": 16, "quiet": True, "device": "cpu", "log_every": 1}
+
+
+def test_a_moved_run_folder_writes_its_events_into_itself(tmp_path):
+    original, moved = tmp_path / "original", tmp_path / "moved"
+    train(TrainConfig(steps=2, out=original, tensorboard=True, **RING))
+    assert load_checkpoint(original / "checkpoints" / "last.pt")["run"]["tensorboard"] == "tb"  # relative
+    shutil.copytree(original, moved)
+    before = sorted(p.name for p in (original / "tb").iterdir())
+    train(TrainConfig(steps=4, out=moved, resume=True, **RING))  # TensorBoard kept without the flag
+    assert sorted(p.name for p in (original / "tb").iterdir()) == before  # the original is left alone
+    assert [e.step for e in events(moved / "tb").Scalars("loss/D")] == [1, 2, 3, 4]
+
+
+def test_an_older_checkpoints_absolute_path_is_converted_inside_the_folder_and_refused_outside(tmp_path):
+    out = tmp_path / "run"
+    train(TrainConfig(steps=2, out=out, tensorboard=True, **RING))
+    checkpoint = out / "checkpoints" / "last.pt"
+    state = load_checkpoint(checkpoint)
+    state["run"]["tensorboard"] = str(out / "tb")  # what ganzoo wrote before paths were relative
+    save_checkpoint(checkpoint, state)
+    train(TrainConfig(steps=3, out=out, resume=True, **RING))
+    assert [e.step for e in events(out / "tb").Scalars("loss/D")] == [1, 2, 3]
+    elsewhere = tmp_path / "elsewhere"
+    state = load_checkpoint(checkpoint)
+    for recorded in (str(elsewhere), "../elsewhere"):  # a copied folder's original, or a hostile checkpoint
+        state["run"]["tensorboard"] = recorded
+        save_checkpoint(checkpoint, state)
+        with pytest.raises(FolderEscapeError, match=r"a checkpoint may not direct writes out of its folder: "
+                                                    r"resume with --tensorboard") as refused:
+            train(TrainConfig(steps=4, out=out, resume=True, **RING))
+        assert "\n" not in str(refused.value) and recorded in str(refused.value)
+    assert not elsewhere.exists()
+    train(TrainConfig(steps=4, out=out, resume=True, tensorboard=True, **RING))  # the way out the message offers
+    assert [e.step for e in events(out / "tb").Scalars("loss/D")] == [1, 2, 3, 4]
 
 
 def test_the_cli_takes_a_folder_and_the_command_repeats_it(tmp_path):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..cards import EVALUATION_HEADING, METRIC_NOTES
+from ..folderguard import FolderGuard
 from ..frontmatter import parse_front_matter, split_front_matter
 from .markdown import escape, render_inline, render_markdown
 from .pages import metrics_table
@@ -92,8 +93,12 @@ def read_card(text: str, *, source: str) -> CardView:
 
 
 def image_copier(base: Any, site: Site, folder: str) -> Callable[[str], str | None]:
-    """Resolve a card's image address against ``base`` (the card's folder, a path or a resources
-    folder) and copy the file into the entry's ``folder``; anything not a file below ``base`` is None."""
+    """Resolve a card's image address against ``base`` and copy the file into the entry's ``folder``.
+
+    ``base`` is the card's folder: a :class:`~ganzoo.folderguard.FolderGuard` (a run's export folder, an
+    installed card's folder), which refuses a picture that is a link out of it in one line, or an
+    ``importlib.resources`` folder of a zipped package (which holds no links). An address that is not a
+    file below ``base`` (a URL, an absolute path, one that climbs with ``..``) is None: not ours to copy."""
     copied: dict[str, str] = {}
 
     def resolve(src: str) -> str | None:
@@ -102,13 +107,17 @@ def image_copier(base: Any, site: Site, folder: str) -> Callable[[str], str | No
         parts = src.split("/")
         if ":" in src or src.startswith("/") or any(p in ("", ".", "..") for p in parts):
             return None  # a URL, an absolute path or one leaving the card's folder: not ours to copy
-        candidate = base
-        for part in parts:
-            candidate = candidate / part
-        if not candidate.is_file():
-            return None
-        name = "card-" + "-".join(parts)
-        copied[src] = site.copy(candidate, folder, name)
+        if isinstance(base, FolderGuard):
+            found = base.file(base.root.joinpath(*parts))
+            if found is None:
+                return None
+            data = base.read_bytes(found)
+        else:
+            candidate = base.joinpath(*parts)
+            if not candidate.is_file():
+                return None
+            data = candidate.read_bytes()
+        copied[src] = site.copy(data, folder, "card-" + "-".join(parts))
         return copied[src]
 
     return resolve

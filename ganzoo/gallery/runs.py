@@ -5,7 +5,9 @@ A run page shows the fixed-noise grids over time (``samples/step_*.png`` in step
 ``final.png``), the progress animation (``samples/progress.gif``) when the run wrote one, the
 curves (``curves.png``), the last record of ``log.jsonl`` and the command that trained it (from
 the export's ``config.json``, when the run got that far). Only what is there is shown; a folder
-with neither a log nor samples is not a run folder and is refused in one line.
+with neither a log nor samples is not a run folder and is refused in one line. Everything is read
+through the run folder's :class:`~ganzoo.folderguard.FolderGuard`: a picture that is a link out of
+the folder is refused, never copied into the site.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..folderguard import FolderGuard
 from .cardhtml import heading, image_copier, read_card
 from .markdown import escape
 from .pages import code_block, figure, format_value, metrics_table, page, table
@@ -42,13 +45,17 @@ class RunFolder:
     card: Path | None = None
 
     @property
+    def guard(self) -> FolderGuard:
+        return FolderGuard(self.path, what="run folder")
+
+    @property
     def name(self) -> str:
         return self.path.resolve().name or str(self.path)
 
 
-def _last_record(log: Path) -> dict[str, Any]:
+def _last_record(guard: FolderGuard, log: Path) -> dict[str, Any]:
     """The last complete JSON line of the log (a run killed mid-write can leave half a line after it)."""
-    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    lines = guard.read_text(log, errors="replace").splitlines()
     for line in reversed(lines):
         try:
             record = json.loads(line)
@@ -59,20 +66,16 @@ def _last_record(log: Path) -> dict[str, Any]:
     return {}
 
 
-def _command(export: Path) -> str:
+def _command(guard: FolderGuard, export: Path) -> str:
     from ..export import CONFIG_NAME
 
     try:
-        config = json.loads((export / CONFIG_NAME).read_text(encoding="utf-8"))
+        config = json.loads(guard.read_text(export / CONFIG_NAME))
     except (OSError, ValueError):
         return ""
     training = config.get("training") if isinstance(config, dict) else None
     command = training.get("command") if isinstance(training, dict) else None
     return command if isinstance(command, str) else ""
-
-
-def _file(path: Path) -> Path | None:
-    return path if path.is_file() else None
 
 
 def read_run(path: str | Path) -> RunFolder:
@@ -96,17 +99,16 @@ def read_run(path: str | Path) -> RunFolder:
             "give the --out folder of ganzoo train"
         )
     run = RunFolder(folder)
+    guard = paths.guard
     if paths.samples.is_dir():
         run.grids = paths.sample_grids()
-        run.final = _file(paths.final_samples)
-        from ..export import PROGRESS_NAME
-
-        run.progress = _file(paths.samples / PROGRESS_NAME)
-    run.curves = _file(paths.curves)
-    if paths.log.is_file():
-        run.last_record = _last_record(paths.log)
-    run.command = _command(paths.export)
-    run.card = _file(paths.export / CARD_NAME)
+        run.final = guard.file(paths.final_samples)
+        run.progress = guard.file(paths.progress)
+    run.curves = guard.file(paths.curves)
+    if guard.file(paths.log) is not None:
+        run.last_record = _last_record(guard, paths.log)
+    run.command = _command(guard, paths.export)
+    run.card = guard.file(paths.export / CARD_NAME)
     return run
 
 
@@ -125,9 +127,10 @@ def _run_page(run: RunFolder, site: Site, folder: str) -> str:
     shown = _spread(run.grids)
     parts.append("<h2>Grids over time</h2>")
     note = f" ({len(shown)} of {len(run.grids)} saved grids)" if len(shown) < len(run.grids) else ""
-    pictures = [figure(site.copy(p, folder, p.name), f"step {s}", alt=f"step {s}") for s, p in shown]
+    read = run.guard.read_bytes
+    pictures = [figure(site.copy(read(p), folder, p.name), f"step {s}", alt=f"step {s}") for s, p in shown]
     if run.final is not None:
-        pictures.append(figure(site.copy(run.final, folder, "final.png"), "final", alt="final samples"))
+        pictures.append(figure(site.copy(read(run.final), folder, "final.png"), "final", alt="final samples"))
     if pictures:
         parts.append(f'<p class="summary">The same fixed noise at every step{escape(note)}.</p>')
         parts.append(f'<div class="pictures">{"".join(pictures)}</div>')
@@ -137,10 +140,11 @@ def _run_page(run: RunFolder, site: Site, folder: str) -> str:
         parts.append("<h2>Progress</h2>")
         extra = []
         if run.progress is not None:
-            gif = site.copy(run.progress, folder, "progress.gif")
+            gif = site.copy(read(run.progress), folder, "progress.gif")
             extra.append(figure(gif, "samples/progress.gif", alt="progress"))
         if run.curves is not None:
-            extra.append(figure(site.copy(run.curves, folder, "curves.png"), "curves.png", alt="training curves"))
+            curves = site.copy(read(run.curves), folder, "curves.png")
+            extra.append(figure(curves, "curves.png", alt="training curves"))
         parts.append(f'<div class="pictures">{"".join(extra)}</div>')
     parts.append("<h2>Final metrics</h2>")
     if run.last_record:
@@ -152,10 +156,10 @@ def _run_page(run: RunFolder, site: Site, folder: str) -> str:
         parts.append("<h2>Training command</h2>")
         parts.append(code_block(run.command))
     if run.card is not None:
-        card = read_card(run.card.read_text(encoding="utf-8"), source=str(run.card))
+        card = read_card(run.guard.read_text(run.card), source=str(run.card))
         parts.append("<h2>Model card (export/README.md)</h2>")
         parts.append(card.metrics_html())
-        parts.append(card.body_html(image_copier(run.card.parent, site, folder)))
+        parts.append(card.body_html(image_copier(FolderGuard(run.card.parent, what="export folder"), site, folder)))
     return page(f"{run.name} - ganzoo gallery", "\n".join(parts), home="../index.html", subtitle=run.name)
 
 

@@ -3,8 +3,13 @@
 Each entry (a weights entry, a run) gets its own sub-folder holding its page (``index.html``)
 and every picture that page shows, so all addresses are relative and short (``walk.gif``,
 ``../index.html``) and a copied or zipped site keeps working. A folder that already holds
-files is written into only if it is a gallery (its ``index.html`` says so), so ``-o .`` in
-a project folder is refused instead of scattering pages among the user's files.
+files is written into only if it is a gallery, so ``-o .`` in a project folder is refused
+instead of scattering pages among the user's files. A gallery is marked as one (:data:`MARK`)
+before its first file is written, so a build that was interrupted leaves a folder the next
+build recognises; a gallery from before the mark is recognised by its ``index.html``.
+
+Every path is named through the site's :class:`~ganzoo.folderguard.FolderGuard`: an earlier
+gallery whose entry folder is a link out of the site is refused, not written through.
 """
 
 from __future__ import annotations
@@ -18,12 +23,15 @@ from urllib.parse import quote
 
 from ..errors import OutputError
 from ..files import write_atomic, write_bytes, write_text
+from ..folderguard import FolderGuard
 from ..outputs import check_output_folder
 from .pages import GENERATOR
 
 __all__ = ["Site", "href"]
 
 WHAT = "-o/--output"
+MARK = ".ganzoo-gallery"
+"""The file that marks a folder as a gallery, written before anything else (its text says what wrote it)."""
 
 
 def href(*parts: str) -> str:
@@ -43,15 +51,27 @@ class Site:
                 path=self.root,
                 problem="not a gallery folder",
             )
-        self._taken: set[str] = {"index.html"}  # the index is a file of the root, never an entry's folder
+        self._taken: set[str] = {"index.html", MARK.lower()}  # files of the root, never an entry's folder
+        self._marked = False
+
+    @property
+    def guard(self) -> FolderGuard:
+        return FolderGuard(self.root, what="gallery")
 
     def _is_gallery(self) -> bool:
-        index = self.root / "index.html"
-        try:
-            head = index.read_text(encoding="utf-8", errors="replace")[:2000]
-        except OSError:
+        if self.guard.file(self.root / MARK) is not None:
+            return True
+        index = self.guard.file(self.root / "index.html")
+        if index is None:
             return False
+        head = self.guard.read_bytes(index)[:2000].decode("utf-8", errors="replace")
         return f'<meta name="generator" content="{GENERATOR}">' in head
+
+    def _mark(self) -> None:
+        """Mark the folder as a gallery before its first file: an interrupted build leaves one the rerun takes."""
+        if not self._marked:
+            write_text(self.guard.path(MARK), f"{GENERATOR}: this folder is a ganzoo gallery\n")
+            self._marked = True
 
     def folder(self, name: str) -> str:
         """A sub-folder name for entry ``name``, unique within this site (``x``, ``x-2``, ...)."""
@@ -63,15 +83,17 @@ class Site:
         return candidate
 
     def path(self, *parts: str) -> Path:
-        return self.root.joinpath(*parts)
+        """Where ``parts`` is written in the site (checked by the guard); the folder is marked first."""
+        self._mark()
+        return self.guard.path(*parts)
 
     def write_page(self, html: str, *parts: str) -> Path:
         return write_text(self.path(*parts), html)
 
-    def copy(self, source: Any, *parts: str) -> str:
-        """Copy file ``source`` (a path or an ``importlib.resources`` file) to ``parts``; its address from
+    def copy(self, data: bytes, *parts: str) -> str:
+        """Write ``data`` (a picture read through its own folder's guard) to ``parts``; its address from
         the folder of ``parts``."""
-        write_bytes(self.path(*parts), source.read_bytes())
+        write_bytes(self.path(*parts), data)
         return href(parts[-1])
 
     def save_png(self, image: Any, *parts: str) -> str:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..errors import GanzooError
+from ..folderguard import FolderGuard
 from ..registry import get_registry
 from ..specs import DEFAULT_CARD_PACKAGE, ModelSpec, WeightsSpec
 from .cardhtml import CardView, heading, image_copier, read_card
@@ -55,7 +57,10 @@ def _card(weights: WeightsSpec) -> tuple[str | None, Any]:
         return None, None
     package = weights.card_package or DEFAULT_CARD_PACKAGE
     text = packaged_card(package, weights.card)
-    return text, (resources.files(package) if text is not None else None)
+    if text is None:
+        return None, None
+    folder = resources.files(package)  # a folder on disk (the usual install) is read through its guard
+    return text, (FolderGuard(folder, what="card folder") if isinstance(folder, Path) else folder)
 
 
 def _entry_page(entry: ZooEntry, site: Site) -> str:

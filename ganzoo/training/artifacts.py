@@ -160,8 +160,7 @@ def export_run(run: Run) -> None:
     training = training_facts(run, wall, checksums)
     licence = data_license(resolved.dataset_spec, run.data)
     training["data_license"] = licence
-    progress = run.paths.samples / PROGRESS_NAME
-    progress_gif = progress if progress.is_file() else None
+    progress_gif = run.paths.guard.file(run.paths.progress)
     card = render_card(
         CardData.of_run(
             spec=resolved.spec,

@@ -18,6 +18,7 @@ synchronise the ranks); only rank 0 writes files (``run.is_main``). A callback t
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 import time
@@ -129,8 +130,9 @@ class MetricLog(Callback):
         """Append to (or start) the log; it grows a line at a time, so it is appended, not replaced."""
         from ..outputs import output_error
 
-        try:
-            with run.paths.log.open(mode, encoding="utf-8") as file:
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if mode == "w" else os.O_APPEND)
+        try:  # opened in place, so through the guard: a log that is a link is refused, not followed
+            with os.fdopen(run.paths.guard.open(run.paths.log, flags), "w", encoding="utf-8") as file:
                 file.write(text)
         except OSError as error:
             raise output_error(run.paths.log, error, needed=len(text.encode()), at_least=True) from None

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..export import jsonable
+from ..folderguard import FolderGuard
 from .config import TrainConfig
 from .options import coerce_loss_options, coerce_options
 from .practices import BEFORE_PRACTICES, PRACTICE_SETTINGS
@@ -80,7 +81,10 @@ def check_resume_compatible(request: TrainConfig, saved: Mapping[str, Any], out:
     if merged.callbacks is None:  # side jobs may change on resume; unset, the run keeps its own
         merged.callbacks = tuple(saved.get("callbacks") or ())
     if merged.tensorboard is None and saved.get("tensorboard"):  # the curves go on where they were
-        merged.tensorboard = saved["tensorboard"]
+        merged.tensorboard = FolderGuard(out, what="run folder").recorded(
+            str(saved["tensorboard"]), source=f"the checkpoint of {out}",
+            fix="resume with --tensorboard (events in OUT/tb) or --tensorboard-dir DIR",
+        )
     if merged.data_license is None:  # not fixed: it changes no result, and a resume may state a missing one
         merged.data_license = saved.get("data_license")
     if merged.compile is None:  # not fixed: compiling changes the rounding only; unset, the run keeps its own

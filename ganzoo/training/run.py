@@ -21,7 +21,8 @@ import torch
 from torch import nn
 
 from ..augment import Augmenter
-from ..export import CONFIG_NAME
+from ..export import CONFIG_NAME, PROGRESS_NAME
+from ..folderguard import FolderGuard
 from .config import ResolvedConfig
 from .device import Precision
 from .distributed import Group
@@ -37,25 +38,35 @@ __all__ = ["Counters", "Notices", "Run", "RunPaths", "callback_name", "equivalen
 
 @dataclass(frozen=True)
 class RunPaths:
-    """Where a run keeps its files under ``OUT``."""
+    """Where a run keeps its files under ``OUT``: every entry is named through the run folder's
+    :class:`~ganzoo.folderguard.FolderGuard`, so a link that leads out of the folder is refused, not followed."""
 
     out: Path
 
     @property
+    def guard(self) -> FolderGuard:
+        return FolderGuard(self.out, what="run folder")
+
+    @property
     def checkpoint(self) -> Path:
-        return self.out / "checkpoints" / "last.pt"
+        return self.guard.path("checkpoints", "last.pt")
 
     @property
     def samples(self) -> Path:
-        return self.out / "samples"
+        return self.guard.path("samples")
 
     @property
     def final_samples(self) -> Path:
-        return self.samples / "final.png"
+        return self.guard.path("samples", "final.png")
+
+    @property
+    def progress(self) -> Path:
+        """The animation of the grids so far (:mod:`.progress_gif`)."""
+        return self.guard.path("samples", PROGRESS_NAME)
 
     def sample_grid(self, step: int) -> Path:
         """The grid of the fixed noise at ``step`` (written every ``--sample-every`` steps)."""
-        return self.samples / f"step_{step:06d}.png"
+        return self.guard.path("samples", f"step_{step:06d}.png")
 
     def sample_grids(self) -> list[tuple[int, Path]]:
         """``(step, grid)`` of every step grid in ``samples/``, in step order."""
@@ -63,15 +74,21 @@ class RunPaths:
 
     @property
     def log(self) -> Path:
-        return self.out / "log.jsonl"
+        return self.guard.path("log.jsonl")
 
     @property
     def curves(self) -> Path:
-        return self.out / "curves.png"
+        return self.guard.path("curves.png")
 
     @property
     def export(self) -> Path:
-        return self.out / "export"
+        return self.guard.path("export")
+
+    def entries(self) -> list[Path]:
+        """Every entry the run reads or writes, each named through the guard: called before any work, it
+        refuses a link out of the folder there and then, in one line naming it."""
+        named = [self.checkpoint, self.final_samples, self.progress, self.log, self.curves, self.export]
+        return named + [grid for _, grid in self.sample_grids()]
 
     def has_run(self) -> bool:
         """A checkpoint or an export: something a fresh start would lose. A folder with only the log and
@@ -82,9 +99,10 @@ class RunPaths:
         return self.log.exists() or self.samples.is_dir()
 
     def stale_temporaries(self) -> list[Path]:
-        """Temporary files of writes that were killed (``.NAME.XXXX.tmp``, see :mod:`ganzoo.files`)."""
-        folders = (self.out, self.checkpoint.parent, self.samples, self.export)
-        return sorted(p for folder in folders if folder.is_dir() for p in folder.glob(".*.tmp") if p.is_file())
+        """Temporary files of ganzoo's writes that were killed (see :func:`ganzoo.files.is_temporary`), in the
+        folders the run writes; found without following links, never outside the run folder."""
+        folders = (self.out, self.out / "checkpoints", self.out / "samples", self.out / "export")
+        return self.guard.temporaries(folders)
 
 
 class Notices:
@@ -109,9 +127,13 @@ _GRID = re.compile(r"step_(\d+)\.png")
 
 
 def grid_files(samples: Path) -> list[tuple[int, Path]]:
-    """``(step, path)`` of the step grids (:meth:`RunPaths.sample_grid`) in the folder ``samples``."""
-    found = [(int(m.group(1)), p) for p in samples.glob("step_*.png") if (m := _GRID.fullmatch(p.name))] \
-        if samples.is_dir() else []
+    """``(step, path)`` of the step grids (:meth:`RunPaths.sample_grid`) in the folder ``samples``; a grid
+    that is a link out of the folder is refused (:class:`~ganzoo.folderguard.FolderGuard`), not read."""
+    if not samples.is_dir():
+        return []
+    guard = FolderGuard(samples, what="samples folder")
+    found = [(int(m.group(1)), guard.check(samples / p.name)) for p in samples.iterdir()
+             if (m := _GRID.fullmatch(p.name))]
     return sorted(found)
 
 

@@ -4,7 +4,9 @@ Two ``ganzoo train`` processes writing into one ``--out`` (two fresh starts, or 
 while the run still goes on) would interleave the log and overwrite each other's checkpoints.
 The lock is ``flock`` on ``OUT/.ganzoo.lock``: the kernel releases it when the process ends,
 however it ends, so a ``kill -9`` never leaves a stale lock behind. The file keeps the pid of
-the holder so that a second writer can say who it is. Under torchrun only rank 0 takes it.
+the holder so that a second writer can say who it is. Under torchrun only rank 0 takes it. The file
+is opened through the run folder's guard, without following a link: a lock that is a symbolic link
+(to a file elsewhere, which would be truncated) is refused in one line.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..folderguard import FolderGuard
 
 __all__ = ["LOCK_NAME", "RunFolderLock"]
 
@@ -37,7 +40,7 @@ class RunFolderLock:
         folder = check_output_folder(self.path.parent, what="--out")  # a file, read-only, /proc: said at once
         self._made_folder = not folder.exists()
         make_folder(folder, what="--out")
-        descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        descriptor = FolderGuard(folder, what="run folder").open(self.path, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -87,11 +87,13 @@ def _open_run_folder(request: TrainConfig, group: Group) -> OpenedFolder:
 
 
 def _tidy(paths: RunPaths, resume: bool) -> list[str]:
-    """With the lock held: remove temporaries of killed writes; refuse to start over a run that can go on."""
+    """With the lock held: remove temporaries of killed writes, refuse links out of the folder, refuse to start
+    over a run that can go on."""
     notes = []
     stale = paths.stale_temporaries()
     for path in stale:
         path.unlink(missing_ok=True)
+    paths.entries()
     if stale:
         notes.append(f"removed {len(stale)} temporary file(s) that an interrupted write left in {paths.out}")
     if not resume:
@@ -342,7 +344,8 @@ def run_record(run: Run) -> dict[str, Any]:
         "log_every": resolved.log_every,
         "world_size": run.group.world_size,
         "callbacks": list(resolved.callbacks),
-        "tensorboard": str(resolved.tensorboard) if resolved.tensorboard is not None else None,
+        # relative to the run folder: a moved folder writes into itself, and a checkpoint names no place outside
+        "tensorboard": run.paths.guard.record(resolved.tensorboard) if resolved.tensorboard is not None else None,
         "compile": run.train_step.compiled is not None,
         "compile_mode": request.compile_mode,
         "data_license": request.data_license,

@@ -75,6 +75,8 @@ class TensorBoardLog(Callback):
         from ..outputs import make_folder
 
         writer_class = require_tensorboard()
+        if run.paths.guard.contains(folder):  # inside the run folder: a link there must not lead the events out
+            folder = run.paths.guard.check(folder)
         make_folder(folder, what="--tensorboard-dir")
         # events of steps after the checkpoint (an interrupted session's) are purged: they are trained again
         self.writer = writer_class(log_dir=str(folder), purge_step=run.step + 1)
