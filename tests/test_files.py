@@ -198,3 +198,14 @@ def test_no_other_module_renames_temporary_files_itself():
                 if pattern.search(line):
                     offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_temporaries_have_a_name_only_ganzoo_gives(tmp_path):
+    from ganzoo.files import is_temporary
+
+    made = []
+    write_atomic(tmp_path / "last.pt", lambda file: made.append(Path(file.name).name))
+    assert is_temporary(made[0]) and made[0].startswith(".ganzoo-last.pt.")
+    for name in (".notes.tmp", ".last.pt.abcdefgh.tmp", ".ganzoo-gallery", "ganzoo-x.abcdefgh.tmp",
+                 ".ganzoo-x.abcdefgh.tmp.bak"):
+        assert not is_temporary(name), name

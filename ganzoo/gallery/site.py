@@ -51,7 +51,7 @@ class Site:
                 path=self.root,
                 problem="not a gallery folder",
             )
-        self._taken: set[str] = {"index.html", MARK.lower()}  # files of the root, never an entry's folder
+        self._taken: set[str] = {"index.html"}  # the index is a file of the root, never an entry's folder
         self._marked = False
 
     @property
