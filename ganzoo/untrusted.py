@@ -126,6 +126,8 @@ def parse_json(text: str, *, source: str, error: ErrorClass, limit: int = MAX_JS
         return json.loads(text)
     except ValueError as failure:  # JSONDecodeError, or an integer of more digits than Python converts
         raise error(f"{source} is not valid JSON ({str(failure).splitlines()[0]})") from None
+    except RecursionError:  # not reached by what the scan measured; kept so that no text can end in a traceback
+        raise error(f"{source} nests too deeply for ganzoo to read; it is not one ganzoo wrote") from None
 
 
 @functools.cache
@@ -181,6 +183,8 @@ def parse_yaml(text: str, *, source: str, error: ErrorClass, first_line: int = 1
         if isinstance(failure, loader_class.refused):
             raise error(f"{source} is refused{where}: {problem}; write the values out plainly") from None
         raise error(f"{source} is not valid YAML{where} ({problem}); fix or remove it") from None
+    except RecursionError:  # not reached with the composer's depth bound; kept so that no text ends in a traceback
+        raise error(f"{source} nests too deeply for ganzoo to read; write it flatter") from None
     finally:
         loader.dispose()
 
