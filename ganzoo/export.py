@@ -16,7 +16,10 @@ interrupted export never leaves a half-written file behind a valid name.
 
 ``config.json`` is made in one place, :func:`export_config`, read by :func:`read_config`
 and changed only through this module (:func:`record_evaluation` for ``ganzoo eval
---write-card``), so its fields and their checks cannot drift apart between writers.
+--write-card``), so its fields and their checks cannot drift apart between writers. An export
+may be someone else's: :func:`read_config` reads it through :mod:`ganzoo.untrusted` (bounded in
+size and depth, the types of :data:`CONFIG_FIELDS` checked), :func:`read_card` the card, and
+:func:`read_export` memory-maps the weights instead of reading them whole.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from ._version import __version__
 from .errors import WeightsError
 from .files import write_atomic, write_bytes, write_text
 from .outputs import make_folder
+from .untrusted import MAX_JSON_BYTES, Field, check_fields, parse_json, read_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -39,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "CARD_NAME",
+    "CONFIG_FIELDS",
     "CONFIG_NAME",
     "EXPORT_FORMAT",
     "EXPORT_FORMAT_VERSION",
@@ -47,6 +52,7 @@ __all__ = [
     "WEIGHTS_NAME",
     "export_config",
     "jsonable",
+    "read_card",
     "read_config",
     "read_export",
     "record_evaluation",
@@ -64,6 +70,25 @@ CONFIG_NAME = "config.json"
 CARD_NAME = "README.md"
 SAMPLES_NAME = "samples.png"
 PROGRESS_NAME = "progress.gif"
+
+CONFIG_FIELDS = {
+    "format": Field("string", required=True),
+    "format_version": Field("integer"),
+    "ganzoo_version": Field("string", nullable=True),
+    "model": Field("string", required=True),
+    "config": Field("mapping", nullable=True),
+    "dataset": Field("string", nullable=True),
+    "loss": Field("string", nullable=True),
+    "latent_dim": Field("integer", nullable=True),
+    "num_classes": Field("integer", nullable=True),
+    "sample_shape": Field("list", nullable=True),
+    "training": Field("mapping", nullable=True),
+    "metrics": Field("mapping", nullable=True),
+    "evaluation": Field("mapping", nullable=True),
+    "truncation": Field("mapping", nullable=True),
+    "generator_only": Field("boolean"),
+}
+"""The fields of ``config.json`` that ganzoo reads, and what each must be (others are kept as they are)."""
 
 
 def jsonable(value: Any) -> Any:
@@ -226,23 +251,42 @@ def write_config(folder: str | os.PathLike[str], document: Mapping[str, Any]) ->
 
 
 def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
-    """The ``config.json`` of an export folder, checked to be a ganzoo export this version reads."""
+    """The ``config.json`` of an export folder, checked to be a ganzoo export this version reads.
+
+    Read as untrusted text (:mod:`ganzoo.untrusted`): at most :data:`~ganzoo.untrusted.MAX_JSON_BYTES`,
+    nested no deeper than :data:`~ganzoo.untrusted.MAX_DEPTH`, and the fields of :data:`CONFIG_FIELDS`
+    of their declared types; anything else is one ``WeightsError`` line naming the file and the field.
+    """
     folder = Path(folder)
     config_path = folder / CONFIG_NAME
     if not config_path.is_file():
         raise WeightsError(f"{folder} is not a ganzoo export folder: {CONFIG_NAME} is missing")
-    try:
-        document = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise WeightsError(f"{config_path} is not valid JSON ({error})") from None
+    source = str(config_path)
+    text = read_text(config_path, limit=MAX_JSON_BYTES, error=WeightsError)
+    document = parse_json(text, source=source, error=WeightsError)
     if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
         raise WeightsError(f"{config_path} is not a ganzoo export config (format {EXPORT_FORMAT!r} expected)")
-    if int(document.get("format_version", 0)) > EXPORT_FORMAT_VERSION:
+    check_fields(document, CONFIG_FIELDS, source=source, error=WeightsError,
+                 fix="it is not a config.json that ganzoo wrote; correct it or export the run again")
+    if document.get("format_version", 0) > EXPORT_FORMAT_VERSION:
         raise WeightsError(
             f"{folder} has export format version {document.get('format_version')}; this ganzoo reads up to "
             f"{EXPORT_FORMAT_VERSION}: upgrade ganzoo"
         )
     return document
+
+
+def read_card(folder: str | os.PathLike[str]) -> str | None:
+    """The model card of an export folder, its front matter checked (:func:`ganzoo.frontmatter.parse_front_matter`);
+    None when the folder has none. Call it before the work whose result goes into the card."""
+    from .frontmatter import parse_front_matter, read_card_text
+
+    card_path = Path(folder) / CARD_NAME
+    if not card_path.is_file():
+        return None
+    text = read_card_text(card_path)
+    parse_front_matter(text, source=str(card_path))
+    return text
 
 
 def record_evaluation(
@@ -264,15 +308,8 @@ def record_evaluation(
     folder = Path(folder)
     document = read_config(folder)
     card_path = folder / CARD_NAME
-    card = None
-    if card_path.is_file():
-        try:
-            text = card_path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            from .errors import CardError
-
-            raise CardError(f"cannot read the model card {card_path} ({error})") from None
-        card = update_card_metrics(text, metrics, protocol_text, source=str(card_path))
+    text = read_card(folder)
+    card = None if text is None else update_card_metrics(text, metrics, protocol_text, source=str(card_path))
     document["metrics"] = {**dict(document.get("metrics") or {}), **jsonable(metrics)}
     document["evaluation"] = {"protocol": jsonable(protocol), "protocol_text": protocol_text}
     write_config(folder, document)
@@ -291,14 +328,14 @@ def record_truncation(folder: str | os.PathLike[str], *, truncation: float, metr
     sweep = dict(document.get("truncation") or {})
     sweep[f"{truncation:g}"] = {k: v for k, v in jsonable(metrics).items() if k in TRADEOFF_METRICS}
     document["truncation"] = sweep
-    card_path = folder / CARD_NAME
+    text = read_card(folder)
     card = None
-    if card_path.is_file():
+    if text is not None:
         untruncated = {k: v for k, v in (document.get("metrics") or {}).items() if k in TRADEOFF_METRICS}
-        card = update_card_truncation(card_path.read_text(encoding="utf-8"), sweep, untruncated)
+        card = update_card_truncation(text, sweep, untruncated)
     write_config(folder, document)
     if card is not None:
-        write_text(card_path, card)
+        write_text(folder / CARD_NAME, card)
     return folder
 
 
@@ -308,22 +345,18 @@ def read_export(
     """``(config.json as a dict, generator state dict, discriminator state dict)`` of an export folder.
 
     The generator's state is its moving average where the export has one, unless ``ema=False``
-    (see :func:`ganzoo.weights.generator_state`).
+    (see :func:`ganzoo.weights.generator_state`). The tensors are read from the memory-mapped file
+    (:func:`ganzoo.weights.read_tensors`), never from a copy of it.
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    from .weights import generator_state
+    from .weights import generator_state, read_header, read_tensors
 
     folder = Path(folder)
     weights_path = folder / WEIGHTS_NAME
     document = read_config(folder)
     if not weights_path.is_file():
         raise WeightsError(f"{folder} is not a ganzoo export folder: {weights_path.name} is missing")
-    try:
-        tensors = load_file(str(weights_path))
-    except (SafetensorError, OSError, ValueError) as error:
-        raise WeightsError(f"{weights_path} is corrupt or truncated ({error})") from None
+    header = read_header(weights_path, str(weights_path))
+    tensors = read_tensors(weights_path, str(weights_path), header.shapes)
     generator = generator_state(tensors, str(weights_path), ema=ema)
     discriminator = {k.partition(".")[2]: v for k, v in tensors.items() if k.startswith("discriminator.")}
     return document, generator, discriminator

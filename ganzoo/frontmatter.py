@@ -1,11 +1,16 @@
 """YAML front matter of Markdown files (model cards): written, read and split off.
 
 Cards are edited by hand (on a hub, in an editor), so they are read with a real YAML
-parser (PyYAML's ``safe_load``, which builds plain values only and never runs code): any
+parser (PyYAML's ``SafeLoader``, which builds plain values only and never runs code): any
 valid YAML a person writes, comments, flow lists, block scalars, lists of mappings
 (``model-index``), reads as YAML says, and anything else is refused with one line naming
 the file and the line, never half-read. They are written with the same library, so what
 ganzoo writes always reads back to the same value.
+
+A card is someone else's text, so it is read as :mod:`ganzoo.untrusted` reads all such text:
+:func:`read_card_text` takes at most :data:`~ganzoo.untrusted.MAX_CARD_BYTES` of UTF-8, and
+:func:`parse_front_matter` refuses aliases, anchors and deep nesting (a few kilobytes of
+aliases expand to gigabytes) and checks the types of the fields ganzoo reads (:data:`CARD_FIELDS`).
 
 PyYAML is imported inside the functions: ``import ganzoo`` and ``ganzoo list`` need none of it.
 """
@@ -14,14 +19,32 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from .errors import CardError
+from .untrusted import MAX_CARD_BYTES, Field, check_fields, parse_yaml, read_text
 
-__all__ = ["dump_front_matter", "parse_front_matter", "split_front_matter"]
+__all__ = ["CARD_FIELDS", "dump_front_matter", "parse_front_matter", "read_card_text", "split_front_matter"]
 
 _FENCES = ("---", "...")
+
+CARD_FIELDS = {
+    "library_name": Field("string", nullable=True),
+    "license": Field("string", nullable=True),
+    "metrics": Field("list", nullable=True),
+    "model-index": Field("list", nullable=True),
+    "ganzoo": Field("mapping", nullable=True),
+}
+"""The front matter's fields that ganzoo reads, and what each must be (the Hub's card format)."""
+_GANZOO_FIELDS = {"results": Field("mapping", nullable=True)}
+
+
+def read_card_text(path: str | os.PathLike[str], *, source: str | None = None) -> str:
+    """The text of the card at ``path``: at most :data:`~ganzoo.untrusted.MAX_CARD_BYTES` of UTF-8, else a
+    :class:`~ganzoo.errors.CardError` naming the card. Read it only where the card is needed."""
+    return read_text(path, limit=MAX_CARD_BYTES, error=CardError, source=f"the model card {source or path}")
 
 
 def _yaml_data(metadata: Mapping[str, Any]) -> Any:
@@ -56,10 +79,10 @@ def parse_front_matter(text: str, *, source: str = "the card") -> dict[str, Any]
     """The YAML front matter of ``text`` as a dict (``{}`` when it has none).
 
     Raises :class:`~ganzoo.errors.CardError`, in one line naming ``source`` and the line,
-    when the front matter is opened but never closed, is not valid YAML, or is not a mapping.
+    when the front matter is opened but never closed, is not valid YAML (aliases, anchors and
+    deep nesting included, see :func:`ganzoo.untrusted.parse_yaml`), is not a mapping, or has a
+    field of :data:`CARD_FIELDS` of another type.
     """
-    import yaml
-
     lines = text.splitlines()
     if not lines or lines[0].strip() != "---":
         return {}
@@ -67,15 +90,12 @@ def parse_front_matter(text: str, *, source: str = "the card") -> dict[str, Any]
     if not block:
         raise CardError(f"{source}: front matter opened with '---' on line 1 but never closed with '---'")
     body = "\n".join(block.splitlines()[1:-1])  # between the fences
-    try:
-        value = yaml.safe_load(body)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" on line {mark.line + 2}" if mark is not None else ""  # +1 for the fence, +1 from 0-based
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise CardError(f"{source}: its front matter is not valid YAML{where} ({problem}); fix or remove it") from None
+    value = parse_yaml(body, source=f"{source}: its front matter", error=CardError, first_line=2)  # after the fence
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise CardError(f"{source}: its front matter must be a mapping of keys to values, not a {type(value).__name__}")
+    check_fields(value, CARD_FIELDS, source=source, error=CardError, fix="correct the card's front matter")
+    check_fields(value.get("ganzoo") or {}, _GANZOO_FIELDS, source=source, error=CardError, prefix="ganzoo.",
+                 fix="correct the card's front matter")
     return value

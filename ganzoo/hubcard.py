@@ -76,21 +76,24 @@ def merge_model_index(front: dict[str, Any], metrics: Mapping[str, Any]) -> dict
         return front
     block = front.get("ganzoo") if isinstance(front.get("ganzoo"), Mapping) else {}
     model = str(block.get("model") or "model")
-    datasets = front.get("datasets") or [block.get("dataset") or "unknown"]
-    fresh = model_index(model, str(datasets[0]), metrics, task=str(task))
+    datasets = front.get("datasets")
+    datasets = [datasets] if isinstance(datasets, str) else datasets  # the Hub takes one name or a list
+    dataset = datasets[0] if isinstance(datasets, list) and datasets else None
+    fresh = model_index(model, str(dataset or block.get("dataset") or "unknown"), metrics, task=str(task))
     if not fresh:
         return front
     entries = front.get("model-index")
     if not isinstance(entries, list) or not entries or not isinstance(entries[0], dict):
         front["model-index"] = fresh
         return front
-    results = entries[0].setdefault("results", [])
-    result = results[0] if results and isinstance(results[0], dict) else None
+    results = entries[0].get("results")
+    result = results[0] if isinstance(results, list) and results and isinstance(results[0], dict) else None
     if result is None:
-        results[:] = fresh[0]["results"]
+        entries[0]["results"] = fresh[0]["results"]
         return front
     new = fresh[0]["results"][0]["metrics"]
-    kept = [m for m in result.get("metrics") or [] if not (isinstance(m, dict) and m.get("type") in metrics)]
+    written = result.get("metrics") if isinstance(result.get("metrics"), list) else []
+    kept = [m for m in written if not (isinstance(m, dict) and m.get("type") in metrics)]
     result["metrics"] = kept + new
     return front
 
@@ -108,7 +111,7 @@ def check_export(folder: str | os.PathLike[str]) -> dict[str, Any]:
     from .export import read_config
     from .extras import require
     from .folderguard import FolderGuard
-    from .frontmatter import parse_front_matter
+    from .frontmatter import parse_front_matter, read_card_text
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -122,7 +125,7 @@ def check_export(folder: str | os.PathLike[str]) -> dict[str, Any]:
     card = folder / CARD_NAME
     if not card.is_file():
         raise CardError(f"{folder} has no {CARD_NAME}: the Hub shows the model card from it")
-    front = parse_front_matter(guard.read_text(card), source=str(card))
+    front = parse_front_matter(read_card_text(guard.check(card)), source=str(card))
     missing = [key for key in ("library_name", "license") if not front.get(key)]
     if missing or front.get("library_name") != "ganzoo":
         raise CardError(

@@ -1,20 +1,23 @@
 """``ganzoo.load``: a pretrained generator from a registry name, a URL or a path.
 
 :func:`parse_source` tells the three kinds of source apart (the rules are in
-:mod:`ganzoo.hub`); each ends the same way: the configuration assembled by
-:func:`ganzoo.modelconfig.assemble_config` from every party that states it, a generator
-built by :func:`ganzoo.building.build_network`, and the file's tensors loaded into it.
+:mod:`ganzoo.hub`); each ends the same way, in :func:`_from_file`: the configuration
+assembled by :func:`ganzoo.modelconfig.assemble_config` from every party that states it
+(the file's own record read by :func:`metadata_config`, bounded like all untrusted text),
+the generator that configuration gives built first on the meta device, where it costs no
+memory, so that the file's tensor shapes are compared with it before anything is allocated,
+then built for real, and the file's generator tensors, and only those, read into it from the
+memory-mapped file.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -29,18 +32,22 @@ from .paths import cache_dir as default_cache_dir
 from .registry import get_registry, split_weights_name
 from .sampling import PretrainedGenerator
 from .specs import ModelSpec, WeightsSpec
+from .untrusted import parse_json
 from .weights import (
+    check_generator_shapes,
     check_sha256,
     download_file,
     fetch_weights,
+    file_sha256,
     generator_state,
     load_generator_state,
-    read_safetensors,
+    read_header,
+    read_tensors,
     sha256_hex,
     takes_average,
 )
 
-__all__ = ["Source", "load", "parse_source"]
+__all__ = ["Source", "load", "metadata_config", "parse_source"]
 
 _URL = re.compile(r"^(https?|file)://", re.IGNORECASE)
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
@@ -151,8 +158,8 @@ def _load_registry(name: str, *, cache_dir: Any, download: bool, ema: bool = Tru
             f"one and 'ganzoo train {spec.name}' trains it"
         )
     weights = spec.get_weights(tag)
-    data, origin = fetch_weights(spec, weights, cache_dir=cache_dir, download=download)
-    return _from_bytes(data, origin, spec=spec, weights=weights, ema=ema)
+    with fetch_weights(spec, weights, cache_dir=cache_dir, download=download) as (path, origin):
+        return _from_file(path, origin, spec=spec, weights=weights, ema=ema)
 
 
 def _registry_spec(model: Any, origin: str) -> ModelSpec:
@@ -164,53 +171,70 @@ def _registry_spec(model: Any, origin: str) -> ModelSpec:
     return spec
 
 
-def _from_bytes(
-    data: bytes,
+def _from_file(
+    path: Path,
     origin: str,
     *,
     spec: ModelSpec | None = None,
     weights: WeightsSpec | None = None,
     ema: bool = True,
+    sources: Sequence[tuple[str, Mapping[str, Any]]] = (),
+    card_file: Path | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    source: str | None = None,
 ) -> PretrainedGenerator:
-    """Build the generator the registry (or the file's metadata) names and load ``data`` into it.
+    """Build the generator the registry (or the file's metadata) names and load the file at ``path`` into it.
 
-    The configuration is the spec's defaults with the file's own record of its configuration
-    and the registry's weights record (where there is one), which must agree
-    (:func:`ganzoo.modelconfig.assemble_config`).
+    The configuration is the spec's defaults with ``sources`` (an export's ``config.json``), the
+    file's own record of its configuration and the registry's weights record (where there is
+    one), which must agree (:func:`ganzoo.modelconfig.assemble_config`). The file's generator
+    shapes are checked against that configuration's model on the meta device before the model is
+    built and before any tensor is read.
     """
-    tensors, metadata = read_safetensors(data, origin)
-    model_name = metadata.get("model")
+    header = read_header(path, origin)
+    model_name = header.metadata.get("model")
     if spec is None:
         if not model_name:
             raise WeightsError(f"{origin} does not say which model it holds (no 'model' in its metadata)")
         spec = _registry_spec(model_name, origin)
     elif model_name and model_name != spec.name:
         raise WeightsError(f"{origin} holds model {model_name!r}, not {spec.name!r}")
-    sources = [(f"the metadata of {origin}", _metadata_config(metadata, origin))]
+    sources = [*sources, (f"the metadata of {origin}", metadata_config(header.metadata, origin))]
     if weights is not None:
         sources.append((f"the registry record of '{spec.name}.{weights.tag}'", weights.config))
     config = assemble_config(spec, sources=sources)
     name = f"{spec.name}.{weights.tag}" if weights is not None else spec.name
+    shapes = generator_state(header.shapes, origin, ema=ema)
+    check_generator_shapes(_generator_shapes(spec, config), shapes, origin)  # before anything is allocated
     generator = _build_for_loading(spec, config)
-    state = generator_state(tensors, origin, ema=ema)
-    load_generator_state(generator, state, origin)
+    prefix = "generator_ema." if takes_average(header.shapes, ema) else "generator."
+    tensors = read_tensors(path, origin, [prefix + key for key in shapes])
+    load_generator_state(generator, {key[len(prefix) :]: value for key, value in tensors.items()}, origin)
     return PretrainedGenerator(
-        generator, spec=spec, config=config, name=name, weights=weights, source=origin, metadata=metadata,
-        ema=takes_average(tensors, ema),
+        generator, spec=spec, config=config, name=name, weights=weights, source=source or origin,
+        metadata=header.metadata if metadata is None else metadata, ema=takes_average(header.shapes, ema),
+        card_file=card_file,
     )
 
 
-def _metadata_config(metadata: Mapping[str, str], origin: str) -> dict[str, Any]:
-    """The model configuration a weights file records in its safetensors metadata (none: empty)."""
+def metadata_config(metadata: Mapping[str, str], origin: str) -> dict[str, Any]:
+    """The model configuration a weights file records in its safetensors metadata (none: empty), read as
+    untrusted JSON (:func:`ganzoo.untrusted.parse_json`: bounded in size and depth) that must be an object."""
     if "config" not in metadata:
         return {}
-    try:
-        config = json.loads(metadata["config"])
-    except (ValueError, TypeError):
-        config = None
+    source = f"the model configuration in the metadata of {origin}"
+    config = parse_json(metadata["config"], source=source, error=WeightsError)
     if not isinstance(config, dict):
-        raise WeightsError(f"{origin}: the model configuration in its metadata is not a JSON object")
+        raise WeightsError(f"{source} is not a JSON object")
     return config
+
+
+def _generator_shapes(spec: ModelSpec, config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The shape of every tensor of the generator ``config`` gives, from a build on the meta device: no memory
+    is allocated, however large the configuration asks it to be."""
+    with torch.device("meta"):
+        module = build_network(spec, spec.generator, config, "generator")
+    return {key: tuple(value.shape) for key, value in module.state_dict().items()}
 
 
 def _build_for_loading(spec: ModelSpec, config: Mapping[str, Any]) -> nn.Module:
@@ -233,19 +257,18 @@ def _load_url(url: str, *, cache_dir: Any, download: bool, sha256: str | None, e
                         f"{plain} is the URL of '{spec.name}.{weights.tag}', whose sha256 is {weights.sha256}, "
                         f"not {expected}"
                     )
-                data, origin = fetch_weights(spec, weights, cache_dir=cache_dir, download=download)
-                return _from_bytes(data, origin, spec=spec, weights=weights, ema=ema)
+                with fetch_weights(spec, weights, cache_dir=cache_dir, download=download) as (path, origin):
+                    return _from_file(path, origin, spec=spec, weights=weights, ema=ema)
     key = hashlib.sha256(plain.encode()).hexdigest()[:16]
     cached = default_cache_dir(cache_dir) / "urls" / f"{key}-{Path(parts.path).name or 'weights.safetensors'}"
     if cached.is_file():
-        data = cached.read_bytes()
-        if expected is None or hashlib.sha256(data).hexdigest() == expected:
-            return _from_bytes(data, str(cached), ema=ema)
+        if expected is None or file_sha256(cached) == expected:
+            return _from_file(cached, str(cached), ema=ema)
         cached.unlink()
     if not download:
         raise WeightsError(f"{plain} is not in the cache ({cached}) and downloading is off")
     download_file(plain, cached, expected, "the weights")  # download_file names the URL itself
-    return _from_bytes(cached.read_bytes(), str(cached), ema=ema)
+    return _from_file(cached, str(cached), ema=ema)
 
 
 def _export_folder(path: Path) -> Path:
@@ -261,45 +284,24 @@ def _export_folder(path: Path) -> Path:
     )
 
 
-def _header(path: Path) -> tuple[dict[str, str], list[str]]:
-    """The safetensors metadata and tensor names of ``path``, read from its header alone."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as handle:
-        return dict(handle.metadata() or {}), list(handle.keys())
-
-
 def _load_path(path: Path, *, sha256: str | None = None, ema: bool = True) -> PretrainedGenerator:
-    from .export import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, read_export
+    from .export import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, read_config
 
     if not path.exists():
         raise WeightsError(f"no such file or folder: {path}")
     if path.is_file():
-        data = path.read_bytes()
-        check_sha256(data, sha256, str(path))
-        return _from_bytes(data, str(path), ema=ema)
+        check_sha256(path, sha256, str(path))
+        return _from_file(path, str(path), ema=ema)
     folder = _export_folder(path)
     weights_file = folder / WEIGHTS_NAME
-    if sha256 is not None and weights_file.is_file():
-        check_sha256(weights_file.read_bytes(), sha256, str(weights_file))
-    document, state, _ = read_export(folder, ema=ema)
-    header_metadata, names = _header(weights_file)
+    document = read_config(folder)
+    if not weights_file.is_file():
+        raise WeightsError(f"{folder} is not a ganzoo export folder: {weights_file.name} is missing")
+    check_sha256(weights_file, sha256, str(weights_file))
     spec = _registry_spec(document.get("model"), str(folder))
-    sources = [
-        (f"{folder / CONFIG_NAME}", document.get("config") or {}),
-        (f"the metadata of {weights_file}", _metadata_config(header_metadata, str(weights_file))),
-    ]
-    config = assemble_config(spec, sources=sources)
-    generator = _build_for_loading(spec, config)
-    load_generator_state(generator, state, str(weights_file))
-    readme = folder / CARD_NAME
-    return PretrainedGenerator(
-        generator,
-        spec=spec,
-        config=config,
-        name=spec.name,
-        card=readme.read_text(encoding="utf-8") if readme.is_file() else None,
-        source=str(folder),
-        metadata={k: v for k, v in document.items() if k not in ("config",)},
-        ema=takes_average(names, ema),
+    return _from_file(
+        weights_file, str(weights_file), spec=spec, ema=ema,
+        sources=[(f"{folder / CONFIG_NAME}", document.get("config") or {})],
+        card_file=folder / CARD_NAME,  # read when asked for: sampling never needs it
+        metadata={k: v for k, v in document.items() if k not in ("config",)}, source=str(folder),
     )

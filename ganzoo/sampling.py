@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -306,9 +307,12 @@ def packaged_card(package: str, name: str) -> str | None:
         raise CardError(f"cannot read the model card {name}: importing {package} failed ({error})") from None
     if not path.is_file():
         return None
+    from .frontmatter import read_card_text
+
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        with resources.as_file(path) as file:
+            return read_card_text(file, source=f"{name} in {package}")
+    except OSError as error:  # extracting a zipped package's card failed
         raise CardError(f"cannot read the model card {name} in {package} ({error})") from None
 
 
@@ -318,8 +322,9 @@ class PretrainedGenerator(Sampler):
     ``generator`` is the ``nn.Module``; ``spec`` the registry record (None when the
     module was wrapped by hand); ``config`` its constructor arguments; ``weights`` the
     registry's weights record (None for a folder, file or URL); ``card`` the model card's
-    Markdown (None when there is none); ``source`` where the weights were read from; ``ema``
-    whether they are the generator's moving average.
+    Markdown (None when there is none), or ``card_file`` where it is, read only when asked for
+    (sampling needs no card, so a card that cannot be read must not stop it); ``source`` where
+    the weights were read from; ``ema`` whether they are the generator's moving average.
     """
 
     def __init__(
@@ -334,12 +339,14 @@ class PretrainedGenerator(Sampler):
         source: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         ema: bool = False,
+        card_file: Path | None = None,
     ):
         super().__init__(generator.eval(), spec=spec, config=config, name=name)
         self.ema = ema
         """True when the weights are the generator's moving average (``ganzoo train --ema``)."""
         self.weights = weights
         self._card = card
+        self._card_file = card_file
         self.source = source
         self.metadata = dict(metadata or {})
 
@@ -347,8 +354,12 @@ class PretrainedGenerator(Sampler):
     def card(self) -> str | None:
         """The model card's Markdown; None when there is none (no card named, or not installed).
 
-        A card that is there but cannot be read raises :class:`~ganzoo.errors.CardError`.
+        A card that is there but cannot be read (not UTF-8, too large) raises :class:`~ganzoo.errors.CardError`.
         """
+        if self._card is None and self._card_file is not None and self._card_file.is_file():
+            from .frontmatter import read_card_text
+
+            self._card = read_card_text(self._card_file)
         if self._card is None and self.weights is not None and self.weights.card:
             self._card = packaged_card(self.weights.card_package or DEFAULT_CARD_PACKAGE, self.weights.card)
         return self._card

@@ -1,24 +1,27 @@
 """Weights files: finding them (package, cache, download), checking their hash, reading them.
 
-Only safetensors files are read, from bytes held in memory: the zoo's files are a few
-megabytes, and holding them lets one read serve both the sha256 check and the parse, so
-the bytes that were checked are the bytes that are used. Nothing is ever unpickled.
-Downloads go to a temporary file in the cache directory and are renamed into place only
-after their sha256 matched; a file that fails is deleted, never kept.
+Only safetensors files are read, and never whole: :func:`read_header` reads the header alone
+(names, shapes, metadata), so that the shapes can be compared with the model before anything
+is allocated (:func:`check_generator_shapes`), and :func:`read_tensors` then takes just the
+tensors wanted from the memory-mapped file (``safetensors.safe_open``), so a file far larger
+than memory loads as long as its generator fits. The sha256 is computed by streaming the file.
+Nothing is ever unpickled. Downloads go to a temporary file in the cache directory and are
+renamed into place only after their sha256 matched; a file that fails is deleted, never kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import json
 import logging
 import os
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import torch
 from torch import nn
@@ -31,13 +34,17 @@ from .specs import ModelSpec, WeightsSpec
 
 __all__ = [
     "DOWNLOAD_TIMEOUT_S",
+    "WeightsHeader",
     "cached_weights_path",
+    "check_generator_shapes",
     "check_sha256",
     "download_file",
     "fetch_weights",
+    "file_sha256",
     "generator_state",
     "load_generator_state",
-    "read_safetensors",
+    "read_header",
+    "read_tensors",
     "sha256_hex",
 ]
 
@@ -48,38 +55,52 @@ DOWNLOAD_TIMEOUT_S = 60.0
 
 _PREFIX = "generator."
 EMA_PREFIX = "generator_ema."
+_CHUNK = 1 << 20
 
 
-def read_safetensors(data: bytes, origin: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Tensors and metadata of a safetensors file held in memory; a corrupt file is a WeightsError.
+@dataclass(frozen=True)
+class WeightsHeader:
+    """What a safetensors file says before any tensor is read: its metadata and each tensor's shape."""
 
-    The header is parsed here (an 8-byte length and JSON) so that a truncated or foreign
-    file gets one clear line instead of a parser's traceback; the tensors are read by
-    ``safetensors.torch.load``, which never executes code from the file.
-    """
-    from safetensors.torch import load as load_tensors
+    metadata: dict[str, str]
+    shapes: dict[str, tuple[int, ...]]
 
-    def corrupt(reason: str) -> WeightsError:
-        return WeightsError(f"{origin} is not a readable safetensors file ({reason}); delete it and fetch it again")
 
-    if len(data) < 8:
-        raise corrupt(f"only {len(data)} bytes")
-    header_size = int.from_bytes(data[:8], "little")
-    if header_size <= 0 or 8 + header_size > len(data):
-        raise corrupt("truncated header" if header_size > 0 else "empty header")
+def _unreadable(origin: str, failure: BaseException) -> WeightsError:
+    lines = str(failure).strip().splitlines()
+    reason = lines[0] if lines else type(failure).__name__
+    return WeightsError(f"{origin} is not a readable safetensors file ({reason}): it is corrupt or truncated; "
+                        "delete it and fetch or export it again")
+
+
+@contextlib.contextmanager
+def _opened(path: str | os.PathLike[str], origin: str) -> Iterator[Any]:
+    """``safe_open`` on ``path`` (memory-mapped; the header is checked against the file's size when it is
+    opened), with any failure of the file, there or while reading, one ``WeightsError`` line."""
+    from safetensors import safe_open
+
     try:
-        header = json.loads(data[8 : 8 + header_size])
-    except (UnicodeDecodeError, ValueError):
-        raise corrupt("its header is not JSON") from None
-    if not isinstance(header, dict):
-        raise corrupt("its header is not a JSON object")
-    metadata = header.get("__metadata__") or {}
-    try:
-        tensors = load_tensors(data)
-    except Exception as failure:  # safetensors raises its own SafetensorError, or others on bad offsets
-        message = str(failure).strip().splitlines()
-        raise corrupt(message[0] if message else type(failure).__name__) from None
-    return tensors, {str(k): str(v) for k, v in metadata.items()}
+        with safe_open(os.fspath(path), framework="pt") as handle:
+            yield handle
+    except WeightsError:
+        raise
+    except Exception as failure:  # SafetensorError, OSError, or a bad offset found while reading
+        raise _unreadable(origin, failure) from None
+
+
+def read_header(path: str | os.PathLike[str], origin: str) -> WeightsHeader:
+    """The metadata and tensor shapes of the safetensors file ``path``, read from its header alone."""
+    with _opened(path, origin) as handle:
+        metadata = dict(handle.metadata() or {})
+        shapes = {name: tuple(int(n) for n in handle.get_slice(name).get_shape()) for name in handle.keys()}  # noqa: SIM118
+    return WeightsHeader({str(k): str(v) for k, v in metadata.items()}, shapes)
+
+
+def read_tensors(path: str | os.PathLike[str], origin: str, names: Iterable[str]) -> dict[str, torch.Tensor]:
+    """The tensors ``names`` of the safetensors file ``path``, each copied out of the memory-mapped file;
+    the file's other tensors are never read."""
+    with _opened(path, origin) as handle:
+        return {name: handle.get_tensor(name) for name in names}
 
 
 def _shape(shape: Sequence[int]) -> str:
@@ -96,14 +117,14 @@ def takes_average(keys: Iterable[str], ema: bool) -> bool:
     return ema and any(key.startswith(EMA_PREFIX) for key in keys)
 
 
-def generator_state(tensors: Mapping[str, torch.Tensor], origin: str, *, ema: bool = True) -> dict[str, torch.Tensor]:
-    """The generator's tensors of a ganzoo weights file, without their prefix.
+def generator_state(tensors: Mapping[str, Any], origin: str, *, ema: bool = True) -> dict[str, Any]:
+    """The generator's entries of a ganzoo weights file (tensors, or their shapes), without their prefix.
 
     A file may hold the generator's moving average (``generator_ema.*``, see ``ganzoo train --ema``) next
     to, or instead of, the trained weights (``generator.*``). ``ema=True`` takes the average where there
     is one; ``ema=False`` the trained weights, which a file with only the average does not have.
     """
-    def under(prefix: str) -> dict[str, torch.Tensor]:
+    def under(prefix: str) -> dict[str, Any]:
         return {key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)}
 
     averaged, trained = under(EMA_PREFIX), under(_PREFIX)
@@ -119,25 +140,25 @@ def generator_state(tensors: Mapping[str, torch.Tensor], origin: str, *, ema: bo
     )
 
 
-def load_generator_state(generator: nn.Module, state: Mapping[str, torch.Tensor], origin: str) -> None:
-    """Copy a generator state (keys without ``generator.``) into ``generator``, refusing misfits.
-
-    Every tensor the module expects must be present with the same shape (only BatchNorm's
-    step counters, which inference never reads, may be absent), and nothing else may be
-    there. Errors name the tensor and both shapes. Stored float16/bfloat16 values are
-    upcast to the module's dtype.
+def check_generator_shapes(
+    expected: Mapping[str, Sequence[int]], found: Mapping[str, Sequence[int]], origin: str
+) -> None:
+    """Refuse a generator state whose tensor shapes (``found``, keys without ``generator.``) are not the
+    model's (``expected``): every tensor the model has must be there with its shape (only BatchNorm's step
+    counters, which inference never reads, may be absent), and nothing else. The error names the tensor
+    and both shapes, or the missing and unexpected tensors. Compared before the model is built for real
+    (its shapes come from the meta device), so a file cannot make ganzoo allocate what it does not hold.
     """
-    expected = generator.state_dict()
-    mismatched = [k for k, v in expected.items() if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    mismatched = [k for k, v in expected.items() if k in found and tuple(found[k]) != tuple(v)]
     if mismatched:
         key = mismatched[0]
         more = f" ({len(mismatched) - 1} more tensors differ)" if len(mismatched) > 1 else ""
         raise WeightsError(
-            f"tensor '{_PREFIX}{key}' has shape {_shape(state[key].shape)} in {origin} but the model expects "
-            f"{_shape(expected[key].shape)}: the file is for a different configuration{more}"
+            f"tensor '{_PREFIX}{key}' has shape {_shape(found[key])} in {origin} but the model expects "
+            f"{_shape(expected[key])}: the file is for a different configuration{more}"
         )
-    missing = [_PREFIX + k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
-    unexpected = [_PREFIX + k for k in state if k not in expected]
+    missing = [_PREFIX + k for k in expected if k not in found and not k.endswith("num_batches_tracked")]
+    unexpected = [_PREFIX + k for k in found if k not in expected]
     if missing or unexpected:
         parts = []
         if missing:
@@ -145,6 +166,13 @@ def load_generator_state(generator: nn.Module, state: Mapping[str, torch.Tensor]
         if unexpected:
             parts.append(f"has {len(unexpected)} that it does not ({_first(unexpected)})")
         raise WeightsError(f"{origin} " + " and ".join(parts) + ": the file is for a different model")
+
+
+def load_generator_state(generator: nn.Module, state: Mapping[str, torch.Tensor], origin: str) -> None:
+    """Copy a generator state (keys without ``generator.``) into ``generator``, refusing misfits
+    (:func:`check_generator_shapes`). Stored float16/bfloat16 values are upcast to the module's dtype."""
+    expected = generator.state_dict()
+    check_generator_shapes({k: v.shape for k, v in expected.items()}, {k: v.shape for k, v in state.items()}, origin)
     loaded = {}
     for key, target in expected.items():
         value = state.get(key, target)
@@ -154,8 +182,13 @@ def load_generator_state(generator: nn.Module, state: Mapping[str, torch.Tensor]
     generator.load_state_dict(loaded, strict=True)
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The sha256 of the file at ``path``, read in chunks of a megabyte (never whole)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def cached_weights_path(spec: ModelSpec, weights: WeightsSpec, cache_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -164,18 +197,24 @@ def cached_weights_path(spec: ModelSpec, weights: WeightsSpec, cache_dir: str | 
     return default_cache_dir(cache_dir) / f"{spec.name}.{weights.tag}-{weights.sha256[:12]}.safetensors"
 
 
-def _packaged_bytes(weights: WeightsSpec) -> bytes | None:
+@contextlib.contextmanager
+def _packaged_file(weights: WeightsSpec) -> Iterator[Path | None]:
+    """The packaged weights file as a path on disk (a zipped package's, extracted for the while); None if absent."""
     if not (weights.package and weights.filename):
-        return None
+        yield None
+        return
     from importlib import resources
 
     try:
         resource = resources.files(weights.package) / weights.filename
-        if not resource.is_file():
-            return None
-        return resource.read_bytes()
+        present = resource.is_file()
     except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
-        return None
+        present = False
+    if not present:
+        yield None
+        return
+    with resources.as_file(resource) as path:
+        yield Path(path)
 
 
 def download_file(
@@ -210,6 +249,7 @@ def download_file(
     write_atomic(destination, fetch)
 
 
+@contextlib.contextmanager
 def fetch_weights(
     spec: ModelSpec,
     weights: WeightsSpec,
@@ -217,28 +257,29 @@ def fetch_weights(
     cache_dir: str | os.PathLike[str] | None = None,
     download: bool = True,
     timeout: float = DOWNLOAD_TIMEOUT_S,
-) -> tuple[bytes, str]:
-    """The bytes of a registry weights file and a description of where they came from.
+) -> Iterator[tuple[Path, str]]:
+    """``(path, origin)`` of a registry weights file, for the ``with`` block, and where it came from.
 
     The packaged file, else the cached one, else a download into the cache, each checked
     against ``weights.sha256``. A packaged file whose hash disagrees with the registry is a
     packaging fault and an error; a cached one is stale or damaged and is fetched again.
     """
     what = f"weights '{spec.name}.{weights.tag}'"
-    packaged = _packaged_bytes(weights)
-    if packaged is not None:
-        actual = _sha256(packaged)
-        if actual != weights.sha256:
-            raise WeightsError(
-                f"the packaged file {weights.package}/{weights.filename} has sha256 {actual} but the registry "
-                f"expects {weights.sha256}: reinstall ganzoo (or the plugin {spec.plugin or '?'})"
-            )
-        return packaged, f"{weights.package}/{weights.filename}"
+    with _packaged_file(weights) as packaged:
+        if packaged is not None:
+            actual = file_sha256(packaged)
+            if actual != weights.sha256:
+                raise WeightsError(
+                    f"the packaged file {weights.package}/{weights.filename} has sha256 {actual} but the registry "
+                    f"expects {weights.sha256}: reinstall ganzoo (or the plugin {spec.plugin or '?'})"
+                )
+            yield packaged, f"{weights.package}/{weights.filename}"
+            return
     cached = cached_weights_path(spec, weights, cache_dir)
     if cached.is_file():
-        data = cached.read_bytes()
-        if _sha256(data) == weights.sha256:
-            return data, str(cached)
+        if file_sha256(cached) == weights.sha256:
+            yield cached, str(cached)
+            return
         if not download or not weights.url:
             raise WeightsError(
                 f"the cached {what} at {cached} fail their sha256 check; delete the file"
@@ -251,7 +292,7 @@ def fetch_weights(
     if not download:
         raise WeightsError(f"{what} are not packaged and not in the cache ({cached}); allow downloading")
     download_file(weights.url, cached, weights.sha256, what, timeout)
-    return cached.read_bytes(), str(cached)
+    yield cached, str(cached)
 
 
 def sha256_hex(sha256: str | None) -> str | None:
@@ -264,8 +305,11 @@ def sha256_hex(sha256: str | None) -> str | None:
     return value
 
 
-def check_sha256(data: bytes, expected: str | None, origin: str) -> None:
-    """Refuse ``data`` whose sha256 is not ``expected`` (no check when ``expected`` is None)."""
+def check_sha256(path: str | os.PathLike[str], expected: str | None, origin: str) -> None:
+    """Refuse the file at ``path`` unless its sha256 is ``expected`` (no check when ``expected`` is None)."""
     expected = sha256_hex(expected)
-    if expected is not None and _sha256(data) != expected:
-        raise WeightsError(f"{origin} has sha256 {_sha256(data)} but {expected} was expected")
+    if expected is None:
+        return
+    actual = file_sha256(path)
+    if actual != expected:
+        raise WeightsError(f"{origin} has sha256 {actual} but {expected} was expected")

@@ -246,7 +246,7 @@ def test_a_packaged_card_is_none_when_absent_and_an_error_when_unreadable(tmp_pa
     assert packaged_card("ganzoo_test_cards", "good.md").startswith("---")
     assert packaged_card("ganzoo_test_cards", "absent.md") is None
     assert packaged_card("ganzoo_test_no_such_package", "card.md") is None
-    with pytest.raises(CardError, match=r"cannot read the model card latin1.md in ganzoo_test_cards"):
+    with pytest.raises(CardError, match=r"the model card latin1.md in ganzoo_test_cards is not UTF-8 text"):
         packaged_card("ganzoo_test_cards", "latin1.md")
     with pytest.raises(CardError, match=r"importing ganzoo_test_broken_cards failed"):
         packaged_card("ganzoo_test_broken_cards", "card.md")

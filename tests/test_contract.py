@@ -112,6 +112,14 @@ class FixedGenerator(Generator):
         return super().forward(z, labels)
 
 
+class MetaShyGenerator(Generator):
+    """Reads a value in ``__init__``: fine on the CPU, impossible on the meta device ganzoo.load builds on first."""
+
+    def __init__(self, latent_dim=4):
+        super().__init__(latent_dim)
+        self.scale = float(torch.ones(1).sum().item())
+
+
 class Discriminator(nn.Module):
     num_classes = None
 
@@ -205,6 +213,7 @@ def register_models(register):
     register(model("sigmoid-d", sample_shapes=("1x4x4",), head="sigmoid"))
     register(model("column-d", sample_shapes=("1x4x4",), head="column"))
     register(model("unflattened", sample_shapes=("1x4x4",), head="unflattened"))
+    register(model("meta-shy", MetaShyGenerator, sample_shapes=("1x4x4",)))
 
 
 @ganzoo.hookimpl
@@ -243,6 +252,11 @@ def failure(plugin: str, kind: str, name: str, aspect: str) -> str:
 
 def test_images_outside_the_unit_range_fail(broken):
     assert "images must lie in [-1, 1]" in failure(broken, "model", "unsquashed", "build")
+
+
+def test_a_generator_that_cannot_be_built_on_the_meta_device_fails(broken):
+    message = failure(broken, "model", "meta-shy", "build")
+    assert "the generator does not build on the meta device" in message and "ganzoo.load builds it there" in message
 
 
 def test_a_parameter_without_gradient_fails(broken):

@@ -148,7 +148,7 @@ def test_create_load_and_the_trainer_use_assemble_config(tmp_path, assemble_call
     folder = ganzoo.save(gan, tmp_path / "export", samples=False)
     ganzoo.load(folder)  # _load_path, an export folder
     assert assemble_calls[-1][1]["sources"][0][0].endswith("config.json")
-    ganzoo.load(folder / "model.safetensors")  # _load_path -> _from_bytes, one file
+    ganzoo.load(folder / "model.safetensors")  # _load_path -> _from_file, one file
     assert assemble_calls[-1][1]["sources"][0][0].startswith("the metadata of")
     ganzoo.load("dcgan-mnist", download=False)  # registry weights: file metadata and record
     labels = [label for label, _ in assemble_calls[-1][1]["sources"]]
@@ -167,7 +167,7 @@ def test_a_registry_record_that_contradicts_its_file_is_refused(tmp_path):
     record = ganzoo.WeightsSpec(tag="w", dataset="mnist", sha256="0" * 64, url="https://example.org/w",
                                 config={"width": 8})
     with pytest.raises(ConfigConflictError, match=r"width=4 but the registry record of 'dcgan-mnist.w' has width=8"):
-        ganzoo.loading._from_bytes(path.read_bytes(), str(path), spec=spec, weights=record)
+        ganzoo.loading._from_file(path, str(path), spec=spec, weights=record)
 
 
 def test_an_export_whose_config_json_contradicts_its_weights_metadata_is_refused(tmp_path):

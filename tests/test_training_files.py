@@ -24,7 +24,8 @@ from ganzoo.training.plots import nice_ticks, plot_curves
 
 def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
     path = tmp_path / "last.pt"
-    save_checkpoint(path, {"step": 1})
+    minimal = {"run": {"model": "mlp-gan"}, "parts": {}, "model_config": {}}  # what load_checkpoint requires
+    save_checkpoint(path, {**minimal, "step": 1})
 
     def broken_save(obj, file):
         file.write(b"half a checkpoint")
@@ -32,7 +33,7 @@ def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torch, "save", broken_save)
     with pytest.raises(OSError, match="disk full"):
-        save_checkpoint(path, {"step": 2})
+        save_checkpoint(path, {**minimal, "step": 2})
     monkeypatch.undo()
     assert load_checkpoint(path)["step"] == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]

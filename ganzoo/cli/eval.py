@@ -158,9 +158,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _card_folder(model: Any) -> Path:
-    """The export folder ``--write-card`` writes into, checked writable before minutes of evaluation."""
+    """The export folder ``--write-card`` writes into, checked writable, and its card readable (bounded,
+    UTF-8, front matter that :func:`ganzoo.export.read_card` accepts), before minutes of evaluation."""
     from ..errors import ConfigError
-    from ..export import CARD_NAME, CONFIG_NAME
+    from ..export import CARD_NAME, CONFIG_NAME, read_card
     from ..outputs import check_output_file
 
     source = getattr(model, "source", None)
@@ -169,6 +170,7 @@ def _card_folder(model: Any) -> Path:
         raise ConfigError("--write-card needs an export folder as the source (e.g. ./runs/NAME/export)")
     for name in (CONFIG_NAME, CARD_NAME):
         check_output_file(folder / name, what="--write-card")
+    read_card(folder)
     return folder
 
 

@@ -12,14 +12,13 @@ the folder is refused, never copied into the site.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
 from ..folderguard import FolderGuard
-from .cardhtml import heading, image_copier, read_card
+from .cardhtml import CardView, heading, image_copier, read_card
 from .markdown import escape
 from .pages import code_block, figure, format_value, metrics_table, page, table
 from .site import Site, href
@@ -43,6 +42,8 @@ class RunFolder:
     last_record: dict[str, Any] = field(default_factory=dict)
     command: str = ""
     card: Path | None = None
+    card_view: CardView | None = None
+    """The card as read (and checked) with the folder, before any page is written."""
 
     @property
     def guard(self) -> FolderGuard:
@@ -53,13 +54,25 @@ class RunFolder:
         return self.path.resolve().name or str(self.path)
 
 
+LOG_TAIL_BYTES = 1 << 20
+"""How much of the end of ``log.jsonl`` is read for its last record (a record is a few hundred bytes)."""
+
+
 def _last_record(guard: FolderGuard, log: Path) -> dict[str, Any]:
-    """The last complete JSON line of the log (a run killed mid-write can leave half a line after it)."""
-    lines = guard.read_text(log, errors="replace").splitlines()
+    """The last complete JSON line of the log (a run killed mid-write can leave half a line after it), read
+    from the log's last :data:`LOG_TAIL_BYTES` and parsed as untrusted JSON (bounded in depth)."""
+    from ..untrusted import parse_json
+
+    with guard.check(log).open("rb") as file:
+        size = file.seek(0, 2)
+        file.seek(max(0, size - LOG_TAIL_BYTES))
+        lines = file.read(LOG_TAIL_BYTES).decode("utf-8", errors="replace").splitlines()
+    if size > LOG_TAIL_BYTES:
+        lines = lines[1:]  # the first line read is cut
     for line in reversed(lines):
         try:
-            record = json.loads(line)
-        except ValueError:
+            record = parse_json(line, source=str(log), error=ConfigError)
+        except ConfigError:
             continue
         if isinstance(record, dict):
             return record
@@ -67,11 +80,18 @@ def _last_record(guard: FolderGuard, log: Path) -> dict[str, Any]:
 
 
 def _command(guard: FolderGuard, export: Path) -> str:
+    """The training command the export's ``config.json`` records; "" for a run without a readable export
+    (one still training, or killed before it wrote one)."""
     from ..export import CONFIG_NAME
+    from ..untrusted import MAX_JSON_BYTES, parse_json, read_text
 
+    path = export / CONFIG_NAME
+    if not path.is_file():
+        return ""
     try:
-        config = json.loads(guard.read_text(export / CONFIG_NAME))
-    except (OSError, ValueError):
+        config = parse_json(read_text(guard.check(path), limit=MAX_JSON_BYTES, error=ConfigError),
+                            source=str(path), error=ConfigError)
+    except ConfigError:  # only the command is wanted here; ganzoo.load says what is wrong with the file
         return ""
     training = config.get("training") if isinstance(config, dict) else None
     command = training.get("command") if isinstance(training, dict) else None
@@ -85,6 +105,7 @@ def read_run(path: str | Path) -> RunFolder:
     a run gallery is not a start-up path), so the gallery follows the layout if it ever changes.
     """
     from ..export import CARD_NAME
+    from ..frontmatter import read_card_text
     from ..training.run import RunPaths
 
     folder = Path(path).expanduser()
@@ -109,6 +130,8 @@ def read_run(path: str | Path) -> RunFolder:
         run.last_record = _last_record(guard, paths.log)
     run.command = _command(guard, paths.export)
     run.card = guard.file(paths.export / CARD_NAME)
+    if run.card is not None:
+        run.card_view = read_card(read_card_text(guard.check(run.card)), source=str(run.card))
     return run
 
 
@@ -155,8 +178,8 @@ def _run_page(run: RunFolder, site: Site, folder: str) -> str:
     if run.command:
         parts.append("<h2>Training command</h2>")
         parts.append(code_block(run.command))
-    if run.card is not None:
-        card = read_card(run.guard.read_text(run.card), source=str(run.card))
+    if run.card is not None and run.card_view is not None:
+        card = run.card_view
         parts.append("<h2>Model card (export/README.md)</h2>")
         parts.append(card.metrics_html())
         parts.append(card.body_html(image_copier(FolderGuard(run.card.parent, what="export folder"), site, folder)))

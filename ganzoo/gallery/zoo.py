@@ -41,6 +41,9 @@ class ZooEntry:
     folder: str
     pictures: Pictures | None = None
     notes: list[str] = field(default_factory=list)
+    card: CardView | None = None
+    """The installed card, read and checked before the pictures are drawn; None when there is none."""
+    card_folder: Any = None
 
     @property
     def name(self) -> str:
@@ -78,17 +81,15 @@ def _entry_page(entry: ZooEntry, site: Site) -> str:
     parts.extend(f'<p class="note">{escape(note)}</p>' for note in entry.notes)
     parts.append("<h2>Training command</h2>")
     parts.append(code_block(weights.recipe) if weights.recipe else '<p class="note">The record states none.</p>')
-    text, base = _card(weights)
     parts.append("<h2>Metrics</h2>")
-    if text is None:
+    if entry.card is None:
         parts.append('<p class="note">No model card is installed for these weights.</p>')
         if weights.metrics:
             parts.append(CardView(metrics=dict(weights.metrics)).metrics_html())
     else:
-        card = read_card(text, source=f"the card {weights.card}")
-        parts.append(card.metrics_html())
+        parts.append(entry.card.metrics_html())
         parts.append("<h2>Model card</h2>")
-        parts.append(card.body_html(image_copier(base, site, entry.folder)))
+        parts.append(entry.card.body_html(image_copier(entry.card_folder, site, entry.folder)))
     return page(f"{entry.name} - ganzoo gallery", "\n".join(parts), home="../index.html", subtitle=entry.name)
 
 
@@ -132,17 +133,20 @@ def build_zoo(
     registry = get_registry()
     specs = [registry.models.records[name] for name in registry.models.names()]
     entries: dict[tuple[str, str], ZooEntry] = {}
-    for spec in specs:
+    for spec in specs:  # every card is read and checked first: one that cannot be read stops the build early
         for weights in spec.weights:
             entry = ZooEntry(spec, weights, site.folder(f"{spec.name}.{weights.tag}"))
-            try:
-                model = ganzoo.load(entry.name, download=download)
-            except GanzooError as failure:  # weights not there: said on the page and here; the rest goes on
-                entry.notes.append(f"Samples not drawn: {failure}")
-                say(f"ganzoo: warning: {entry.name}: samples not drawn: {failure}")
-            else:  # a picture that cannot be written (a full disk) stops the build, like any other write
-                entry.pictures = draw_pictures(model, site, entry.folder)
-            site.write_page(_entry_page(entry, site), entry.folder, "index.html")
+            text, entry.card_folder = _card(weights)
+            entry.card = None if text is None else read_card(text, source=f"the card {weights.card}")
             entries[(spec.name, weights.tag)] = entry
+    for entry in entries.values():
+        try:
+            model = ganzoo.load(entry.name, download=download)
+        except GanzooError as failure:  # weights not there: said on the page and here; the rest goes on
+            entry.notes.append(f"Samples not drawn: {failure}")
+            say(f"ganzoo: warning: {entry.name}: samples not drawn: {failure}")
+        else:  # a picture that cannot be written (a full disk) stops the build, like any other write
+            entry.pictures = draw_pictures(model, site, entry.folder)
+        site.write_page(_entry_page(entry, site), entry.folder, "index.html")
     site.write_page(_index(specs, entries), "index.html")
     return list(entries.values())

@@ -155,6 +155,25 @@ def _model_build(spec: ModelSpec) -> None:
                     f"generator.num_classes ({generator.num_classes!r})")
     _check_outputs(spec, generator, discriminator, None, "default config")
     _check_ranges(spec, generator, discriminator)
+    _check_meta_build(spec, generator)
+
+
+def _check_meta_build(spec: ModelSpec, generator: nn.Module) -> None:
+    """``ganzoo.load`` builds the generator on the meta device first, to compare a weights file's shapes before
+    allocating anything (:func:`ganzoo.weights.check_generator_shapes`): the builder must work there too."""
+    import torch
+
+    try:
+        with torch.device("meta"):
+            on_meta = call_with_accepted(spec.generator, spec.config)
+    except Exception as error:
+        raise fail("model", spec, f"the generator does not build on the meta device ({error!r}); ganzoo.load "
+                   "builds it there to check a file's shapes before allocating: keep data-dependent work out of "
+                   "__init__") from error
+    shapes = {key: tuple(value.shape) for key, value in on_meta.state_dict().items()}
+    if shapes != {key: tuple(value.shape) for key, value in generator.state_dict().items()}:
+        raise fail("model", spec, "the generator built on the meta device has other tensors or shapes than the one "
+                   "built on the CPU; ganzoo.load compares a file's shapes with the meta build")
 
 
 def _model_datasets(spec: ModelSpec) -> None:

@@ -11,9 +11,12 @@ Format version 2 (this one) keeps the parts under ``"parts"``; version 1 kept so
 one flat dict. :func:`load_checkpoint` reads both and returns the version-2 shape.
 
 Only tensors, dicts, lists, tuples and plain numbers are stored, so the file loads with
-``torch.load(weights_only=True)``: opening a checkpoint never runs code. Writes go to a
-temporary file in the same folder, are fsynced and then renamed over the old file, so a
-crash mid-write leaves the previous checkpoint intact.
+``torch.load(weights_only=True)``: opening a checkpoint never runs code. What it holds is then
+checked like any untrusted record (:func:`ganzoo.untrusted.check_fields`): the parts and
+settings a resume reads must be there, of their kinds, or the file is refused in one line
+naming it and the field (:data:`CHECKPOINT_FIELDS`, :data:`VERSION_1_FIELDS`, :data:`RUN_FIELDS`).
+Writes go to a temporary file in the same folder, are fsynced and then renamed over the old
+file, so a crash mid-write leaves the previous checkpoint intact.
 """
 
 from __future__ import annotations
@@ -27,11 +30,63 @@ import torch
 
 from ..errors import ConfigError
 from ..files import write_atomic
+from ..untrusted import Field, check_fields
 
-__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "load_checkpoint", "save_checkpoint", "upgrade_v1"]
+__all__ = [
+    "CHECKPOINT_FIELDS",
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_VERSION",
+    "RUN_FIELDS",
+    "VERSION_1_FIELDS",
+    "load_checkpoint",
+    "save_checkpoint",
+    "upgrade_v1",
+]
 
 CHECKPOINT_FORMAT = "ganzoo-checkpoint"
 CHECKPOINT_VERSION = 2
+
+RUN_FIELDS = {
+    "model": Field("string", required=True),
+    "dataset": Field("string", nullable=True),
+    "loss": Field("string", nullable=True),
+    "options": Field("mapping", nullable=True),
+    "loss_options": Field("mapping", nullable=True),
+    "batch_size": Field("integer", nullable=True),
+    "seed": Field("integer", nullable=True),
+    "limit": Field("integer", nullable=True),
+    "split": Field("string", nullable=True),
+    "lr": Field("number", nullable=True),
+    "betas": Field("list", nullable=True),
+    "steps": Field("integer", nullable=True),
+    "epochs": Field("number", nullable=True),
+    "world_size": Field("integer", nullable=True),
+    "callbacks": Field("list", nullable=True),
+    "tensorboard": Field("string", nullable=True),
+    "compile_mode": Field("string", nullable=True),
+    "data_license": Field("string", nullable=True),
+}
+"""The run record's settings that a resume reads (``ganzoo.training.resume``), and what each must be."""
+CHECKPOINT_FIELDS = {
+    "run": Field("mapping", required=True),
+    "parts": Field("mapping", required=True),
+    "model_config": Field("mapping", required=True),
+    "request": Field("mapping", nullable=True),
+    "commands": Field("list", nullable=True),
+    "total_steps": Field("integer", nullable=True),
+}
+"""What a version-2 checkpoint must hold (each part is checked by the part that restores from it)."""
+VERSION_1_FIELDS = {
+    **{name: Field("any", required=True) for name in (
+        "generator", "discriminator", "opt_g", "opt_d", "scaler_g", "scaler_d", "epoch", "position", "data_rng",
+        "noise_rng", "fixed_noise")},
+    "step": Field("integer", required=True),
+    "run": Field("mapping", required=True),
+    "model_config": Field("mapping", required=True),
+    "rank_rng": Field("list", nullable=True),
+}
+"""What :func:`upgrade_v1` reads of a version-1 checkpoint (one flat dict)."""
+_GLOBAL_RNG_FIELDS = {"torch_rng": Field("any", required=True), "python_rng": Field("any", required=True)}
 
 
 def save_checkpoint(path: str | os.PathLike[str], state: Mapping[str, Any]) -> Path:
@@ -52,13 +107,23 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu") -> 
         raise ConfigError(f"checkpoint {path} cannot be read ({first}); move it away to start over") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ConfigError(f"{path} is not a ganzoo training checkpoint")
-    if state.get("version", 0) > CHECKPOINT_VERSION:
+    source, fix = f"checkpoint {path}", "it was not written by ganzoo train: move it away to start over"
+    check_fields(state, {"version": Field("integer")}, source=source, error=ConfigError, fix=fix)
+    version = state.get("version", 0)
+    if version > CHECKPOINT_VERSION:
         raise ConfigError(
-            f"checkpoint {path} has format version {state.get('version')}; this ganzoo reads up to "
+            f"checkpoint {path} has format version {version}; this ganzoo reads up to "
             f"{CHECKPOINT_VERSION}: upgrade ganzoo"
         )
-    if state.get("version", 0) < 2:
+    if version < 2:
+        check_fields(state, VERSION_1_FIELDS, source=source, error=ConfigError, fix=fix)
+        ranks = state.get("rank_rng") or [state]
+        for rank, entry in enumerate(ranks):
+            check_fields(entry, _GLOBAL_RNG_FIELDS, source=source, error=ConfigError, fix=fix,
+                         prefix=f"rank_rng[{rank}]." if state.get("rank_rng") else "")
         state = upgrade_v1(state)
+    check_fields(state, CHECKPOINT_FIELDS, source=source, error=ConfigError, fix=fix)
+    check_fields(state["run"], RUN_FIELDS, source=source, error=ConfigError, fix=fix, prefix="run.")
     return state
 
 
