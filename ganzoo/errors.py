@@ -8,6 +8,7 @@ traceback. Messages name the problem and the fix.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 __all__ = [
@@ -27,7 +28,22 @@ __all__ = [
     "TrainingDivergedError",
     "UnknownNameError",
     "WeightsError",
+    "redact",
 ]
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s?#]*@")
+"""The ``user:password@`` of a URL (``[^/...]*`` is greedy, so a password holding ``@`` goes whole)."""
+
+
+def redact(text: str) -> str:
+    """``text`` with the user name and password of every URL in it replaced by ``***``.
+
+    A URL may carry credentials (``http://user:secret@host/...``, ``HF_ENDPOINT`` naming a private
+    mirror), and messages end up in terminals, logs and bug reports. Every message that quotes a
+    URL, a model source or an endpoint passes it (or the whole message) through here; what is left
+    (scheme, host, path) still says which URL was meant.
+    """
+    return _USERINFO.sub(r"\1***@", text)
 
 
 class GanzooError(Exception):

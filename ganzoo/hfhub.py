@@ -2,37 +2,38 @@
 
 An export folder already has the Hub's shape (``model.safetensors``, ``config.json``, a
 ``README.md`` card with front matter), so a Hub repository holding one is loaded as the
-folder it is. :func:`fetch_export` downloads it with ``huggingface_hub.snapshot_download``
-into ganzoo's own cache (``<cache>/hf``, the weights cache of :mod:`ganzoo.paths`, in the
-Hub cache's layout), then checks ``model.safetensors`` against the sha256 the Hub stated for
-it: its Git LFS object id, sent as ``X-Linked-Etag`` and used by the Hub cache as the name of
-the file's blob. A file whose content does not hash to that name is deleted from the cache
-and refused. With ``HF_HUB_OFFLINE=1`` (or ``download=False``, ``--offline``) nothing is
-requested and the cached snapshot is used, checked the same way.
+folder it is. :func:`fetch_export` asks the Hub (``HfApi.model_info``) which commit the
+revision names and what it states about each file (its size, and the sha256 of its Git LFS
+object or its git blob id), then downloads the files into ganzoo's own Hub cache
+(:mod:`ganzoo.hubstore`, ``<cache>/hf`` in the weights cache of :mod:`ganzoo.paths`), where
+each is checked against what the Hub stated before it is kept. A Hub endpoint is untrusted:
+repository ids and revisions are checked by the Hub's rules before any request, and commit
+ids and hashes before they name anything, so an answer cannot place a file outside the cache.
+With ``HF_HUB_OFFLINE=1`` (or ``download=False``, ``--offline``) nothing is requested and
+the cached copy is used, its files checked against the hashes recorded when they came; an
+unreachable Hub falls back to the cached copy the same way.
 
 ``HF_ENDPOINT`` is read when ganzoo calls the Hub (huggingface_hub itself reads it once, when
 it is imported). The token comes from where huggingface_hub looks (``HF_TOKEN``, ``hf auth
-login``) and is never printed.
+login``) and is never printed; a URL with a password in it is printed redacted.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from .errors import ConfigError, WeightsError
+from .errors import ConfigError, GanzooError, WeightsError, redact
 from .extras import require
+from .hubstore import HubCache, Stated, check_hub_name
 from .paths import cache_dir as default_cache_dir
 
 __all__ = ["HF_PREFIX", "HubRef", "fetch_export", "hub_cache", "parse_hf", "push_export"]
 
 HF_PREFIX = "hf://"
-_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,23 @@ class HubRef:
 
 
 def parse_hf(text: str) -> HubRef:
-    """``"OWNER/REPO[@REVISION]"`` (with or without ``hf://``) as a :class:`HubRef`; anything else is a ConfigError."""
-    value = text[len(HF_PREFIX) :] if text.lower().startswith(HF_PREFIX) else text
-    repo, _, revision = value.strip().partition("@")
-    if not _REPO.match(repo) or (_ and not revision.strip()):
+    """``"OWNER/REPO[@REVISION]"`` (with or without ``hf://``) as a :class:`HubRef`, checked by the Hub's rules.
+
+    Anything else is a ConfigError, raised before any request: a revision such as ``../../x``
+    never reaches the Hub client, which would use it as a path in its cache.
+    """
+    value = (text[len(HF_PREFIX) :] if text.lower().startswith(HF_PREFIX) else text).strip()
+    repo, at, revision = value.partition("@")
+    if repo.count("/") != 1 or not all(repo.split("/")) or (at and not revision):
         raise ConfigError(
-            f"{HF_PREFIX}{value} is not a Hub model: write hf://OWNER/REPO or hf://OWNER/REPO@REVISION, "
+            f"{redact(HF_PREFIX + value)} is not a Hub model: write hf://OWNER/REPO or hf://OWNER/REPO@REVISION, "
             "e.g. hf://ganzoo/dcgan-mnist"
         )
-    return HubRef(repo, revision.strip() or None)
+    origin = redact(HF_PREFIX + value)
+    check_hub_name("repository", repo, origin=origin)
+    if at:
+        check_hub_name("revision", revision, origin=origin)
+    return HubRef(repo, revision or None)
 
 
 def hub_cache(cache_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -71,98 +80,149 @@ def _endpoint() -> str | None:
     return (os.environ.get("HF_ENDPOINT") or "").strip().rstrip("/") or None
 
 
-def _offline(hub: Any) -> bool:
+def _where() -> str:
+    """The endpoint, as messages name it (its password, if any, redacted)."""
+    endpoint = _endpoint()
+    return redact(endpoint) if endpoint else "the Hugging Face Hub"
+
+
+def _offline() -> bool:
+    from huggingface_hub import constants
+
     flag = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-    return flag or bool(hub.constants.HF_HUB_OFFLINE)
+    return flag or bool(constants.HF_HUB_OFFLINE)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _unreachable(error: BaseException) -> bool:
+    """Whether ``error`` says the endpoint could not be reached (no answer), whichever HTTP library the client uses.
+
+    requests' errors (huggingface_hub before 1.0) are ``OSError``s; httpx's (1.0 on; ``httpx2``
+    in later releases) derive from its ``RequestError``. An HTTP error status is an answer, not
+    this: check that first.
+    """
+    from huggingface_hub.errors import HfHubHTTPError
+
+    kinds: list[type[BaseException]] = [OSError]
+    for library in ("httpx", "httpx2"):
+        module = sys.modules.get(library)
+        if module is not None and isinstance(getattr(module, "RequestError", None), type):
+            kinds.append(module.RequestError)
+    return isinstance(error, tuple(kinds)) and not isinstance(error, (GanzooError, HfHubHTTPError))
 
 
-def _check_lfs_hash(pointer: Path, ref: HubRef) -> None:
-    """Compare ``pointer``'s content with the LFS sha256 its cache blob is named by; delete and refuse a mismatch."""
-    from .export import WEIGHTS_NAME
-
-    if not pointer.is_symlink():
-        raise WeightsError(
-            f"{ref}: the Hub cache at {pointer.parent} holds {WEIGHTS_NAME} without its blob link (this file system "
-            "has no symbolic links), so its sha256 cannot be checked; use a cache folder that supports them"
-        )
-    blob = pointer.parent / os.readlink(pointer)
-    expected = blob.name
-    if not _SHA256.match(expected):
-        raise WeightsError(
-            f"{ref}: the Hub states no LFS sha256 for {WEIGHTS_NAME} (its ETag is {expected!r}); ganzoo loads only "
-            "weights it can check: store the file with Git LFS (ganzoo push does)"
-        )
-    actual = _sha256(pointer)
-    if actual != expected:
-        blob.unlink(missing_ok=True)
-        pointer.unlink(missing_ok=True)
-        raise WeightsError(
-            f"{ref}: {WEIGHTS_NAME} has sha256 {actual}, but the Hub's LFS hash is {expected}; the download is "
-            "corrupt or was altered and has been deleted from ganzoo's cache: load it again to download it anew"
-        )
-
-
-def _translate(error: Exception, ref: HubRef, hub: Any, cache: Path) -> WeightsError | None:
+def _translate(error: BaseException, ref: HubRef) -> GanzooError | None:
     """The one-line error for what huggingface_hub raised; None for an error that is not about the Hub."""
-    errors = hub.errors
-    where = _endpoint() or "the Hugging Face Hub"
+    from huggingface_hub import errors
+    if isinstance(error, GanzooError):
+        return error
     if isinstance(error, errors.RevisionNotFoundError):
         return WeightsError(f"{ref}: the repository has no revision {ref.revision!r}")
     if isinstance(error, errors.RepositoryNotFoundError):
         return WeightsError(
-            f"{ref}: no model repository {ref.repo_id!r} on {where} (a private one needs a token: hf auth login)"
-        )
-    if isinstance(error, errors.LocalEntryNotFoundError):
-        return WeightsError(
-            f"{ref} is not in ganzoo's Hub cache ({cache}) and it cannot be downloaded now "
-            "(offline, or the Hub cannot be reached); load it once online"
+            f"{ref}: no model repository {ref.repo_id!r} on {_where()} (a private one needs a token: hf auth login)"
         )
     if isinstance(error, errors.HfHubHTTPError):
-        lines = str(error).strip().splitlines()
-        return WeightsError(f"{ref}: the Hub answered {lines[0] if lines else type(error).__name__}")
+        lines = redact(str(error)).strip().splitlines()
+        return WeightsError(f"{ref}: {_where()} answered {lines[0] if lines else type(error).__name__}")
+    if _unreachable(error):
+        lines = redact(str(error)).strip().splitlines()
+        return WeightsError(
+            f"{ref}: cannot reach {_where()} ({lines[0] if lines else type(error).__name__}): check the network, "
+            "or HF_ENDPOINT"
+        )
     return None
+
+
+def _stated_files(hub: Any, ref: HubRef) -> tuple[str, dict[str, Stated]]:
+    """The commit ``ref`` names and what the Hub states about the export's files in it, each name checked."""
+    from .export import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME
+
+    where = _where()
+    try:
+        info = hub.HfApi(endpoint=_endpoint()).model_info(ref.repo_id, revision=ref.revision, files_metadata=True)
+    except (ValueError, TypeError, KeyError, AttributeError) as failure:  # an answer the client could not read
+        raise WeightsError(
+            f"{ref}: {where} answered something that is not a model repository's description "
+            f"({type(failure).__name__}); is HF_ENDPOINT a Hugging Face Hub?"
+        ) from None
+    commit = check_hub_name("commit id", getattr(info, "sha", None), origin=str(ref), answered_by=where)
+    stated: dict[str, Stated] = {}
+    for sibling in getattr(info, "siblings", None) or []:
+        name = getattr(sibling, "rfilename", None)
+        if name not in (WEIGHTS_NAME, CONFIG_NAME, CARD_NAME):
+            continue
+        lfs = getattr(sibling, "lfs", None)
+        size = getattr(lfs, "size", None) if lfs is not None else getattr(sibling, "size", None)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise WeightsError(f"{ref}: {where} states no size for {name} (it answered {size!r})")
+        if lfs is not None:
+            sha256 = check_hub_name("LFS sha256", getattr(lfs, "sha256", None), origin=str(ref), answered_by=where)
+            stated[name] = Stated(size, sha256=sha256)
+        elif name == WEIGHTS_NAME:
+            raise WeightsError(
+                f"{ref}: the Hub states no LFS sha256 for {WEIGHTS_NAME}; ganzoo loads only weights it can check: "
+                "store the file with Git LFS (ganzoo push does)"
+            )
+        else:
+            blob_id = check_hub_name("git blob id", getattr(sibling, "blob_id", None), origin=str(ref),
+                                     answered_by=where)
+            stated[name] = Stated(size, blob_id=blob_id)
+    if WEIGHTS_NAME not in stated:
+        raise WeightsError(
+            f"{ref} has no {WEIGHTS_NAME}: it is not a ganzoo export folder "
+            f"('ganzoo push EXPORT_DIR {ref.repo_id}' uploads one)"
+        )
+    return commit, stated
+
+
+def _downloader(hub: Any, ref: HubRef, commit: str) -> Any:
+    """``fetch(name, file)``: the file ``name`` of ``commit``, streamed into ``file`` by the Hub client."""
+    from huggingface_hub.file_download import http_get
+    from huggingface_hub.utils import build_hf_headers
+
+    headers = build_hf_headers()
+
+    def fetch(name: str, file: BinaryIO) -> None:
+        url = hub.hf_hub_url(ref.repo_id, name, revision=commit, endpoint=_endpoint())
+        http_get(url, file, headers=headers, displayed_filename=name)
+
+    return fetch
 
 
 def fetch_export(
     text: str, *, cache_dir: str | os.PathLike[str] | None = None, download: bool = True
 ) -> Path:
     """The local export folder of ``hf://OWNER/REPO[@REVISION]``, downloaded (or cached) and hash-checked."""
-    from .export import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME
-
     hub = _hub()
     ref = parse_hf(text)
-    cache = hub_cache(cache_dir)
+    cache = HubCache(hub_cache(cache_dir), ref.repo_id, origin=str(ref))
+    if not download or _offline():
+        return _from_cache(cache, ref, reason="offline, or the Hub cannot be reached")
     try:
-        folder = Path(
-            hub.snapshot_download(
-                ref.repo_id,
-                revision=ref.revision,
-                cache_dir=str(cache),
-                allow_patterns=[WEIGHTS_NAME, CONFIG_NAME, CARD_NAME],
-                local_files_only=not download or _offline(hub),
-                endpoint=_endpoint(),
-            )
-        )
+        commit, stated = _stated_files(hub, ref)
+        folder = cache.cached(commit) or cache.download(commit, stated, _downloader(hub, ref, commit))
     except Exception as failure:
-        translated = _translate(failure, ref, hub, cache)
+        if _unreachable(failure):
+            lines = redact(str(failure)).strip().splitlines()
+            reason = f"{_where()} cannot be reached: {lines[0] if lines else type(failure).__name__}"
+            return _from_cache(cache, ref, reason=reason)
+        translated = _translate(failure, ref)
         if translated is None:
             raise
         raise translated from None
-    weights = folder / WEIGHTS_NAME
-    if not weights.is_file():
+    cache.remember(ref.revision, commit)
+    return folder
+
+
+def _from_cache(cache: HubCache, ref: HubRef, *, reason: str) -> Path:
+    """The cached export folder of ``ref``, used without a request; a one-line error saying ``reason`` if none."""
+    commit = cache.commit_for(ref.revision)
+    folder = cache.cached(commit) if commit is not None else None
+    if folder is None:
         raise WeightsError(
-            f"{ref} has no {WEIGHTS_NAME}: it is not a ganzoo export folder "
-            f"('ganzoo push EXPORT_DIR {ref.repo_id}' uploads one)"
+            f"{ref} is not in ganzoo's Hub cache ({cache.root}) and it cannot be downloaded now "
+            f"({reason}); load it once online"
         )
-    _check_lfs_hash(weights, ref)
     return folder
 
 
@@ -187,7 +247,9 @@ def push_export(
     hub = _hub()
     ref = parse_hf(repo_id)
     if ref.revision:
-        raise ConfigError(f"give the branch with --revision, not in the repository name ({repo_id!r})")
+        raise ConfigError(f"give the branch with --revision, not in the repository name ({redact(repo_id)!r})")
+    if revision is not None:
+        ref = HubRef(ref.repo_id, check_hub_name("revision", revision, origin=f"--revision for {ref}"))
     document = check_export(folder)
     token = token or hub.get_token()
     if not token:
@@ -209,8 +271,8 @@ def push_export(
             repo_type="model",
         )
     except Exception as failure:
-        translated = _translate(failure, ref, hub, hub_cache())
+        translated = _translate(failure, ref)
         if translated is None:
             raise
         raise translated from None
-    return str(getattr(info, "commit_url", None) or info)
+    return redact(str(getattr(info, "commit_url", None) or info))

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from .building import build_network
-from .errors import ConfigError, UnknownNameError, WeightsError
+from .errors import ConfigError, UnknownNameError, WeightsError, redact
 from .modelconfig import assemble_config
 from .paths import cache_dir as default_cache_dir
 from .registry import get_registry, split_weights_name
@@ -79,7 +79,7 @@ def parse_source(source: str | os.PathLike[str]) -> Source:
     if text.lower().startswith("hf://"):  # a Hugging Face Hub repository: ganzoo.hfhub
         return Source("hf", text)
     if _SCHEME.match(text):
-        raise ConfigError(f"unsupported URL scheme in {text!r}: use http://, https://, file:// or hf://")
+        raise ConfigError(f"unsupported URL scheme in {redact(repr(text))}: use http://, https://, file:// or hf://")
     separators = {"/", os.sep} | ({os.altsep} if os.altsep else set())
     if any(separator in text for separator in separators) or text.startswith((".", "~")):
         return Source("path", text)
@@ -254,7 +254,7 @@ def _load_url(url: str, *, cache_dir: Any, download: bool, sha256: str | None, e
             if weights.url == plain:
                 if expected is not None and expected != weights.sha256:
                     raise WeightsError(
-                        f"{plain} is the URL of '{spec.name}.{weights.tag}', whose sha256 is {weights.sha256}, "
+                        f"{redact(plain)} is the URL of '{spec.name}.{weights.tag}', whose sha256 is {weights.sha256}, "
                         f"not {expected}"
                     )
                 with fetch_weights(spec, weights, cache_dir=cache_dir, download=download) as (path, origin):
@@ -266,7 +266,7 @@ def _load_url(url: str, *, cache_dir: Any, download: bool, sha256: str | None, e
             return _from_file(cached, str(cached), ema=ema)
         cached.unlink()
     if not download:
-        raise WeightsError(f"{plain} is not in the cache ({cached}) and downloading is off")
+        raise WeightsError(f"{redact(plain)} is not in the cache ({cached}) and downloading is off")
     download_file(plain, cached, expected, "the weights")  # download_file names the URL itself
     return _from_file(cached, str(cached), ema=ema)
 

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from ._version import __version__
-from .errors import ConfigError, WeightsError
+from .errors import ConfigError, WeightsError, redact
 from .files import write_atomic
 from .paths import cache_dir as default_cache_dir
 from .specs import ModelSpec, WeightsSpec
@@ -222,7 +222,8 @@ def download_file(
 ) -> None:
     """Fetch ``url`` to ``destination`` through :func:`ganzoo.files.write_atomic`; the hash is checked
     before the rename, so a wrong or cut-off download never takes the destination's name."""
-    log.info("downloading %s from %s", what, url)
+    shown = redact(url)  # the URL as messages and the log show it: no password
+    log.info("downloading %s from %s", what, shown)
 
     def fetch(file: BinaryIO) -> None:
         digest = hashlib.sha256()
@@ -233,16 +234,16 @@ def download_file(
                     digest.update(chunk)
                     file.write(chunk)
         except urllib.error.HTTPError as failure:
-            raise WeightsError(f"cannot download {what} from {url}: HTTP {failure.code} {failure.reason}") from None
+            raise WeightsError(f"cannot download {what} from {shown}: HTTP {failure.code} {failure.reason}") from None
         except (urllib.error.URLError, OSError) as failure:
-            reason = getattr(failure, "reason", None) or failure
+            reason = redact(str(getattr(failure, "reason", None) or failure))
             raise WeightsError(
-                f"cannot download {what} from {url}: {reason}; check the network, or put the file at {destination}"
+                f"cannot download {what} from {shown}: {reason}; check the network, or put the file at {destination}"
             ) from None
         actual = digest.hexdigest()
         if sha256 and actual != sha256:
             raise WeightsError(
-                f"{what} downloaded from {url} has sha256 {actual} but {sha256} was expected; "
+                f"{what} downloaded from {shown} has sha256 {actual} but {sha256} was expected; "
                 "the file was discarded"
             )
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import subprocess
 import sys
 import textwrap
 import uuid
@@ -13,6 +16,35 @@ import pytest
 import ganzoo
 
 pytest_plugins = ("toyhub",)  # the toy plugin's ``server`` and ``toy`` fixtures, for the ganzoo.load tests
+
+
+@pytest.fixture
+def lock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], str]]:
+    """``lock(folder)`` makes nothing writable in ``folder`` and returns what the error says about it.
+
+    Tests run as root here, and root ignores permission bits, so a ``chmod`` makes no folder
+    unwritable for them. ``lock`` makes a real one where it can: a read-only bind mount (root
+    with mount rights), or a ``chmod 555`` folder (any other user); only where neither works is
+    the error injected at ``os.open``/``os.mkdir``, which every write goes through.
+    """
+    mounts: list[Path] = []
+
+    def make(folder: Path) -> str:
+        if os.geteuid() != 0:
+            folder.chmod(0o555)
+            return f"no permission to write in {folder}"
+        mounted = subprocess.run(["mount", "--bind", "-o", "ro", str(folder), str(folder)], capture_output=True)
+        if mounted.returncode == 0:
+            mounts.append(folder)
+        else:  # root without mount rights (a container): the errno a read-only mount gives
+            from helpers import inject_os_error  # helpers imports torch: only when needed
+
+            inject_os_error(monkeypatch, folder, errno.EROFS)
+        return f"{folder} is on a read-only file system"
+
+    yield make
+    for folder in mounts:
+        subprocess.run(["umount", str(folder)], check=True)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 import numpy as np
+import pytest
 import torch
 from ganzoo_plugins.datasets.mnist_family import TORCHVISION_CLASSES
 from PIL import Image
@@ -218,3 +219,20 @@ def stroke_digits() -> tuple[torch.Tensor, torch.Tensor]:
         radius = (((yy - 13.5) / ry) ** 2 + ((xx - 13.5) / rx) ** 2).sqrt()
         images[index, 0][(radius > 0.75) & (radius < 1.05)] = 1.0
     return images, torch.tensor([1, 1, 0, 0])
+
+
+def inject_os_error(monkeypatch: pytest.MonkeyPatch, folder: Path, code: int) -> None:
+    """``os.open`` and ``os.mkdir`` fail with ``code`` for anything inside ``folder``."""
+    real_open, real_mkdir = os.open, os.mkdir
+    inside = str(folder) + os.sep
+
+    def fail_inside(real):
+        def call(path, *args, **kwargs):
+            if os.fspath(path).startswith(inside):
+                raise OSError(code, os.strerror(code), os.fspath(path))
+            return real(path, *args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(os, "open", fail_inside(real_open))
+    monkeypatch.setattr(os, "mkdir", fail_inside(real_mkdir))

@@ -9,7 +9,9 @@ falls back to this with ``HF_HUB_DISABLE_XET=1``): ``POST /api/repos/create``, `
 the LFS batch API ``POST /{repo}.git/info/lfs/objects/batch`` and its ``PUT`` upload, and ``POST
 /api/models/{repo}/commit/{rev}`` (NDJSON). Unknown repositories, revisions and files get the Hub's
 ``X-Error-Code`` headers. Every request is recorded in ``requests``; ``tamper`` makes a file's bytes
-differ from the sha256 the server states for it, as a corrupt mirror or an attacker would.
+differ from the sha256 the server states for it, as a corrupt mirror or an attacker would; ``lie``
+makes it a hostile endpoint, which answers every revision and states the commit id or LFS hash it
+is given (shaped like a path, say) wherever the Hub states one.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class Repo:
     refs: dict[str, str] = field(default_factory=dict)
     private: bool = False
     served: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (commit, path) -> bytes sent instead
+    lies: dict[str, str] = field(default_factory=dict)  # "commit" / "sha256" -> what is stated instead
+    hostile: bool = False  # answers every revision (with the default branch), as no Hub would
 
     def commit(self, files: dict[str, bytes], branch: str = "main", parent: str | None = None) -> str:
         merged = {**(self.commits[parent] if parent else {}), **files}
@@ -49,7 +53,11 @@ class Repo:
 
     def resolve(self, revision: str | None) -> str | None:
         revision = revision or "main"
-        return self.refs.get(revision) or (revision if revision in self.commits else None)
+        found = self.refs.get(revision) or (revision if revision in self.commits else None)
+        return found or (self.refs.get("main") if self.hostile else None)
+
+    def stated_commit(self, commit: str) -> str:
+        return self.lies.get("commit", commit)
 
 
 class LocalHub:
@@ -81,12 +89,27 @@ class LocalHub:
         repo = self.repos[repo_id]
         repo.served[(repo.resolve(revision), path)] = data
 
+    def lie(self, repo_id: str, *, commit: str | None = None, sha256: str | None = None) -> None:
+        """Make the server hostile for ``repo_id``: every revision resolves, and ``commit`` / ``sha256`` (when
+        given) are stated as the commit id of every answer and the LFS hash of every LFS file."""
+        repo = self.repos[repo_id]
+        repo.hostile = True
+        repo.lies.update({k: v for k, v in {"commit": commit, "sha256": sha256}.items() if v is not None})
 
-def _entry(path: str, data: bytes) -> dict:
+
+def _entry(path: str, data: bytes, repo: Repo) -> dict:
     entry = {"type": "file", "path": path, "size": len(data), "oid": _git_sha(data)}
     if path.endswith(LFS_SUFFIXES):
-        entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
+        sha256 = repo.lies.get("sha256", hashlib.sha256(data).hexdigest())
+        entry["lfs"] = {"oid": sha256, "size": len(data), "pointerSize": 134}
     return entry
+
+
+def _route(pattern: str, path: str) -> tuple[str, ...] | None:
+    """The groups of ``pattern`` matched against the raw (still quoted) ``path``, each unquoted: a revision
+    such as ``refs%2Fpr%2F1`` or ``..%2F..%2Fx`` stays one group."""
+    found = re.fullmatch(pattern, path)
+    return None if found is None else tuple(unquote(g) if g is not None else None for g in found.groups())
 
 
 def _handler(hub: LocalHub) -> type[BaseHTTPRequestHandler]:
@@ -124,8 +147,10 @@ def _handler(hub: LocalHub) -> type[BaseHTTPRequestHandler]:
 
         # -- downloads ---------------------------------------------------------------------------------------
         def _resolve_file(self, head: bool) -> None:
-            found = re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", unquote(urlsplit(self.path).path))
-            repo_id, revision, path = found.groups()
+            found = _route(r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", urlsplit(self.path).path)
+            if found is None:
+                return self._error(404, "NotFound", f"no route {self.path}", head=head)
+            repo_id, revision, path = found
             repo = self._repo(repo_id, head)
             if repo is None:
                 return
@@ -135,10 +160,10 @@ def _handler(hub: LocalHub) -> type[BaseHTTPRequestHandler]:
             files = repo.commits[commit]
             if path not in files:
                 return self._error(404, "EntryNotFound", f"{path} does not exist", head=head,
-                                   **{"X-Repo-Commit": commit})
-            stated = _entry(path, files[path])
+                                   **{"X-Repo-Commit": repo.stated_commit(commit)})
+            stated = _entry(path, files[path], repo)
             data = repo.served.get((commit, path), files[path])
-            headers = {"X-Repo-Commit": commit, "ETag": f'"{stated["oid"]}"'}
+            headers = {"X-Repo-Commit": repo.stated_commit(commit), "ETag": f'"{stated["oid"]}"'}
             if "lfs" in stated:
                 headers.update({"X-Linked-Etag": f'"{stated["lfs"]["oid"]}"', "X-Linked-Size": len(data)})
             self._send(200, data, headers, head=head)
@@ -149,13 +174,13 @@ def _handler(hub: LocalHub) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             hub.requests.append(("GET", self.path))
-            path = unquote(urlsplit(self.path).path)
+            path = urlsplit(self.path).path
             if "/resolve/" in path:
                 return self._resolve_file(head=False)
-            found = re.fullmatch(r"/api/models/([^/]+/[^/]+)(?:/(revision|tree)/([^/]+))?/?", path)
+            found = _route(r"/api/models/([^/]+/[^/]+)(?:/(revision|tree)/([^/]+))?/?", path)
             if found is None:
                 return self._error(404, "NotFound", f"no route {path}")
-            repo_id, kind, revision = found.groups()
+            repo_id, kind, revision = found
             repo = self._repo(repo_id)
             if repo is None:
                 return
@@ -164,15 +189,15 @@ def _handler(hub: LocalHub) -> type[BaseHTTPRequestHandler]:
                 return self._error(404, "RevisionNotFound", f"Invalid rev id: {revision}")
             files = repo.commits[commit]
             if kind == "tree":
-                return self._json([_entry(p, data) for p, data in sorted(files.items())])
+                return self._json([_entry(p, data, repo) for p, data in sorted(files.items())])
             siblings = []
             for name, data in sorted(files.items()):
-                entry = _entry(name, data)
+                entry = _entry(name, data, repo)
                 sibling = {"rfilename": name, "size": len(data), "blobId": entry["oid"]}
                 if "lfs" in entry:  # the revision API names the LFS hash "sha256", the tree API "oid"
                     sibling["lfs"] = {"sha256": entry["lfs"]["oid"], "size": len(data), "pointerSize": 134}
                 siblings.append(sibling)
-            self._json({"id": repo_id, "modelId": repo_id, "sha": commit, "private": repo.private,
+            self._json({"id": repo_id, "modelId": repo_id, "sha": repo.stated_commit(commit), "private": repo.private,
                         "siblings": siblings, "tags": [], "downloads": 0, "likes": 0})
 
         # -- uploads -----------------------------------------------------------------------------------------

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import huggingface_hub
 import pytest
@@ -21,9 +23,9 @@ from helpers import tiny_export
 from hubserver import LocalHub
 
 import ganzoo
-from ganzoo.errors import ConfigError, MissingExtraError, WeightsError
+from ganzoo.errors import ConfigError, MissingExtraError, OutputError, WeightsError
 from ganzoo.frontmatter import parse_front_matter
-from ganzoo.hfhub import parse_hf
+from ganzoo.hfhub import parse_hf, push_export
 from ganzoo.loading import parse_source
 
 
@@ -50,6 +52,18 @@ def resolves(hub: LocalHub) -> list[tuple[str, str]]:
     return [r for r in hub.requests if "/resolve/" in r[1]]
 
 
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: an unreachable endpoint."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def left_behind(tmp_path: Path) -> list[str]:
+    """Every file (not folder) under ``tmp_path``, relative to it: what a refused download must not leave."""
+    return sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if not p.is_dir())
+
+
 def test_hf_sources_are_told_apart_by_their_spelling():
     assert parse_source("hf://me/tiny").kind == "hf" and parse_source("HF://me/tiny@v1").kind == "hf"
     assert parse_hf("hf://me/tiny@v1") == parse_hf("me/tiny@v1") and str(parse_hf("me/tiny@v1")) == "hf://me/tiny@v1"
@@ -67,7 +81,8 @@ def test_load_downloads_the_export_into_ganzoos_cache_and_loads_it(hub, export_f
     assert loaded.card == (export_folder / "README.md").read_text()
     fetched = {r[1].rsplit("/", 1)[1] for r in resolves(hub) if r[0] == "GET"}
     assert fetched == {"model.safetensors", "config.json", "README.md"}  # not the pictures
-    assert any("/api/models/me/tiny/tree/" in r[1] for r in hub.requests)
+    described = [r[1].partition("?")[0] for r in hub.requests if r[1].startswith("/api/models/")]
+    assert described == ["/api/models/me/tiny"]  # one question: the commit and what the Hub states of each file
 
     before = len(resolves(hub))
     again = ganzoo.load("hf://me/tiny")  # cached: the revision is asked for, no file is fetched again
@@ -90,12 +105,28 @@ def test_a_tampered_file_is_refused_deleted_and_fetched_anew_later(hub, export_f
     refused = r"hf://me/bad: model.safetensors has sha256 [0-9a-f]{64}, but the Hub's LFS hash is [0-9a-f]{64}"
     with pytest.raises(WeightsError, match=refused):
         ganzoo.load("hf://me/bad")
-    storage = tmp_path / "cache" / "hf" / "models--me--bad"
-    blobs = [p for p in (storage / "blobs").iterdir() if p.read_bytes() == bytes(bad)]
-    assert blobs == [] and not list(storage.glob("snapshots/*/model.safetensors")), "the bad file was kept"
+    storage = tmp_path / "cache" / "hf" / "me--bad"
+    assert [p.name for p in storage.iterdir()] == ["commits"] and not any(storage.rglob("*.*")), "the bad file was kept"
 
     hub.repos["me/bad"].served.clear()  # the mirror is repaired: the next load downloads the file again
     assert same_weights(ganzoo.load("hf://me/bad"), ganzoo.load(export_folder))
+
+
+def test_a_cached_copy_altered_after_its_download_is_refused_and_deleted(hub, export_folder, monkeypatch):
+    hub.add_folder("me/tiny", export_folder)
+    folder = Path(ganzoo.load("hf://me/tiny").source)
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(WeightsError, match=r"^hf://me/tiny: the cached model.safetensors has sha256 [0-9a-f]{64}, but "
+                                           r"[0-9a-f]{64} when it was downloaded; .* has been deleted"):
+        ganzoo.load("hf://me/tiny")
+    assert not folder.parent.exists()
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    ganzoo.load("hf://me/tiny")  # downloaded anew
+    (folder.parent / "sha256.json").unlink()  # a copy whose hashes were not recorded is not trusted either
+    with pytest.raises(WeightsError, match=r"the cached .* but none was recorded when it was downloaded"):
+        ganzoo.load("hf://me/tiny")
 
 
 def test_a_repository_without_weights_or_a_missing_one_is_one_line(hub, export_folder, tmp_path):
@@ -132,6 +163,92 @@ def test_offline_the_cache_serves_and_nothing_is_requested(hub, export_folder, t
         ganzoo.load("hf://me/other", download=False)
 
 
+# --- untrusted names and answers ----------------------------------------------------------------------------------
+
+
+def test_repo_ids_and_revisions_that_break_the_hubs_rules_are_refused_before_any_request(hub, export_folder, tmp_path):
+    hub.add_folder("me/tiny", export_folder)
+    hub.lie("me/tiny")  # a careless mirror answers every revision: the client would then file it under refs/REVISION
+    for source in ("hf://me/tiny@../../../../x", "hf://me/tiny@refs/../../../../x", "hf://me/tiny@dev branch",
+                   "hf://me/tiny@.hidden", "hf://me/tiny@v1.lock", "hf://me/tiny@a//b", "hf://me/a..b",
+                   "hf://me/a--b", "hf://me/tiny.git", "hf://me/-tiny", "hf://me/tiny.", f"hf://me/{'t' * 97}"):
+        kind = "revision" if "@" in source else "repository"
+        with pytest.raises(ConfigError, match=rf"^{source[:12]}.*: '.*' is not a Hub {kind} \("):
+            ganzoo.load(source)
+    with pytest.raises(ConfigError, match=r"^--revision for hf://me/tiny: '\.\./x' is not a Hub revision"):
+        push_export(export_folder, "me/tiny", revision="../x", token="hf_local_test_token")
+    assert hub.requests == [] and left_behind(tmp_path) == []
+    assert parse_hf("hf://me/tiny@refs/pr/1").revision == "refs/pr/1" and parse_hf(f"me/{'t' * 96}@v1.0")
+
+
+@pytest.mark.parametrize("lie", ["commit", "sha256"])
+def test_a_hostile_endpoint_cannot_name_a_file_with_its_answers(hub, export_folder, tmp_path, lie):
+    hub.add_folder("me/tiny", export_folder)
+    hub.lie("me/tiny", **{lie: "../../../../escaped"})
+    kind = {"commit": "commit id", "sha256": "LFS sha256"}[lie]
+    with pytest.raises(WeightsError, match=rf"^hf://me/tiny: {hub.url} answered '\.\./\.\./\.\./\.\./escaped' "
+                                           rf"as a {kind}, which must be \d\d lowercase hex digits; nothing was "):
+        ganzoo.load("hf://me/tiny")
+    assert left_behind(tmp_path) == []  # not ../../../../escaped, and nothing in the cache either
+
+
+def test_a_hostile_endpoint_cannot_send_more_than_it_stated(hub, export_folder, tmp_path):
+    hub.add_folder("me/tiny", export_folder)
+    stated = (export_folder / "model.safetensors").stat().st_size
+    hub.tamper("me/tiny", "model.safetensors", (export_folder / "model.safetensors").read_bytes() + b"\0" * (1 << 20))
+    with pytest.raises(WeightsError, match=rf"^hf://me/tiny: the Hub sends more than the {stated} bytes it stated "
+                                           r"for model.safetensors; the download was refused and removed$"):
+        ganzoo.load("hf://me/tiny")
+    assert left_behind(tmp_path) == []
+
+
+def test_a_killed_downloads_folder_is_removed_by_a_later_download(hub, export_folder, tmp_path):
+    hub.add_folder("me/tiny", export_folder)
+    folder = tmp_path / "cache" / "hf" / "me--tiny"
+    killed, live = folder / ".incoming-killed", folder / ".incoming-live"
+    for staging in (killed, live):
+        (staging / "export").mkdir(parents=True)
+        (staging / "export" / "model.safetensors").write_bytes(b"half")
+    os.utime(killed, (0, 0))
+    ganzoo.load("hf://me/tiny")
+    assert not killed.exists() and live.is_dir()  # a download that may still run is left alone
+
+
+def test_a_read_only_cache_is_one_line_naming_it_and_what_it_holds_still_loads(hub, export_folder, tmp_path, lock):
+    hub.add_folder("me/tiny", export_folder)
+    hub.add_folder("me/other", export_folder)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    loaded = ganzoo.load("hf://me/tiny")
+    problem = lock(cache)
+    assert same_weights(ganzoo.load("hf://me/tiny"), loaded)  # cached: nothing to write
+    with pytest.raises(OutputError) as caught:
+        ganzoo.load("hf://me/other")
+    nearest = problem.replace(str(cache), str(cache / "hf"))  # the nearest folder there is: the first load made hf/
+    assert str(caught.value) == f"cannot use {cache / 'hf' / 'me--other'} (ganzoo's Hub cache): {nearest}"
+
+
+def test_an_unreachable_hub_on_push_is_one_line_naming_the_endpoint(export_folder, tmp_path):
+    endpoint = f"http://127.0.0.1:{closed_port()}"
+    done = push(SimpleNamespace(url=endpoint), tmp_path, str(export_folder), "me/pushed")
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith(f"error: hf://me/pushed: cannot reach {endpoint} (")
+    assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.rstrip().endswith("or HF_ENDPOINT")
+
+
+def test_a_password_in_the_endpoint_is_never_echoed(export_folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANZOO_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_ENDPOINT", f"http://user:secret@127.0.0.1:{closed_port()}")
+    with pytest.raises(WeightsError) as pushed:
+        push_export(export_folder, "me/tiny", token="hf_local_test_token")
+    with pytest.raises(WeightsError) as loaded:
+        ganzoo.load("hf://me/tiny")
+    with pytest.raises(ConfigError) as parsed:
+        ganzoo.load("hf://user:secret@127.0.0.1/me/tiny")
+    for caught in (pushed, loaded, parsed):
+        assert "secret" not in str(caught.value) and "://***@127.0.0.1" in str(caught.value), caught.value
+
+
 def test_without_the_hub_extra_the_error_names_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "huggingface_hub", None)
     with pytest.raises(MissingExtraError, match=r'needs the optional extra ganzoo\[hub\].*pip install "ganzoo\[hub\]"'):
@@ -141,7 +258,7 @@ def test_without_the_hub_extra_the_error_names_it(monkeypatch):
 # --- ganzoo push ---------------------------------------------------------------------------------------------------
 
 
-def push(hub: LocalHub, tmp_path: Path, *args: str, token: str | None = "hf_local_test_token"):
+def push(hub: LocalHub | SimpleNamespace, tmp_path: Path, *args: str, token: str | None = "hf_local_test_token"):
     env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_XET": "1", "HF_HOME": str(tmp_path / "hf-home"),
            "HF_HUB_DISABLE_PROGRESS_BARS": "1", "OMP_NUM_THREADS": "1"}
     env.pop("HF_TOKEN", None)

@@ -247,3 +247,14 @@ def test_url_sources(toy, tmp_path):
     folder = ganzoo.save(loaded, tmp_path / "exported", samples=False)
     from_file_url = ganzoo.load(folder.resolve().as_uri())
     assert torch.equal(from_file_url.sample(3, seed=2), loaded.sample(3, seed=2))
+
+
+def test_a_password_in_a_url_is_never_echoed(server):
+    with_password = server.url.replace("http://", "http://user:secret@") + "/weights.safetensors"
+    messages = []
+    for source, options in ((with_password, {}), (with_password, {"download": False}),
+                            ("ftp://user:secret@127.0.0.1/weights.safetensors", {})):
+        with pytest.raises((WeightsError, ConfigError)) as caught:
+            ganzoo.load(source, **options)
+        messages.append(str(caught.value))
+    assert all("secret" not in message and "://***@127.0.0.1" in message for message in messages), messages

@@ -1,21 +1,19 @@
 """Output paths (ganzoo.outputs): checked before the work, and every OS error on one is a single line.
 
-Tests run as root here, and root ignores permission bits, so a ``chmod`` makes no folder
-unwritable for them. ``unwritable`` gives a real one where it can: a read-only bind mount
-(root with mount rights), or a ``chmod 555`` folder (any other user); only where neither
-works is the error injected at ``os.open``/``os.mkdir``, which every write goes through.
+``unwritable`` is a folder that nothing can be written into, made by the ``lock`` fixture
+(conftest.py): a read-only bind mount, a ``chmod 555`` folder, or an injected error.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
+from helpers import inject_os_error
 from typer.testing import CliRunner
 
 import ganzoo
@@ -25,44 +23,6 @@ from ganzoo.files import write_atomic, write_bytes, write_text
 from ganzoo.outputs import check_output_file, check_output_folder, find_os_error, make_folder
 
 runner = CliRunner()
-
-
-def _inject(monkeypatch: pytest.MonkeyPatch, folder: Path, code: int) -> None:
-    """``os.open`` and ``os.mkdir`` fail with ``code`` for anything inside ``folder``."""
-    real_open, real_mkdir = os.open, os.mkdir
-    inside = str(folder) + os.sep
-
-    def fail_inside(real):
-        def call(path, *args, **kwargs):
-            if os.fspath(path).startswith(inside):
-                raise OSError(code, os.strerror(code), os.fspath(path))
-            return real(path, *args, **kwargs)
-
-        return call
-
-    monkeypatch.setattr(os, "open", fail_inside(real_open))
-    monkeypatch.setattr(os, "mkdir", fail_inside(real_mkdir))
-
-
-@pytest.fixture
-def lock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], str]]:
-    """``lock(folder)`` makes nothing writable in ``folder`` and returns what the error says about it."""
-    mounts: list[Path] = []
-
-    def make(folder: Path) -> str:
-        if os.geteuid() != 0:
-            folder.chmod(0o555)
-            return f"no permission to write in {folder}"
-        mounted = subprocess.run(["mount", "--bind", "-o", "ro", str(folder), str(folder)], capture_output=True)
-        if mounted.returncode == 0:
-            mounts.append(folder)
-        else:  # root without mount rights (a container): the errno a read-only mount gives
-            _inject(monkeypatch, folder, errno.EROFS)
-        return f"{folder} is on a read-only file system"
-
-    yield make
-    for folder in mounts:
-        subprocess.run(["umount", str(folder)], check=True)
 
 
 @pytest.fixture
@@ -111,7 +71,7 @@ def test_read_only_or_unwritable_places_are_refused_before_and_while_writing(unw
 
 
 def test_no_permission_is_named_as_such(tmp_path, monkeypatch):
-    _inject(monkeypatch, tmp_path / "theirs", errno.EACCES)
+    inject_os_error(monkeypatch, tmp_path / "theirs", errno.EACCES)
     (tmp_path / "theirs").mkdir()
     with pytest.raises(OutputError, match=f"no permission to write in {tmp_path / 'theirs'}$"):
         check_output_file(tmp_path / "theirs" / "x.png")

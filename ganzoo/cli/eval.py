@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from ..errors import redact
 from .common import complete_model, is_terminal, stdout_console, user_errors
 
 __all__ = ["register"]
@@ -140,7 +141,7 @@ def register(app: typer.Typer) -> None:
             result = metrics.evaluate_real(dataset or source, reference_split=split, **{
                 k: v for k, v in options.items() if k != "split"
             })
-            title = f"real {dataset or source} train vs {result.protocol['reference_split']} (the floor)"
+            title = f"real {redact(dataset or source)} train vs {result.protocol['reference_split']} (the floor)"
         else:
             from ..hub import load
 
@@ -148,11 +149,12 @@ def register(app: typer.Typer) -> None:
             card_folder = _card_folder(model) if write_card else None  # checked before the evaluation
             chosen = dataset or _default_dataset(model)
             result = metrics.evaluate_model(model, dataset=chosen, truncation=truncation, **options)
-            title = f"{source} vs {chosen}" + (f" (truncation {truncation:g})" if truncation is not None else "")
+            title = f"{redact(source)} vs {chosen}"
+            title += f" (truncation {truncation:g})" if truncation is not None else ""
             if card_folder is not None:
                 _write_card(card_folder, result, truncation)
         if as_json:
-            typer.echo(json.dumps({"source": source, **result.as_dict()}, indent=2, default=str))
+            typer.echo(json.dumps({"source": redact(source), **result.as_dict()}, indent=2, default=str))
         else:
             _print_result(title, result)
 
