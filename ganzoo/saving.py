@@ -81,7 +81,6 @@ def save(
             dataset=model.dataset or "",
             loss=(training or {}).get("loss", ""),
         )
-    export.write_generator_weights(target / export.WEIGHTS_NAME, model.generator, model=spec.name, config=model.config)
     recorded = dict(model.metadata) if isinstance(model, PretrainedGenerator) else {}
     weights = model.weights if isinstance(model, PretrainedGenerator) else None
     document = export.export_config(
@@ -96,6 +95,10 @@ def save(
         metrics=metrics or (weights.metrics if weights is not None else {}),
         generator_only=True,
     )
-    export.write_config(target, document)
+    config_text = export.config_text(document)  # a number JSON cannot hold is refused before anything is written
+    export.write_generator_weights(
+        target / export.WEIGHTS_NAME, model.generator, model=document["model"], config=model.config
+    )
+    write_text(target / export.CONFIG_NAME, config_text)
     write_text(target / export.CARD_NAME, text)
     return target
