@@ -185,8 +185,11 @@ def write_export(
     """Write an export folder (weights, config, card, sample grid, progress animation) and return its path."""
     import torch
 
+    from .registry import reference_name
+
+    model = reference_name(spec)  # PLUGIN:NAME when another plugin's model holds the name: loading finds this one
     document = export_config(
-        model=spec.name,
+        model=model,
         config=config,
         dataset=dataset,
         loss=loss,
@@ -196,7 +199,7 @@ def write_export(
         training=training,
         metrics=metrics,
     )
-    text, metadata = config_text(document), weights_metadata(spec.name, config)  # refused before any write
+    text, metadata = config_text(document), weights_metadata(model, config)  # refused before any write
     folder = make_folder(folder, what="the export folder")
     tensors = _tensors("generator", generator, torch.float32)
     if generator_ema is not None:

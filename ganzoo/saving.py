@@ -48,6 +48,7 @@ def save(
     from .files import write_text
     from .imaging import save_samples
     from .outputs import check_output_folder, make_folder
+    from .registry import reference_name
 
     if not isinstance(model, Sampler):
         raise ConfigError(
@@ -84,7 +85,7 @@ def save(
     recorded = dict(model.metadata) if isinstance(model, PretrainedGenerator) else {}
     weights = model.weights if isinstance(model, PretrainedGenerator) else None
     document = export.export_config(
-        model=spec.name,
+        model=reference_name(spec),  # PLUGIN:NAME when another plugin's model holds the bare name
         config=model.config,
         dataset=weights.dataset if weights is not None else recorded.get("dataset", ""),
         loss=recorded.get("loss", ""),

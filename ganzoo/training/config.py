@@ -247,17 +247,25 @@ class ResolvedConfig:
     tensorboard: Path | None = None
     """The folder of this session's TensorBoard events; None for none."""
 
+    # the names a run records (checkpoint, config.json, card, equivalent command): PLUGIN:NAME for a record whose
+    # bare name another plugin holds, so that a resume or a rerun finds the same record again
     @property
     def model(self) -> str:
-        return self.spec.name
+        from ..registry import reference_name
+
+        return reference_name(self.spec)
 
     @property
     def dataset(self) -> str:
-        return self.dataset_spec.name
+        from ..registry import reference_name
+
+        return reference_name(self.dataset_spec)
 
     @property
     def loss(self) -> str:
-        return self.loss_spec.name
+        from ..registry import reference_name
+
+        return reference_name(self.loss_spec)
 
     def total_steps(self, batches_per_epoch: int, d_steps: int) -> int:
         """Generator updates in the run: ``steps``, or ``epochs`` of data at ``d_steps`` batches per step."""
@@ -282,14 +290,16 @@ def default_out(model: str, dataset: str) -> Path:
 
 def resolve(config: TrainConfig) -> ResolvedConfig:
     """Check ``config`` against the registry and fill in the model's defaults."""
-    from ..registry import get_dataset_spec, get_loss_spec, get_model_spec, list_datasets
+    from ..registry import get_model_spec, get_registry, list_datasets
 
+    registry = get_registry()
     spec = get_model_spec(config.model)
     dataset_name = config.dataset or spec.default_dataset
     if not dataset_name:
         raise ConfigError(f"{spec.name} has no default dataset; choose one with --dataset")
-    dataset_spec = get_dataset_spec(dataset_name)
-    if not spec.trains_on(dataset_spec.name):
+    # a name the model uses means its own plugin's record first (CONTRIBUTING.md, "Names and clashes")
+    dataset_spec = registry.datasets.get(dataset_name, prefer=spec.plugin)
+    if not spec.trains_on(dataset_spec):
         accepted = [n for n in list_datasets() if spec.trains_on(n)] or list(spec.datasets)
         raise ConfigError(
             f"{spec.name} does not train on dataset {dataset_spec.name!r}; use one of: {', '.join(accepted)}"
@@ -298,7 +308,7 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
         raise ConfigError(
             f"dataset {dataset_spec.name!r} has no split {config.split!r}; use one of {', '.join(dataset_spec.splits)}"
         )
-    loss_spec = get_loss_spec(config.loss or spec.default_loss)
+    loss_spec = registry.losses.get(config.loss or spec.default_loss, prefer=spec.plugin)
     if spec.losses and loss_spec.name not in spec.losses:
         raise ConfigError(
             f"{spec.name} does not train with loss {loss_spec.name!r}; use one of: {', '.join(spec.losses)}"
