@@ -37,7 +37,8 @@ def _record_for(builder: Any, options: Mapping[str, Any], record: Any) -> tuple[
             return None, ""
         from .registry import get_registry
 
-        record = get_registry().models.records.get(model)
+        owners = get_registry().models.owners(model)  # several when plugins' models clash: the one with this builder
+        record = next((r for r in owners if builder in (r.generator, r.discriminator)), owners[0] if owners else None)
         if record is None:
             return None, ""
     for role in ("generator", "discriminator"):

@@ -34,9 +34,9 @@ def build_network(spec: ModelSpec, builder: Any, config: Mapping[str, Any], role
 
 def _dataset_spec(spec: ModelSpec, dataset: str | None) -> DatasetSpec | None:
     registry = get_registry()
-    if dataset is None:
-        return registry.datasets.records.get(spec.default_dataset)
-    found = registry.datasets.get(dataset)
+    if dataset is None:  # the model's own plugin's record first (CONTRIBUTING.md, "Names and clashes")
+        return registry.datasets.find(spec.default_dataset, prefer=spec.plugin) if spec.default_dataset else None
+    found = registry.datasets.get(dataset, prefer=spec.plugin)
     if not spec.trains_on(found):
         accepted = [n for n in registry.datasets.names() if spec.trains_on(registry.datasets.records[n])]
         raise ConfigError(

@@ -78,7 +78,8 @@ class UnknownNameError(GanzooError, LookupError):
 
 
 class DuplicateNameError(GanzooError):
-    """Two plugins registered the same name; the later one is refused, never silently shadowing."""
+    """One plugin registered a name twice; or, under ``GANZOO_STRICT_PLUGINS``, a plugin registered a name another
+    plugin holds (otherwise that is no error: both records stay, see ``ganzoo.registry``)."""
 
 
 class PluginError(GanzooError):

@@ -25,13 +25,14 @@ size and depth, the types of :data:`CONFIG_FIELDS` checked), :func:`read_card` t
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ._version import __version__
-from .errors import WeightsError
+from .errors import ConfigError, WeightsError
 from .files import write_atomic, write_bytes, write_text
 from .outputs import make_folder
 from .untrusted import MAX_JSON_BYTES, Field, check_fields, parse_json, read_text
@@ -109,6 +110,33 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def strict_json(value: Any, *, what: str, **options: Any) -> str:
+    """``value`` (made :func:`jsonable`) as JSON text that every JSON reader accepts.
+
+    Python's ``json`` writes ``inf`` and ``nan`` as ``Infinity`` and ``NaN``, which are not JSON: a
+    file with them is refused by other readers (the Hub's, a browser's) or read back as something
+    else. Such a number is refused here, before anything is written, naming where it sits in ``what``.
+    """
+    plain = jsonable(value)
+    where = _non_finite(plain, "")
+    if where is not None:
+        raise ConfigError(f"{what} would hold {where[1]} at {where[0] or 'its top'}, which is not JSON; "
+                          "nothing was written (give a finite number there)")
+    return json.dumps(plain, allow_nan=False, **options)
+
+
+def _non_finite(value: Any, path: str) -> tuple[str, float] | None:
+    """The first ``(path, number)`` in ``value`` that is an infinite or NaN float, else None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, value
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _non_finite(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
 def _tensors(prefix: str, module: torch.nn.Module, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
     """``module``'s state as contiguous CPU tensors under ``prefix.``; floats cast to ``dtype`` if given."""
     tensors = {}
@@ -126,10 +154,11 @@ def weights_metadata(model: str, config: Mapping[str, Any], extra: Mapping[str, 
         "format": "ganzoo",
         "ganzoo_version": __version__,
         "model": model,
-        "config": json.dumps(jsonable(config), sort_keys=True),
+        "config": strict_json(config, what="the weights' config", sort_keys=True),
     }
     for key, value in (extra or {}).items():
-        metadata[str(key)] = value if isinstance(value, str) else json.dumps(jsonable(value), sort_keys=True)
+        metadata[str(key)] = value if isinstance(value, str) else strict_json(
+            value, what=f"the weights' {key}", sort_keys=True)
     return metadata
 
 
@@ -181,14 +210,11 @@ def write_export(
     """Write an export folder (weights, config, card, sample grid, progress animation) and return its path."""
     import torch
 
-    folder = make_folder(folder, what="the export folder")
-    tensors = _tensors("generator", generator, torch.float32)
-    if generator_ema is not None:
-        tensors.update(_tensors("generator_ema", generator_ema, torch.float32))
-    tensors.update(_tensors("discriminator", discriminator, torch.float32))
-    _save_safetensors(folder / WEIGHTS_NAME, tensors, weights_metadata(spec.name, config))
+    from .registry import reference_name
+
+    model = reference_name(spec)  # PLUGIN:NAME when another plugin's model holds the name: loading finds this one
     document = export_config(
-        model=spec.name,
+        model=model,
         config=config,
         dataset=dataset,
         loss=loss,
@@ -198,7 +224,14 @@ def write_export(
         training=training,
         metrics=metrics,
     )
-    write_config(folder, document)
+    text, metadata = config_text(document), weights_metadata(model, config)  # refused before any write
+    folder = make_folder(folder, what="the export folder")
+    tensors = _tensors("generator", generator, torch.float32)
+    if generator_ema is not None:
+        tensors.update(_tensors("generator_ema", generator_ema, torch.float32))
+    tensors.update(_tensors("discriminator", discriminator, torch.float32))
+    _save_safetensors(folder / WEIGHTS_NAME, tensors, metadata)
+    write_text(folder / CONFIG_NAME, text)
     write_text(folder / CARD_NAME, card)
     if samples_png is not None and Path(samples_png).resolve() != (folder / SAMPLES_NAME).resolve():
         write_bytes(folder / SAMPLES_NAME, Path(samples_png).read_bytes())
@@ -244,10 +277,14 @@ def export_config(
     return document
 
 
+def config_text(document: Mapping[str, Any]) -> str:
+    """The text of ``config.json`` for ``document``; a number that is not finite is refused (:func:`strict_json`)."""
+    return strict_json(document, what=CONFIG_NAME, indent=2, sort_keys=False, default=str) + "\n"
+
+
 def write_config(folder: str | os.PathLike[str], document: Mapping[str, Any]) -> Path:
     """Write ``document`` (from :func:`export_config`, maybe edited) as the folder's ``config.json``."""
-    text = json.dumps(jsonable(document), indent=2, sort_keys=False, default=str) + "\n"
-    return write_text(Path(folder) / CONFIG_NAME, text)
+    return write_text(Path(folder) / CONFIG_NAME, config_text(document))
 
 
 def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:

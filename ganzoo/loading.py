@@ -142,11 +142,11 @@ def load(
 
 
 def _load_registry(name: str, *, cache_dir: Any, download: bool, ema: bool = True) -> PretrainedGenerator:
-    records = get_registry().models.records
+    models = get_registry().models
     model, tag = split_weights_name(name)
-    spec = records.get(model)
+    spec = models.find(model)  # a bare name, or PLUGIN:NAME for a model whose name another plugin holds
     if spec is None:
-        failure = UnknownNameError("model", model, records)
+        failure = UnknownNameError("model", model, models.records)
         if Path(name).exists():
             failure.args = (
                 f"{failure.args[0]} A file or folder {name!r} exists here: load it as './{name}' or 'path:{name}'.",
@@ -163,10 +163,10 @@ def _load_registry(name: str, *, cache_dir: Any, download: bool, ema: bool = Tru
 
 
 def _registry_spec(model: Any, origin: str) -> ModelSpec:
-    records = get_registry().models.records
-    spec = records.get(model) if isinstance(model, str) else None
+    models = get_registry().models
+    spec = models.find(model) if isinstance(model, str) else None
     if spec is None:
-        failure = UnknownNameError("model", str(model), records)
+        failure = UnknownNameError("model", str(model), models.records)
         raise WeightsError(f"{origin} holds model {model!r}, which no installed plugin provides ({failure})")
     return spec
 

@@ -72,6 +72,8 @@ class PluginInfo:
     builtin: bool
     hooks: list[str] = field(default_factory=list)
     error: str | None = None
+    clashes: list[str] = field(default_factory=list)
+    """Names this plugin registered that an earlier plugin holds (each record reachable as ``PLUGIN:NAME``)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +84,7 @@ class PluginInfo:
             "builtin": self.builtin,
             "hooks": list(self.hooks),
             "error": self.error,
+            "clashes": list(self.clashes),
         }
 
 

@@ -17,11 +17,12 @@ import torch
 from torch import nn
 
 from .errors import CardError, ConfigError
+from .ranges import SEED, TRUNCATION, NumberRange
 from .specs import DEFAULT_CARD_PACKAGE, ModelSpec, WeightsSpec
 
 __all__ = ["GAN", "MIN_TRUNCATION", "PretrainedGenerator", "Sampler", "loop_path", "resolve_device", "slerp"]
 
-MIN_TRUNCATION = 0.04
+MIN_TRUNCATION = TRUNCATION.low
 """The smallest ``truncation`` accepted: BigGAN's smallest published value. A draw lands within ``T``
 with probability about ``0.8 * T``, so each latent value takes about ``1 / (0.8 * T)`` draws: 31 at
 the minimum (a second for 10,000 latents of 128 values), ten million at ``1e-7``, which would never
@@ -126,13 +127,7 @@ class Sampler:
             generator.manual_seed(_seed(seed))
         z = torch.randn(n, self.latent_dim, generator=generator)
         if truncation is not None:
-            if isinstance(truncation, bool) or not isinstance(truncation, numbers.Real) or not truncation > 0:
-                raise ConfigError(f"truncation must be a positive number (typically 0.5 to 2), got {truncation!r}")
-            if not truncation >= MIN_TRUNCATION:
-                raise ConfigError(
-                    f"truncation {truncation!r} is below the minimum {MIN_TRUNCATION}: so few latent values "
-                    f"lie within it that redrawing would not end; use {MIN_TRUNCATION} or more (typically 0.5 to 2)"
-                )
+            truncation = TRUNCATION.check("truncation", truncation)
             flat = z.view(-1)
             outside = torch.nonzero(flat.abs() > truncation).view(-1)
             while len(outside):  # redraw the values still outside, in order: only they are looked at again
@@ -161,22 +156,28 @@ class Sampler:
             if labels.ndim == 0:
                 values = values.expand(n)
         elif isinstance(labels, numbers.Integral) and not isinstance(labels, bool):
-            values = torch.full((n,), int(labels), dtype=torch.int64)
+            values = torch.full((n,), self._label(labels), dtype=torch.int64)
         elif isinstance(labels, Sequence) and not isinstance(labels, str):
             bad = [v for v in labels if isinstance(v, bool) or not isinstance(v, numbers.Integral)]
             if bad:
                 raise ConfigError(f"labels must be integer class indices, got {bad[0]!r}")
-            values = torch.tensor([int(v) for v in labels], dtype=torch.int64)
+            values = torch.tensor([self._label(v) for v in labels], dtype=torch.int64)
         else:
             raise ConfigError(f"labels must be an int, a sequence of ints or a tensor, got {type(labels).__name__}")
         if values.numel() != n:
             raise ConfigError(f"got {values.numel()} labels for {n} samples: give one per sample, or a single int")
         out_of_range = values[(values < 0) | (values >= classes)]
-        if out_of_range.numel():
-            raise ConfigError(
-                f"label {int(out_of_range[0])} is out of range: {self.name} draws classes 0..{classes - 1}"
-            )
+        if out_of_range.numel():  # a tensor of labels: its first wrong one gets the message
+            self._label(int(out_of_range[0]))
         return values.contiguous()
+
+    def _label(self, value: Any) -> int:
+        """One class index, checked against the model's classes before it becomes a tensor (where an int beyond
+        64 bits would be an overflow rather than a wrong label)."""
+        classes = int(self.num_classes or 0)
+        if not NumberRange(low=0, high=classes - 1, integer=True).contains(value):
+            raise ConfigError(f"label {value} is out of range: {self.name} draws classes 0..{classes - 1}")
+        return int(value)
 
     # -- outputs ---------------------------------------------------------------------------
     def decode(self, z: torch.Tensor, labels: Any = None, *, batch_size: int = 256) -> torch.Tensor:
@@ -284,9 +285,9 @@ def _count(value: Any, what: str = "n") -> int:
 
 
 def _seed(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {value!r}")
-    return int(value)
+    if isinstance(value, float):  # a seed is given as an int; 3.0 is most likely a mistake somewhere
+        raise ConfigError(f"seed must be an integer, got {value!r}")
+    return SEED.check("seed", value)
 
 
 def packaged_card(package: str, name: str) -> str | None:

@@ -48,6 +48,7 @@ def save(
     from .files import write_text
     from .imaging import save_samples
     from .outputs import check_output_folder, make_folder
+    from .registry import reference_name
 
     if not isinstance(model, Sampler):
         raise ConfigError(
@@ -81,11 +82,10 @@ def save(
             dataset=model.dataset or "",
             loss=(training or {}).get("loss", ""),
         )
-    export.write_generator_weights(target / export.WEIGHTS_NAME, model.generator, model=spec.name, config=model.config)
     recorded = dict(model.metadata) if isinstance(model, PretrainedGenerator) else {}
     weights = model.weights if isinstance(model, PretrainedGenerator) else None
     document = export.export_config(
-        model=spec.name,
+        model=reference_name(spec),  # PLUGIN:NAME when another plugin's model holds the bare name
         config=model.config,
         dataset=weights.dataset if weights is not None else recorded.get("dataset", ""),
         loss=recorded.get("loss", ""),
@@ -96,6 +96,10 @@ def save(
         metrics=metrics or (weights.metrics if weights is not None else {}),
         generator_only=True,
     )
-    export.write_config(target, document)
+    config_text = export.config_text(document)  # a number JSON cannot hold is refused before anything is written
+    export.write_generator_weights(
+        target / export.WEIGHTS_NAME, model.generator, model=document["model"], config=model.config
+    )
+    write_text(target / export.CONFIG_NAME, config_text)
     write_text(target / export.CARD_NAME, text)
     return target

@@ -159,4 +159,4 @@ def test_truncation_is_scored_stated_and_tabled_in_the_card(trained, tmp_path):
 def test_bad_truncation_is_a_one_line_error(trained):
     result = run("eval", str(trained["dcgan-mnist"]), "--data", str(trained["root"]), "--n", str(N),
                  "--truncation", "0.01", "-q")
-    assert result.exit_code != 0 and "below the minimum" in result.output
+    assert result.exit_code != 0 and "--truncation must be a finite number >= 0.04" in result.output

@@ -114,7 +114,7 @@ def test_bad_options_are_one_line_errors(args, message, tmp_path, monkeypatch):
         (["dcgan-mnist", "--dataset", "ring-8"], "dcgan-mnist does not train on dataset 'ring-8'"),
         (["dcgan-faces", "--image-size", "96"], "image_size=96 is not accepted by dcgan-faces; choose one of 64, 128"),
         (["dcgan-mnst"], "unknown model 'dcgan-mnst'. Did you mean 'dcgan-mnist'"),
-        (["mlp-gan", "--dataset", "ring-8", "--lr", "-1"], "--lr must be a positive number"),
+        (["mlp-gan", "--dataset", "ring-8", "--lr", "-1"], "--lr must be a finite number > 0, got -1.0"),
     ],
 )
 def test_bad_models_datasets_and_values(args, message, tmp_path):

@@ -200,7 +200,7 @@ def test_sample_command_writes_grid_tensor_and_individual_images(toy, tmp_path, 
         (["toy-cgan"], "has no pretrained weights yet"),
         (["toy-gan.packaged", "--labels", "1"], "unconditional"),
         (["toy-gan.packaged", "--labels", "x"], "--labels takes comma-separated"),
-        (["toy-gan.packaged", "--truncation", "-1"], "truncation must be a positive number"),
+        (["toy-gan.packaged", "--truncation", "-1"], "--truncation must be a finite number >= 0.04"),
         (["./missing"], "no such file or folder"),
     ],
 )

@@ -8,6 +8,7 @@ from torch import nn
 
 from ganzoo.augment import ADA_INTERVAL, LEAK_P, OPERATIONS, Augmenter, parse_augment
 from ganzoo.errors import ConfigError
+from ganzoo.training.config import TrainConfig
 from ganzoo.training.ema import GeneratorEMA
 from ganzoo.training.regularize import GradientPenalty, gradient_penalty
 
@@ -189,14 +190,23 @@ def test_augmenter_refuses_point_data_in_one_line():
     ("diffaug:color,blur", {}, "unknown operation 'blur'"),
     ("diffaug:color,color", {}, "named twice"),
     ("diffaug", {"target": 0.5}, "need --augment ada"),
-    ("ada", {"target": 1.5}, "--ada-target"),
-    ("ada", {"speed": 0}, "--ada-speed"),
     ("none:color", {}, "takes no operations"),
 ])
 def test_bad_augment_requests_get_one_line_errors(text, kwargs, message):
     with pytest.raises(ConfigError, match=message) as caught:
         parse_augment(text, **kwargs)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"ada_target": 1.5}, "--ada-target must be a number in (0, 1), got 1.5"),
+    ({"ada_speed": 0}, "--ada-speed must be a finite number > 0, got 0"),
+    ({"ada_speed": float("inf")}, "--ada-speed must be a finite number > 0, got inf"),
+])
+def test_the_ada_numbers_are_held_to_their_declared_ranges(kwargs, message):
+    with pytest.raises(ConfigError) as caught:
+        TrainConfig("dcgan-mnist", augment="ada", **kwargs)
+    assert str(caught.value) == message
 
 
 def test_augment_spelling_round_trips():

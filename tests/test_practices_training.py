@@ -115,9 +115,9 @@ def test_augmenting_point_data_is_a_one_line_error(tmp_path):
 
 @pytest.mark.parametrize(("flags", "message"), [
     (["--augment", "mixup"], "unknown kind 'mixup'"),
-    (["--ema", "-1"], "--ema must be a number >= 0"),
-    (["--reg-every", "0"], "--reg-every must be a whole number >= 1"),
-    (["--r1-gamma", "-2"], "--r1-gamma must be a number >= 0"),
+    (["--ema", "-1"], "--ema must be a finite number >= 0, got -1.0"),
+    (["--reg-every", "0"], "--reg-every must be a whole number from 1 to 2**63 - 1, got 0"),
+    (["--r1-gamma", "-2"], "--r1-gamma must be a number in [0, 1e6], got -2.0"),
     (["--ada-target", "0.5"], "need --augment ada"),
 ])
 def test_cli_practice_flags_are_checked_before_any_data_is_loaded(flags, message, tmp_path):

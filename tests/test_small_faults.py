@@ -37,9 +37,9 @@ def deadline(seconds: int):
 def test_a_truncation_below_the_minimum_is_refused_at_once():
     model = ganzoo.load("dcgan-mnist", download=False)
     with deadline(30):
-        with pytest.raises(ConfigError, match=f"truncation 1e-07 is below the minimum {MIN_TRUNCATION}"):
+        with pytest.raises(ConfigError, match=f"truncation must be a finite number >= {MIN_TRUNCATION} .*got 1e-07"):
             model.latents(4, seed=0, truncation=1e-7)
-        with pytest.raises(ConfigError, match="below the minimum"):
+        with pytest.raises(ConfigError, match="redrawing the others would practically never end"):
             model.sample(4, seed=0, truncation=MIN_TRUNCATION / 2)
         z = model.latents(64, seed=0, truncation=MIN_TRUNCATION)  # the minimum itself ends, and holds
     assert z.abs().max() <= MIN_TRUNCATION
@@ -52,8 +52,8 @@ def test_the_sample_command_refuses_a_tiny_truncation_in_one_line(tmp_path, monk
         result = runner.invoke(build_app(), ["sample", "dcgan-mnist", "--offline", "-n", "4", "--truncation", "1e-7"])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "error: truncation 1e-07 is below the minimum 0.04: so few latent values lie within it that redrawing "
-        "would not end; use 0.04 or more (typically 0.5 to 2)"
+        "error: --truncation must be a finite number >= 0.04 (typically 0.5 to 2; below 0.04 so few latent values "
+        "lie within it that redrawing the others would practically never end), got 1e-07"
     ]
     assert not (tmp_path / "samples.png").exists()
 

@@ -228,7 +228,7 @@ def test_options_are_checked_coerced_and_presets_applied():
         ({"loss": "hinj"}, "unknown loss 'hinj'. Did you mean 'hinge'"),
         ({"options": {"image_size": 64}}, "mlp-gan has no option 'image_size'; it accepts: .*latent_dim"),
         ({"steps": 3, "epochs": 1}, "--steps or --epochs, not both"),
-        ({"batch_size": 0}, "--batch-size must be a positive number"),
+        ({"batch_size": 0}, r"--batch-size must be a whole number from 1 to 2\*\*63 - 1, got 0"),
         ({"precision": "fp8"}, "unknown --precision 'fp8'"),
         ({"precision": "fp16"}, "fp16 needs a CUDA GPU"),
         ({"device": "tpu"}, "unknown --device 'tpu'"),

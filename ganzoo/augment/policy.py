@@ -68,7 +68,10 @@ class AugmentPolicy:
 
 
 def parse_augment(text: str | None, *, target: float | None = None, speed: float | None = None) -> AugmentPolicy:
-    """``none``, ``diffaug``, ``ada``, optionally with ``:op,op`` (``color``, ``translation``, ``cutout``)."""
+    """``none``, ``diffaug``, ``ada``, optionally with ``:op,op`` (``color``, ``translation``, ``cutout``).
+
+    ``target`` and ``speed`` are taken as given: their ranges are declared, and checked, with the other
+    training options (``ganzoo.training.config.TRAIN_RANGES``)."""
     text = (text or "none").strip()
     kind, _, rest = text.partition(":")
     kind = kind.strip().lower()
@@ -92,10 +95,6 @@ def parse_augment(text: str | None, *, target: float | None = None, speed: float
         raise ConfigError("--ada-target and --ada-speed need --augment ada")
     target = DEFAULT_ADA_TARGET if target is None else float(target)
     speed = DEFAULT_ADA_SPEED if speed is None else float(speed)
-    if not 0 < target < 1:
-        raise ConfigError(f"--ada-target must be between 0 and 1, got {target!r}")
-    if not speed > 0:
-        raise ConfigError(f"--ada-speed must be a positive number of images, got {speed!r}")
     return AugmentPolicy(kind, names, target, speed)
 
 

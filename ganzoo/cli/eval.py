@@ -120,7 +120,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Measure a model's samples against real data: FID, KID, precision/recall, class coverage."""
         from .. import metrics
+        from ..ranges import COUNT, SEED, TRUNCATION, NumberRange, check_numbers
 
+        check_numbers([("-n", n, NumberRange(low=2, high=COUNT.high, integer=True)), ("--seed", seed, SEED),
+                       ("--batch-size", batch_size, COUNT), ("--truncation", truncation, TRUNCATION)])
         options: dict[str, Any] = {
             "data_dir": data,
             "split": split,

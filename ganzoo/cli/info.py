@@ -93,8 +93,11 @@ def model_info(spec: ModelSpec) -> dict[str, Any]:
 
 
 def _identity(record: str, spec: Any) -> dict[str, Any]:
-    """What every record's description starts with: its kind, name, summary and plugin."""
-    return {"record": record, "name": spec.name, "summary": spec.summary, "plugin": spec.plugin}
+    """What every record's description starts with: its kind, name, summary and plugin (the name that finds it:
+    ``PLUGIN:NAME`` for a record whose bare name an earlier plugin holds)."""
+    from ..registry import reference_name
+
+    return {"record": record, "name": reference_name(spec), "summary": spec.summary, "plugin": spec.plugin}
 
 
 def loss_info(spec: LossSpec) -> dict[str, Any]:
@@ -151,17 +154,18 @@ def callback_info(spec: Any) -> dict[str, Any]:
 
 
 def find_records(name: str, registry: Registry | None = None) -> list[tuple[str, Any]]:
-    """Every record named ``name``, as ``(kind, spec)``. A model may be named with a weights tag
-    (``name.tag``; the tag must exist). None found: an error suggesting names of every kind."""
+    """Every record named ``name``, as ``(kind, spec)``: the one each kind's table finds (``PLUGIN:NAME`` for a
+    record whose bare name another plugin holds). A model may be named with a weights tag (``name.tag``; the tag
+    must exist). None found: an error suggesting names of every kind."""
     registry = registry or get_registry()
     found: list[tuple[str, Any]] = []
     for kind, table_name in KINDS.items():
-        record = getattr(registry, table_name).records.get(name)
+        record = getattr(registry, table_name).find(name)
         if record is not None:
             found.append((kind, record))
     model, tag = split_weights_name(name)
-    if not found and tag is not None and model in registry.models.records:
-        spec = registry.models.records[model]
+    spec = registry.models.find(model) if not found and tag is not None else None
+    if spec is not None:
         spec.get_weights(tag)  # an unknown tag is an error that names the known ones
         found.append(("model", spec))
     if not found:
@@ -268,6 +272,11 @@ def register(app: typer.Typer) -> None:
         if len(found) > 1:
             raise ConfigError(f"{name!r} is {kinds}; choose one with --kind ({' or '.join(k for k, _ in found)})")
         record_kind, spec = found[0]
+        clash = get_registry().table_of(spec).clash_line(spec.name)
+        if clash:  # stdout stays the record; the other plugins' records of the name are one line on stderr
+            from .common import stderr_console
+
+            stderr_console().print(f"note: {clash}", markup=False)
         info = _DESCRIBE[record_kind](spec)
         if as_json:
             typer.echo(json.dumps(info, indent=2))

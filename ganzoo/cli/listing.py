@@ -1,23 +1,45 @@
-"""``ganzoo list``: the registered models, as a table on a terminal, plain text when piped, or JSON."""
+"""``ganzoo list``: the registered models, as a table on a terminal, plain text when piped, or JSON.
+
+A record whose name an earlier plugin holds is listed under ``PLUGIN:NAME``, the name that finds
+it, and one line on stderr says which names clash (stdout stays one row per record for scripts).
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from typing import Any
 
 import typer
 
-from ..registry import get_registry
+from ..registry import Table, get_registry
 from ..specs import ModelSpec
 from .common import is_terminal, stdout_console, user_errors
 
 __all__ = ["model_row", "register"]
 
 
+def _listed(table: Table[Any], pattern: str | None) -> list[Any]:
+    """The records of ``table`` whose bare name matches ``pattern``: the owners by name, then the shadowed ones."""
+    shadowed = [s for s in table.shadowed_records() if not pattern or fnmatch.fnmatchcase(s.name, pattern)]
+    return [table.records[name] for name in table.names(pattern)] + shadowed
+
+
+def _note_clashes() -> None:
+    """One line on stderr when plugins registered the same name (``ganzoo plugins`` says more)."""
+    lines = get_registry().clash_lines()
+    if lines:
+        from .common import stderr_console
+
+        stderr_console().print(f"note: {'; '.join(lines)}", markup=False)
+
+
 def model_row(spec: ModelSpec) -> dict[str, Any]:
     """The facts ``ganzoo list`` shows for one model (also its JSON record)."""
+    from ..registry import reference_name
+
     return {
-        "name": spec.name,
+        "name": reference_name(spec),
         "kind": spec.kind,
         "default_dataset": spec.default_dataset,
         "datasets": list(spec.datasets),
@@ -63,9 +85,8 @@ def _simple_rows(kind: str, pattern: str | None) -> list[dict[str, Any]]:
     table = {"losses": registry.losses, "datasets": registry.datasets, "extractors": registry.extractors,
              "callbacks": registry.callbacks}[kind]
     rows = []
-    for name in table.names(pattern):
-        spec = table.records[name]
-        row: dict[str, Any] = {"name": name, "plugin": spec.plugin, "summary": spec.summary}
+    for spec in _listed(table, pattern):
+        row: dict[str, Any] = {"name": table.reference(spec), "plugin": spec.plugin, "summary": spec.summary}
         if kind == "datasets":
             row.update(
                 sample_shape=list(spec.sample_shape) if spec.sample_shape else None,
@@ -100,6 +121,7 @@ def register(app: typer.Typer) -> None:
             from .common import error
 
             error("choose one of --losses, --datasets, --extractors, --callbacks")
+        _note_clashes()
         if chosen:
             rows = _simple_rows(chosen[0], pattern)
             if as_json:
@@ -118,7 +140,7 @@ def register(app: typer.Typer) -> None:
                     typer.echo(f"{row['name']}\t{row['plugin']}\t{row['summary']}")
             return
         registry = get_registry()
-        rows = [model_row(registry.models.records[name]) for name in registry.models.names(pattern)]
+        rows = [model_row(spec) for spec in _listed(registry.models, pattern)]
         if as_json:
             typer.echo(json.dumps(rows, indent=2))
         elif is_terminal():

@@ -1,4 +1,4 @@
-"""``ganzoo plugins``: each plugin, where it comes from, the hooks it implements, and failures."""
+"""``ganzoo plugins``: each plugin, where it comes from, the hooks it implements, failures, and name clashes."""
 
 from __future__ import annotations
 
@@ -22,12 +22,13 @@ def register(app: typer.Typer) -> None:
         """Show the loaded plugins, their versions and hooks, and those that failed to load."""
         registry = get_registry()
         infos = [p for p in registry.plugins if builtins or not p.builtin]
+        tables = {kind: getattr(registry, kind) for kind in HOOKS.values()}
         records = []
         for info in infos:
             record = info.as_dict()
-            record["registered"] = {
-                kind: [n for n, s in getattr(registry, kind).records.items() if s.plugin == info.name]
-                for kind in HOOKS.values()
+            record["registered"] = {  # by the names that find them: PLUGIN:NAME where another plugin holds the name
+                kind: [table.reference(s) for s in table.every_record() if s.plugin == info.name]
+                for kind, table in tables.items()
             }
             records.append(record)
         if as_json:
@@ -43,6 +44,7 @@ def register(app: typer.Typer) -> None:
             for record in records:
                 status = (
                     f"[red]failed: {escape(record['error'])}[/]" if record["error"] else "[green]ok[/]"
+                    + "".join(f"; [yellow]{escape(clash)}[/]" for clash in record["clashes"])
                 )
                 table.add_row(
                     f"[cyan]{record['name']}[/]",
@@ -54,6 +56,6 @@ def register(app: typer.Typer) -> None:
             stdout_console().print(table)
             return
         for record in records:
-            status = f"FAILED {record['error']}" if record["error"] else "ok"
+            status = f"FAILED {record['error']}" if record["error"] else "; ".join(["ok", *record["clashes"]])
             hooks = ",".join(record["hooks"]) or "-"
             typer.echo(f"{record['name']}\t{record['distribution']} {record['version']}\t{hooks}\t{status}")

@@ -20,6 +20,7 @@ from typing import Any
 import typer
 
 from ..errors import ConfigError
+from ..ranges import COUNT, SEED, TRUNCATION, NumberRange, check_numbers
 from .common import complete_model, user_errors
 
 __all__ = ["parse_labels", "register"]
@@ -31,8 +32,9 @@ WALK_STEPS = 12
 WALK_FRAME_MS = 80
 
 
-def parse_labels(text: str | None, count: int) -> list[int] | None:
-    """``"0,1,2"`` -> labels for ``count`` samples, the list repeated in turn (``"3"``: all threes)."""
+def parse_labels(text: str | None, count: int, classes: int | None = None) -> list[int] | None:
+    """``"0,1,2"`` -> labels for ``count`` samples, the list repeated in turn (``"3"``: all threes); with
+    ``classes`` (a conditional model's), each label is held to ``0..classes-1`` in a message naming --labels."""
     if text is None:
         return None
     parts = [part.strip() for part in text.split(",") if part.strip()]
@@ -42,6 +44,8 @@ def parse_labels(text: str | None, count: int) -> list[int] | None:
         raise ConfigError(f"--labels takes comma-separated class numbers such as 0,1,2, got {text!r}") from None
     if not values:
         raise ConfigError("--labels is empty: give class numbers such as 0,1,2")
+    if classes:
+        check_numbers(("--labels", value, NumberRange(low=0, high=classes - 1, integer=True)) for value in values)
     return [values[i % len(values)] for i in range(count)]
 
 
@@ -58,7 +62,7 @@ def _interpolation(model: Any, rows: int, steps: int, seed: int, labels: str | N
     z = torch.cat(paths)
     if model.num_classes is None:
         return z, model.class_labels(len(z), parse_labels(labels, len(z)))
-    row_labels = parse_labels(labels, rows) or [row % model.num_classes for row in range(rows)]
+    row_labels = parse_labels(labels, rows, model.num_classes) or [row % model.num_classes for row in range(rows)]
     return z, model.class_labels(len(z), [label for label in row_labels for _ in range(steps)])
 
 
@@ -123,6 +127,8 @@ def register(app: typer.Typer) -> None:
         from ..imaging import save_grid, save_samples
         from ..outputs import check_output_file, check_output_folder, make_folder
 
+        check_numbers([("-n", count, COUNT), ("--seed", seed, SEED), ("--nrow", nrow, COUNT),
+                       ("--truncation", truncation, TRUNCATION)])
         if interpolate and truncation is not None:
             raise ConfigError("--truncation applies to random samples, not to --interpolate")
         if gif is not None and not interpolate:
@@ -164,7 +170,7 @@ def register(app: typer.Typer) -> None:
         else:
             columns = nrow or by_class or square
             z = model.latents(count, seed=seed, truncation=truncation)
-            label_tensor = model.class_labels(count, parse_labels(labels, count))
+            label_tensor = model.class_labels(count, parse_labels(labels, count, model.num_classes))
         images = model.decode(z, label_tensor)
         if drawable and output is not None:
             written.append(str(save_samples(images, output, nrow=columns, title=f"{model.name}, seed {seed}")))
@@ -187,9 +193,10 @@ def _write_walk(path: Path, model: Any, count: int, seed: int, labels: str | Non
     from ..animation import frame_durations, grid_frame, save_gif
 
     scale = 2 if model.sample_shape[-1] < 48 else 1
+    walk_labels = parse_labels(labels, count, model.num_classes)
     frames = [
         grid_frame(images, nrow=columns, scale=scale)
-        for images in model.walk(count, seed=seed, keys=WALK_KEYS, steps=WALK_STEPS, labels=parse_labels(labels, count))
+        for images in model.walk(count, seed=seed, keys=WALK_KEYS, steps=WALK_STEPS, labels=walk_labels)
     ]
     durations = frame_durations(len(frames), longest=WALK_FRAME_MS)
     return save_gif(frames, path, durations=durations, comment=f"{model.name} walk, seed {seed}")

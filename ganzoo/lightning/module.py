@@ -155,6 +155,10 @@ class GANModule(L.LightningModule):
         random.seed(seed)
         self.generator: nn.Module = call_with_accepted(spec.generator, self.model_config)
         self.discriminator: nn.Module = call_with_accepted(spec.discriminator, self.model_config)
+        from ..training.setup import check_batch_normalisation, fixed_samples
+
+        check_batch_normalisation(self.config.batch_size, spec.name,
+                                  {"generator": self.generator, "discriminator": self.discriminator})
         self.is_image = len(self.generator.sample_shape) == 3
         self.channels_last = self.is_image and (_has_conv(self.generator) or _has_conv(self.discriminator))
         if self.channels_last:
@@ -163,8 +167,6 @@ class GANModule(L.LightningModule):
         self.gan_loss = self.config.loss_spec.build(**self.config.loss_options)
         self.d_steps = int(getattr(self.gan_loss, "d_steps", 1))
         self.num_classes = int(self.generator.num_classes or 1) if spec.conditional else None
-        from ..training.setup import fixed_samples
-
         self.fixed = fixed_samples(self.config.request, SimpleNamespace(is_image=self.is_image),
                                     int(self.generator.latent_dim), self.num_classes, torch.device("cpu"))
         self.steps_done = 0

@@ -16,6 +16,7 @@ from typing import Any
 
 from ganzoo._version import __version__
 from ganzoo.errors import ConfigError
+from ganzoo.ranges import SEED
 
 from .kid import effective_subset_size
 
@@ -73,8 +74,8 @@ class EvalProtocol:
         if isinstance(self.n, numbers.Integral) and not isinstance(self.n, bool) and self.n < k + 2:
             raise ConfigError(f"--n {self.n} is too small: the metrics need at least {k + 2} samples")
         _check_int("n", self.n, k + 2)
-        _check_int("seed", self.seed, 0)
-        _check_int("reference_seed", self.reference_seed, 0)
+        for name in ("seed", "reference_seed"):  # an int, and one torch.manual_seed takes (ganzoo.ranges.SEED)
+            SEED.check(name, _check_int(name, getattr(self, name), 0))
         _check_int("kid_subset_size", self.kid_subset_size, 2)
         _check_int("kid_subsets", self.kid_subsets, 1)
         if self.split is not None and not isinstance(self.split, str):

@@ -31,16 +31,19 @@ from typing import Any
 from ..cards import MAX_LICENSE_NAME
 from ..errors import ConfigError
 from ..export import jsonable
+from ..ranges import COUNT, NON_NEGATIVE, POSITIVE, SEED, NumberRange
 from ..specs import DatasetSpec, LossSpec, ModelSpec
 from .options import coerce_declared, coerce_loss_options, coerce_options
 
 __all__ = [
+    "TRAIN_RANGES",
     "ResolvedConfig",
     "TrainConfig",
     "coerce_declared",
     "coerce_loss_options",
     "coerce_options",
     "model_config_for",
+    "option_name",
     "resolve",
 ]
 
@@ -54,7 +57,53 @@ DEFAULT_DIST_TIMEOUT_S = 600.0
 """How long a collective waits for the other processes of a multi-process run (``--dist-timeout``): longer
 than any rank-0-only work (sample grids, checkpoints, the export) or a first decoding of an image folder,
 short enough that a stalled rank does not hold the others' GPUs for torch's default half hour."""
+MAX_EPOCHS = 1e9
+"""More passes over the data than any run makes; it keeps ``epochs x batches`` within the step counter."""
+MAX_SAMPLE_GRID = 4096
+"""Images in the fixed-noise grid (a 64 x 64 grid): more is unreadable, and is drawn every ``--sample-every`` steps."""
+MAX_DIST_TIMEOUT_S = 7 * 24 * 3600.0
+"""A week: any wait longer than that is a hang, and ``datetime.timedelta`` refuses what is far larger."""
+MAX_PENALTY_GAMMA = 1e6
+"""R1/R2 weights beyond any published recipe (StyleGAN2 uses up to 100, R3GAN less): larger ones overflow the
+penalty in float32 at once, which the divergence check would then blame on the learning rate."""
 
+TRAIN_RANGES: dict[str, NumberRange] = {
+    "epochs": NumberRange(low=0, low_open=True, high=MAX_EPOCHS),
+    "steps": COUNT,
+    "batch_size": COUNT,
+    "lr": POSITIVE,
+    "betas": NumberRange(low=0, high=1, high_open=True, items=2),
+    "seed": SEED,
+    "sample_every": COUNT,
+    "checkpoint_every": COUNT,
+    "log_every": COUNT,
+    "limit": COUNT,
+    "num_samples": NumberRange(low=1, high=MAX_SAMPLE_GRID, integer=True),
+    "dist_timeout": NumberRange(low=0, low_open=True, high=MAX_DIST_TIMEOUT_S),
+    "ema": NON_NEGATIVE,
+    "ema_rampup": NON_NEGATIVE,
+    "ada_target": NumberRange(low=0, high=1, low_open=True, high_open=True),
+    "ada_speed": POSITIVE,
+    "r1_gamma": NumberRange(low=0, high=MAX_PENALTY_GAMMA),
+    "r2_gamma": NumberRange(low=0, high=MAX_PENALTY_GAMMA),
+    "reg_every": COUNT,
+}
+"""The range of every numeric training option, keyed by its ``TrainConfig`` field: the one declaration that
+:class:`TrainConfig` holds each value to when it is set (from the command line, from Python, from a resumed
+checkpoint's record) and :func:`resolve` holds a model's default hyper-parameters to."""
+
+_API_ONLY = frozenset({"num_samples"})
+"""Fields without a command-line option: messages name the field itself."""
+
+
+def option_name(field_name: str) -> str:
+    """How a message names a training option: its flag (``--batch-size``), or the field for API-only ones."""
+    return field_name if field_name in _API_ONLY else "--" + field_name.replace("_", "-")
+
+
+def check_training_number(field_name: str, value: Any) -> Any:
+    """``value`` held to the declared range of ``field_name`` (:data:`TRAIN_RANGES`), named by its option."""
+    return TRAIN_RANGES[field_name].check(option_name(field_name), value)
 
 
 @dataclass
@@ -134,6 +183,16 @@ class TrainConfig:
     compile_mode: str | None = None
     """``--compile-mode``: ``torch.compile``'s mode; None: the device's default (:func:`.compiling.compile_mode`)."""
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Every numeric field is held to its declared range (:data:`TRAIN_RANGES`) whenever it is set: at
+        construction, by a resume that merges in a checkpoint's record, by a caller's later assignment. So no
+        request that reaches the trainer or the Lightning module holds ``inf``, ``nan`` or a seed torch refuses."""
+        if name in TRAIN_RANGES and not (value is None and name in _MAY_BE_UNSET):
+            checked = check_training_number(name, value)
+            if TRAIN_RANGES[name].integer:
+                value = checked  # 3.0 -> 3: a seed or a count is an int from here on
+        object.__setattr__(self, name, value)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON- and checkpoint-safe: paths as strings, tuples as lists."""
         values = dataclasses.asdict(self)
@@ -159,6 +218,8 @@ class TrainConfig:
         return cls(**kwargs)
 
 
+_MAY_BE_UNSET = frozenset(f.name for f in dataclasses.fields(TrainConfig) if f.default is None)
+"""Fields where None means "the model's default" (or "none"), rather than a number left out."""
 
 
 @dataclass
@@ -186,17 +247,25 @@ class ResolvedConfig:
     tensorboard: Path | None = None
     """The folder of this session's TensorBoard events; None for none."""
 
+    # the names a run records (checkpoint, config.json, card, equivalent command): PLUGIN:NAME for a record whose
+    # bare name another plugin holds, so that a resume or a rerun finds the same record again
     @property
     def model(self) -> str:
-        return self.spec.name
+        from ..registry import reference_name
+
+        return reference_name(self.spec)
 
     @property
     def dataset(self) -> str:
-        return self.dataset_spec.name
+        from ..registry import reference_name
+
+        return reference_name(self.dataset_spec)
 
     @property
     def loss(self) -> str:
-        return self.loss_spec.name
+        from ..registry import reference_name
+
+        return reference_name(self.loss_spec)
 
     def total_steps(self, batches_per_epoch: int, d_steps: int) -> int:
         """Generator updates in the run: ``steps``, or ``epochs`` of data at ``d_steps`` batches per step."""
@@ -205,14 +274,14 @@ class ResolvedConfig:
         return max(1, math.ceil(self.epochs * batches_per_epoch / d_steps))  # type: ignore[operator]
 
 
-def _positive(name: str, value: Any, kind: type = int) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ConfigError(f"--{name.replace('_', '-')} must be a positive number, got {value!r}")
-    if kind is int and float(value) != int(value):
-        raise ConfigError(f"--{name.replace('_', '-')} must be a whole number, got {value!r}")
-    return kind(value)
+def _checked(field_name: str, value: Any) -> Any:
+    """A request's value or a model's default, held to the option's declared range (None stays None)."""
+    return None if value is None else check_training_number(field_name, value)
+
+
+def _pick(given: Any, default: Any) -> Any:
+    """The request's value, or the default when it left the option unset."""
+    return default if given is None else given
 
 
 def default_out(model: str, dataset: str) -> Path:
@@ -221,14 +290,16 @@ def default_out(model: str, dataset: str) -> Path:
 
 def resolve(config: TrainConfig) -> ResolvedConfig:
     """Check ``config`` against the registry and fill in the model's defaults."""
-    from ..registry import get_dataset_spec, get_loss_spec, get_model_spec, list_datasets
+    from ..registry import get_model_spec, get_registry, list_datasets
 
+    registry = get_registry()
     spec = get_model_spec(config.model)
     dataset_name = config.dataset or spec.default_dataset
     if not dataset_name:
         raise ConfigError(f"{spec.name} has no default dataset; choose one with --dataset")
-    dataset_spec = get_dataset_spec(dataset_name)
-    if not spec.trains_on(dataset_spec.name):
+    # a name the model uses means its own plugin's record first (CONTRIBUTING.md, "Names and clashes")
+    dataset_spec = registry.datasets.get(dataset_name, prefer=spec.plugin)
+    if not spec.trains_on(dataset_spec):
         accepted = [n for n in list_datasets() if spec.trains_on(n)] or list(spec.datasets)
         raise ConfigError(
             f"{spec.name} does not train on dataset {dataset_spec.name!r}; use one of: {', '.join(accepted)}"
@@ -237,7 +308,7 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
         raise ConfigError(
             f"dataset {dataset_spec.name!r} has no split {config.split!r}; use one of {', '.join(dataset_spec.splits)}"
         )
-    loss_spec = get_loss_spec(config.loss or spec.default_loss)
+    loss_spec = registry.losses.get(config.loss or spec.default_loss, prefer=spec.plugin)
     if spec.losses and loss_spec.name not in spec.losses:
         raise ConfigError(
             f"{spec.name} does not train with loss {loss_spec.name!r}; use one of: {', '.join(spec.losses)}"
@@ -256,26 +327,16 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
 
     if config.steps is not None and config.epochs is not None:
         raise ConfigError("give --steps or --epochs, not both")
-    steps = _positive("steps", config.steps)
-    epochs = _positive("epochs", config.epochs, float)
-    if steps is None and epochs is None:
-        hyper = spec.hyperparameters
-        steps = _positive("steps", hyper.get("steps"))
-        epochs = None if steps is not None else _positive("epochs", hyper.get("epochs", 1), float)
-
+    # the request's numbers were held to TRAIN_RANGES when they were set; the model's defaults are held here
+    steps = _checked("steps", config.steps)
+    epochs = _checked("epochs", config.epochs)
     hyper = spec.hyperparameters
-    batch_size = config.batch_size if config.batch_size is not None else hyper.get("batch_size", DEFAULT_BATCH_SIZE)
-    batch_size = _positive("batch_size", batch_size)
-    lr = _positive("lr", config.lr if config.lr is not None else hyper.get("lr", DEFAULT_LR), float)
-    betas = tuple(config.betas if config.betas is not None else hyper.get("betas", DEFAULT_BETAS))
-    if len(betas) != 2 or not all(0 <= float(b) < 1 for b in betas):
-        raise ConfigError(f"--betas must be two numbers in [0, 1), got {betas!r}")
-    if not isinstance(config.seed, int) or isinstance(config.seed, bool) or config.seed < 0:
-        raise ConfigError(f"--seed must be a non-negative integer, got {config.seed!r}")
-    if config.limit is not None:
-        _positive("limit", config.limit)
-    if not (isinstance(config.num_samples, int) and config.num_samples > 0):
-        raise ConfigError(f"num_samples must be a positive integer, got {config.num_samples!r}")
+    if steps is None and epochs is None:
+        steps = _checked("steps", hyper.get("steps"))
+        epochs = None if steps is not None else _checked("epochs", hyper.get("epochs", 1))
+    batch_size = _checked("batch_size", _pick(config.batch_size, hyper.get("batch_size", DEFAULT_BATCH_SIZE)))
+    lr = _checked("lr", _pick(config.lr, hyper.get("lr", DEFAULT_LR)))
+    betas = _checked("betas", _pick(config.betas, hyper.get("betas", DEFAULT_BETAS)))
 
     out = Path(config.out) if config.out else default_out(spec.name, dataset_spec.name)
     return ResolvedConfig(
@@ -286,11 +347,11 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
         options=options,
         batch_size=batch_size,
         lr=lr,
-        betas=(float(betas[0]), float(betas[1])),
+        betas=betas,
         out=out,
-        sample_every=_positive("sample_every", config.sample_every) or DEFAULT_SAMPLE_EVERY,
-        checkpoint_every=_positive("checkpoint_every", config.checkpoint_every) or DEFAULT_CHECKPOINT_EVERY,
-        log_every=_positive("log_every", config.log_every) or DEFAULT_LOG_EVERY,
+        sample_every=_pick(config.sample_every, DEFAULT_SAMPLE_EVERY),
+        checkpoint_every=_pick(config.checkpoint_every, DEFAULT_CHECKPOINT_EVERY),
+        log_every=_pick(config.log_every, DEFAULT_LOG_EVERY),
         steps=steps,
         epochs=epochs,
         loss_options=loss_options,

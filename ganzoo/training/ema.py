@@ -24,20 +24,12 @@ from torch import nn
 
 from ..errors import ConfigError
 
-__all__ = ["DEFAULT_EMA_HALF_LIFE", "DEFAULT_EMA_RAMPUP", "GeneratorEMA", "check_ema"]
+__all__ = ["DEFAULT_EMA_HALF_LIFE", "DEFAULT_EMA_RAMPUP", "GeneratorEMA"]
 
 DEFAULT_EMA_HALF_LIFE = 10_000.0
 """Images (StyleGAN2's ``ema_kimg=10`` at small resolutions); the default for image data."""
 DEFAULT_EMA_RAMPUP = 0.05
 """StyleGAN2's ``ema_rampup``: the half-life is at most this share of the images seen so far."""
-
-
-def check_ema(half_life: Any, rampup: Any) -> tuple[float, float]:
-    """``(half_life, rampup)`` checked: a half-life of 0 turns the average off."""
-    for name, value in (("--ema", half_life), ("--ema-rampup", rampup)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            raise ConfigError(f"{name} must be a number >= 0, got {value!r}")
-    return float(half_life), float(rampup)
 
 
 class GeneratorEMA:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError
+from ..ranges import COUNT, POSITIVE, NumberRange
 from ..specs import LossSpec, ModelSpec
 
 __all__ = ["coerce_declared", "coerce_loss_options", "coerce_options"]
@@ -46,7 +47,8 @@ def coerce_declared(
     declared: Mapping[str, Any], values: Mapping[str, Any], *, owner: str, positive: bool = False
 ) -> dict[str, Any]:
     """Check ``values`` against ``declared`` options (a type or a tuple of allowed values each) and
-    convert strings from the command line; ``positive``: numbers must be above zero."""
+    convert strings from the command line; numbers must be finite and, with ``positive``, above zero
+    (:mod:`ganzoo.ranges`)."""
     result: dict[str, Any] = {}
     for key, value in values.items():
         if key not in declared:
@@ -60,8 +62,9 @@ def coerce_declared(
             result[key] = match[0]
         elif isinstance(allowed, type):
             result[key] = _coerce_to_type(value, allowed, key, owner)
-            if positive and allowed in (int, float) and result[key] <= 0:
-                raise ConfigError(f"option {key}={value} of {owner} must be positive")
+            if allowed in (int, float):  # finite always ('inf' converts to a float); above zero for a model's
+                bounds = (COUNT if allowed is int else POSITIVE) if positive else NumberRange()
+                bounds.check(f"option {key} of {owner}", result[key])
         else:
             result[key] = value
     return result

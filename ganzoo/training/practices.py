@@ -12,8 +12,8 @@ from typing import Any
 
 from ..augment.policy import AugmentPolicy, parse_augment
 from ..errors import ConfigError
-from .ema import DEFAULT_EMA_HALF_LIFE, DEFAULT_EMA_RAMPUP, check_ema
-from .regularize import GradientPenalty, check_penalties
+from .ema import DEFAULT_EMA_HALF_LIFE, DEFAULT_EMA_RAMPUP
+from .regularize import GradientPenalty
 
 __all__ = ["BEFORE_PRACTICES", "PRACTICE_SETTINGS", "Practices", "resolve_practices"]
 
@@ -72,15 +72,18 @@ class Practices:
 
 
 def resolve_practices(request: Any, *, is_image: bool) -> Practices:
-    """Check the request's practice fields; fill the defaults for data that is (or is not) images."""
+    """Check the request's practice fields; fill the defaults for data that is (or is not) images.
+
+    The numbers are in their declared ranges already (a ``TrainConfig`` holds each field to
+    ``TRAIN_RANGES`` when it is set); what is checked here is how the settings go together."""
     default_ema = DEFAULT_EMA_HALF_LIFE if is_image else 0.0
-    half_life, rampup = check_ema(
-        default_ema if request.ema is None else request.ema,
-        DEFAULT_EMA_RAMPUP if request.ema_rampup is None else request.ema_rampup,
-    )
+    half_life = float(default_ema if request.ema is None else request.ema)
+    rampup = float(DEFAULT_EMA_RAMPUP if request.ema_rampup is None else request.ema_rampup)
     augment = parse_augment(request.augment, target=request.ada_target, speed=request.ada_speed)
     if augment.enabled and not is_image:
         raise ConfigError(f"--augment {augment.spelling()} works on images, and this dataset's samples are not "
                           "images; train without --augment")
-    r1, r2, every = check_penalties(request.r1_gamma, request.r2_gamma, request.reg_every)
+    r1 = float(request.r1_gamma or 0.0)
+    r2 = float(request.r2_gamma or 0.0)
+    every = 1 if request.reg_every is None else int(request.reg_every)
     return Practices(half_life, rampup, augment, GradientPenalty(r1, r2, every))

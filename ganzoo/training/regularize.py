@@ -17,23 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import ConfigError
-
-__all__ = ["GradientPenalty", "check_penalties", "gradient_penalty"]
-
-
-def check_penalties(r1_gamma: Any, r2_gamma: Any, every: Any) -> tuple[float, float, int]:
-    """``(r1_gamma, r2_gamma, every)`` checked (``None`` means 0, 0 and 1)."""
-    values = []
-    for name, value in (("--r1-gamma", r1_gamma), ("--r2-gamma", r2_gamma)):
-        value = 0.0 if value is None else value
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            raise ConfigError(f"{name} must be a number >= 0, got {value!r}")
-        values.append(float(value))
-    every = 1 if every is None else every
-    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-        raise ConfigError(f"--reg-every must be a whole number >= 1, got {every!r}")
-    return values[0], values[1], every
+__all__ = ["GradientPenalty", "gradient_penalty"]
 
 
 def gradient_penalty(

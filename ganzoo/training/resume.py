@@ -31,11 +31,13 @@ FIXED_ON_RESUME = (
 def _typed(key: str, values: Mapping[str, Any], request: TrainConfig, saved: Mapping[str, Any]) -> dict[str, Any]:
     """``--option``/``--loss-option`` values as the run recorded them: typed by the model's (or loss's)
     declared options, so ``d_steps=2`` from the command line equals the checkpoint's ``2``."""
-    from ..registry import get_loss_spec, get_model_spec
+    from ..registry import get_model_spec, get_registry
 
+    model = get_model_spec(request.model)
     if key == "options":
-        return coerce_options(get_model_spec(request.model), values)
-    return coerce_loss_options(get_loss_spec(request.loss or saved.get("loss") or ""), values)
+        return coerce_options(model, values)
+    loss = get_registry().losses.get(request.loss or saved.get("loss") or "", prefer=model.plugin)
+    return coerce_loss_options(loss, values)
 
 
 def check_resume_compatible(request: TrainConfig, saved: Mapping[str, Any], out: Path) -> TrainConfig:

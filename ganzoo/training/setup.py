@@ -39,14 +39,38 @@ from .step import AdversarialStep, Optimisation, fused_adam
 from .streams import BatchStream, FixedSamples, GlobalRandomState, NoiseStream
 from .window import MetricWindow
 
-__all__ = ["build_run", "restore"]
+__all__ = ["build_run", "check_batch_normalisation", "restore"]
 
 POINTS_IN_SCATTER = 1000
 REAL_POINTS = 2000
+MIN_BATCHNORM_BATCH = 2
+"""Samples a BatchNorm layer needs per batch in training: one sample has no batch statistics to normalise by."""
 
 
 def _has_conv(module: nn.Module) -> bool:
     return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in module.modules())
+
+
+def check_batch_normalisation(
+    batch_size: int, model: str, networks: dict[str, nn.Module], *, processes: int = 1
+) -> None:
+    """Refuse a batch too small for the BatchNorm layers the built ``networks`` contain, before the first step.
+
+    In training, BatchNorm normalises each channel by the batch's statistics: with one sample a
+    ``BatchNorm1d`` raises inside the step, and a ``BatchNorm2d`` normalises each image by itself,
+    which is no longer the model. The networks are inspected (any subclass of torch's BatchNorm,
+    ``SyncBatchNorm`` included), so every model, built-in or plugin, gets the same rule. With
+    ``--sync-bn`` the statistics are over all ``processes``' batches together."""
+    if batch_size * processes >= MIN_BATCHNORM_BATCH:
+        return
+    using = [role for role, network in networks.items()
+             if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in network.modules())]
+    if using:
+        raise ConfigError(
+            f"--batch-size {batch_size} is too small for {model}: its {' and '.join(using)} "
+            f"{'use' if len(using) > 1 else 'uses'} BatchNorm, which needs at least {MIN_BATCHNORM_BATCH} samples "
+            f"per batch; use --batch-size {MIN_BATCHNORM_BATCH} or more"
+        )
 
 
 @dataclass
@@ -190,6 +214,8 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
     if request.sync_bn:
         generator = group.sync_batchnorm(generator)
         discriminator = group.sync_batchnorm(discriminator)
+    check_batch_normalisation(resolved.batch_size, spec.name, {"generator": generator, "discriminator": discriminator},
+                              processes=world if request.sync_bn else 1)
     produced = tuple(int(s) for s in generator.sample_shape)
     if produced != tuple(data.sample_shape):
         raise ConfigError(
