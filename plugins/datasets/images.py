@@ -74,12 +74,15 @@ def _image_size(image_size: int | None) -> int:
 def _scan(folder: Path) -> list[Path]:
     """Image files under ``folder`` (any depth, sorted; hidden files and folders skipped).
 
-    Symbolic links to folders are followed, but each real folder is read once: a link back up
-    the tree (a loop) or a second link to the same folder would otherwise multiply the data.
-    Sub-folders are visited in sorted order, so which of two names for one folder is kept
-    does not depend on the file system's listing order.
+    Only regular files are images: a named pipe called ``x.png`` would block the decoder for
+    ever, and a socket or a device cannot be read as one; such entries are skipped with one
+    warning naming the first. Symbolic links to folders are followed, but each real folder is
+    read once: a link back up the tree (a loop) or a second link to the same folder would
+    otherwise multiply the data. Sub-folders are visited in sorted order, so which of two names
+    for one folder is kept does not depend on the file system's listing order.
     """
     found: list[Path] = []
+    odd: list[Path] = []
     seen = {os.path.realpath(folder)}
     for directory, subdirs, files in os.walk(folder, followlinks=True):
         kept = []
@@ -89,7 +92,19 @@ def _scan(folder: Path) -> list[Path]:
                 seen.add(real)
                 kept.append(name)
         subdirs[:] = kept
-        found += [Path(directory, f) for f in files if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS)]
+        for name in files:
+            if name.startswith(".") or not name.lower().endswith(IMAGE_EXTENSIONS):
+                continue
+            path = Path(directory, name)
+            (found if path.is_file() else odd).append(path)  # is_file: a regular file (or a link to one)
+    if odd:
+        odd.sort()
+        count = "1 entry" if len(odd) == 1 else f"{len(odd)} entries"
+        warnings.warn(
+            f"skipped {count} under {folder} that cannot be an image (not a regular file: a named pipe, a socket, "
+            f"a device or a broken link), e.g. {odd[0]}",
+            stacklevel=3,
+        )
     return sorted(found)
 
 
@@ -208,7 +223,7 @@ def load_image_folder(
     size = _image_size(image_size)
     if root is None:
         raise DataNotFoundError(f"image-folder needs --data DIR: {_FOLDER_HINT}")
-    folder = Path(root).expanduser().resolve()
+    folder = data_dir(root).resolve()  # a file given as --data is refused there, as a file
     if not folder.is_dir():
         raise DataNotFoundError(f"image folder {folder} does not exist: pass --data DIR, {_FOLDER_HINT}")
     files = _scan(folder)
