@@ -20,6 +20,7 @@ __all__ = [
     "DuplicateNameError",
     "ExportError",
     "GanzooError",
+    "MemoryLimitError",
     "MissingExtraError",
     "OutputError",
     "PluginError",
@@ -118,6 +119,17 @@ class DiskFullError(OutputError):
         super().__init__(message, path=path, problem=problem)
         self.needed = needed
         self.free = free
+
+
+class MemoryLimitError(GanzooError):
+    """A request (an option such as ``-n`` or ``--image-size``) or a file (an image whose header declares a
+    huge size) that would need more memory than is available or allowed. ``needed`` and ``available`` are
+    in bytes (None where the refusal is a fixed bound rather than the machine's memory)."""
+
+    def __init__(self, message: str, *, needed: int | None = None, available: int | None = None):
+        super().__init__(message)
+        self.needed = needed
+        self.available = available
 
 
 class WeightsError(GanzooError):

@@ -108,6 +108,39 @@ def test_an_out_folder_whose_name_is_not_utf8_is_refused_before_training(tmp_pat
     assert os.listdir(tmp_path) == []  # nothing trained, nothing half-exported
 
 
+def test_sample_writes_the_format_its_suffix_names(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name, kind in (("grid.jpg", "JPEG"), ("grid.JPEG", "JPEG"), ("grid.png", "PNG"), ("grid.bmp", "BMP")):
+        result = runner.invoke(build_app(), ["sample", "dcgan-mnist", "--offline", "-n", "4", "-o", name])
+        assert result.exit_code == 0, result.output
+        with Image.open(name) as written:
+            assert written.format == kind, name
+
+
+@pytest.mark.parametrize(
+    ("option", "name", "expected"),
+    [
+        ("-o", "grid.txt", "the suffix .txt names no format ganzoo writes here; end the name in .png, .jpg, .jpeg"),
+        ("-o", "grid", "the name has no suffix to say which format to write; end the name in .png"),
+        ("--tensor", "samples.pt", "the suffix .pt names no format ganzoo writes here; end the name in .safetensors"),
+    ],
+)
+def test_sample_refuses_a_suffix_that_names_another_format_before_drawing(tmp_path, monkeypatch, option, name,
+                                                                          expected):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("ganzoo.sampling.Sampler.latents", _never("Sampler.latents"))
+    line = _one_line(runner.invoke(build_app(), ["sample", "dcgan-mnist", "--offline", "-n", "4", option, name]))
+    assert line.startswith(f"error: cannot write {name} ({option}")
+    assert expected in line
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_walk_gif_must_be_named_gif(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ["sample", "dcgan-mnist", "--offline", "--interpolate", "-n", "2", "--gif", "walk.png"]
+    assert "end the name in .gif" in _one_line(runner.invoke(build_app(), args))
+
+
 # ---------------------------------------------------------------- Ctrl-C in any command
 
 
