@@ -20,7 +20,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from .files import write_atomic
-from .imaging import load_font, make_grid
+from .imaging import GridCanvas, load_font, to_numpy
 
 __all__ = [
     "MAX_SECONDS",
@@ -88,12 +88,12 @@ def caption(image: Image.Image, text: str) -> Image.Image:
 
 
 def grid_frame(images: Any, *, nrow: int, scale: int = 1) -> Image.Image:
-    """One frame of ``(N, C, H, W)`` images in ``[-1, 1]`` tiled as :func:`ganzoo.imaging.make_grid` does."""
-    grid = make_grid(images, nrow=nrow)
-    frame = Image.fromarray(grid[:, :, 0], mode="L") if grid.shape[2] == 1 else Image.fromarray(grid, mode="RGB")
-    if scale > 1:
-        frame = frame.resize((frame.width * scale, frame.height * scale), Image.NEAREST)
-    return frame
+    """One frame of ``(N, C, H, W)`` images in ``[-1, 1]`` tiled as :func:`ganzoo.imaging.make_grid` does, every
+    pixel ``scale`` x ``scale``."""
+    array = to_numpy(images)
+    canvas = GridCanvas(len(array), array.shape[1:], nrow=nrow, scale=scale)
+    canvas.add(array)
+    return canvas.image()
 
 
 def paletted(frame: Image.Image) -> Image.Image:

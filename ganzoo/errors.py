@@ -22,6 +22,7 @@ __all__ = [
     "ExportError",
     "FolderEscapeError",
     "GanzooError",
+    "MemoryLimitError",
     "MissingExtraError",
     "OutputError",
     "PluginError",
@@ -146,6 +147,17 @@ class FolderEscapeError(GanzooError):
     def __init__(self, message: str, *, path: object = None):
         super().__init__(message)
         self.path = path
+
+
+class MemoryLimitError(GanzooError):
+    """A request (an option such as ``-n`` or ``--image-size``) or a file (an image whose header declares a
+    huge size) that would need more memory than is available or allowed. ``needed`` and ``available`` are
+    in bytes (None where the refusal is a fixed bound rather than the machine's memory)."""
+
+    def __init__(self, message: str, *, needed: int | None = None, available: int | None = None):
+        super().__init__(message)
+        self.needed = needed
+        self.available = available
 
 
 class WeightsError(GanzooError):

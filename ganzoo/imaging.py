@@ -7,20 +7,30 @@ everything else goes through numpy.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, features
 
+from .errors import ConfigError, MemoryLimitError
 from .files import write_atomic
 
 __all__ = [
+    "GridCanvas",
+    "check_picture_size",
+    "grid_scale",
     "load_font",
     "make_grid",
+    "open_image",
+    "picture_format",
+    "picture_pixel_limit",
+    "picture_suffixes",
     "save_grid",
     "save_image_atomic",
     "save_samples",
@@ -39,6 +49,129 @@ def to_numpy(values: Any) -> np.ndarray:
     return np.asarray(values, dtype=np.float32)
 
 
+def picture_pixel_limit() -> int | None:
+    """The most pixels one picture may have, read or written: twice Pillow's ``Image.MAX_IMAGE_PIXELS``
+    (179 million by default), where Pillow itself refuses to open an image as a decompression bomb. A
+    grid ganzoo writes stays within it, so ganzoo (and Pillow) can read it back. None: no limit (a
+    program that set ``Image.MAX_IMAGE_PIXELS = None``)."""
+    bound = Image.MAX_IMAGE_PIXELS
+    return None if bound is None else 2 * int(bound)
+
+
+def check_picture_size(width: int, height: int, *, what: str, fix: str) -> None:
+    """Refuse a ``width`` x ``height`` picture over :func:`picture_pixel_limit`, naming ``what`` and the ``fix``."""
+    limit = picture_pixel_limit()
+    if limit is not None and width * height > limit:
+        raise MemoryLimitError(
+            f"{what} makes a picture of {width}x{height} pixels ({width * height / 1e6:,.1f} megapixels), over the "
+            f"{limit / 1e6:,.1f}-megapixel limit of one picture: {fix}"
+        )
+
+
+@contextlib.contextmanager
+def open_image(path: str | os.PathLike[str]) -> Iterator[Image.Image]:
+    """``Image.open(path)``, lazily (only the header is read), refusing an image whose header declares more
+    pixels than :func:`picture_pixel_limit` before a byte of it is decoded: a 5 KB PNG can declare
+    20000x20000 pixels (a decompression bomb) and would take 1.6 GB to decode. Pillow checks the header
+    against that very limit as it opens; the refusal becomes a :class:`~ganzoo.errors.MemoryLimitError`
+    naming the file, where Pillow raises an exception that names neither the file nor a fix."""
+    try:
+        image = Image.open(path)
+    except Image.DecompressionBombError as error:
+        numbers = [int(n) for n in re.findall(r"(\d+) pixels", str(error))]
+        declared = f"declares {numbers[0]:,} pixels" if numbers else "declares too many pixels"
+        raise MemoryLimitError(
+            f"image {path} {declared}, more than the {picture_pixel_limit() or 0:,} of one picture ganzoo "
+            "decodes (a decompression bomb?): remove it or shrink it"
+        ) from None
+    with image:
+        yield image
+
+
+def _displayed(array: np.ndarray) -> np.ndarray:
+    """``(N, C, H, W)`` (or ``(N, H, W)``) samples in ``[-1, 1]`` as uint8 ``(N, C', H, W)`` with 1 or 3 channels
+    (any other channel count shows its first channel)."""
+    if array.ndim == 3:  # (N, H, W): one channel
+        array = array[:, None]
+    if array.ndim != 4:
+        raise ValueError(f"make_grid needs (N, C, H, W) images, got shape {array.shape}")
+    if array.shape[1] not in (1, 3):
+        array = array[:, :1]
+    return np.clip((array + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+
+
+class GridCanvas:
+    """One grid picture of ``count`` samples, filled batch by batch in order.
+
+    A sample grid only ever needs the memory of the picture itself (one byte per pixel and
+    channel): the samples can be drawn, tiled and dropped a batch at a time, so ``ganzoo
+    sample -n 20000`` never holds twenty thousand float samples. :meth:`picture_bytes` is
+    what the picture needs, for the memory check before anything is drawn. ``nrow`` is the
+    number of images per row (torchvision's meaning); ``scale`` enlarges every pixel (and the
+    padding) to ``scale`` x ``scale``, which is what resizing the whole grid with NEAREST does.
+    """
+
+    def __init__(
+        self,
+        count: int,
+        sample_shape: Sequence[int],
+        *,
+        nrow: int = 8,
+        padding: int = 2,
+        scale: int = 1,
+        pad_value: int = 0,
+    ):
+        if count < 1:
+            raise ValueError("make_grid needs at least one image")
+        if len(sample_shape) == 2:  # (H, W): one channel
+            sample_shape = (1, *sample_shape)
+        if len(sample_shape) != 3:
+            raise ValueError(f"make_grid needs (N, C, H, W) images, got sample shape {tuple(sample_shape)}")
+        channels, height, width = (int(s) for s in sample_shape)
+        self.count = count
+        self.channels = channels if channels in (1, 3) else 1
+        self.scale = max(1, int(scale))
+        self.cell = (height * self.scale, width * self.scale)
+        self.padding = padding * self.scale
+        self.pad_value = pad_value
+        self.columns = max(1, min(nrow, count))
+        self.rows = math.ceil(count / self.columns)
+        self.height = self.rows * (self.cell[0] + self.padding) + self.padding
+        self.width = self.columns * (self.cell[1] + self.padding) + self.padding
+        self.filled = 0
+        self._array: np.ndarray | None = None
+
+    def picture_bytes(self) -> int:
+        """The bytes of the picture: its pixels, and Pillow's copy for writing (4 bytes a pixel for RGB)."""
+        return self.width * self.height * (self.channels + (4 if self.channels == 3 else 1))
+
+    @property
+    def array(self) -> np.ndarray:
+        """The grid as ``(H, W, C)`` uint8 (allocated on first use)."""
+        if self._array is None:
+            self._array = np.full((self.height, self.width, self.channels), self.pad_value, dtype=np.uint8)
+        return self._array
+
+    def add(self, images: Any) -> None:
+        """Tile the next ``len(images)`` samples ``(N, C, H, W)`` in ``[-1, 1]``."""
+        pixels = _displayed(to_numpy(images))
+        if self.filled + len(pixels) > self.count:
+            raise ValueError(f"this grid holds {self.count} images; {self.filled + len(pixels)} were given")
+        if self.scale > 1:
+            pixels = pixels.repeat(self.scale, axis=2).repeat(self.scale, axis=3)
+        grid, (height, width) = self.array, self.cell
+        for index, cell in enumerate(pixels, start=self.filled):
+            row, column = divmod(index, self.columns)
+            top = self.padding + row * (height + self.padding)
+            left = self.padding + column * (width + self.padding)
+            grid[top : top + height, left : left + width] = cell.transpose(1, 2, 0)
+        self.filled += len(pixels)
+
+    def image(self) -> Image.Image:
+        """The grid as a Pillow image (grey or RGB)."""
+        return _grid_image(self.array)
+
+
 def make_grid(images: Any, nrow: int = 8, padding: int = 2, pad_value: int = 0) -> np.ndarray:
     """Tile ``(N, C, H, W)`` images in ``[-1, 1]`` into one ``(H', W', C)`` uint8 array.
 
@@ -46,30 +179,11 @@ def make_grid(images: Any, nrow: int = 8, padding: int = 2, pad_value: int = 0) 
     stay one channel; anything other than 1 or 3 channels shows its first channel.
     """
     array = to_numpy(images)
-    if array.ndim == 3:  # (N, H, W): one channel
-        array = array[:, None]
-    if array.ndim != 4:
+    if array.ndim not in (3, 4):
         raise ValueError(f"make_grid needs (N, C, H, W) images, got shape {array.shape}")
-    count, channels, height, width = array.shape
-    if channels not in (1, 3):
-        array = array[:, :1]
-        channels = 1
-    if count == 0:
-        raise ValueError("make_grid needs at least one image")
-    pixels = np.clip((array + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
-    columns = max(1, min(nrow, count))
-    rows = math.ceil(count / columns)
-    grid = np.full(
-        (rows * (height + padding) + padding, columns * (width + padding) + padding, channels),
-        pad_value,
-        dtype=np.uint8,
-    )
-    for index in range(count):
-        row, column = divmod(index, columns)
-        top = padding + row * (height + padding)
-        left = padding + column * (width + padding)
-        grid[top : top + height, left : left + width] = pixels[index].transpose(1, 2, 0)
-    return grid
+    canvas = GridCanvas(len(array), array.shape[1:], nrow=nrow, padding=padding, pad_value=pad_value)
+    canvas.add(array)
+    return canvas.array
 
 
 def _grid_image(grid: np.ndarray) -> Image.Image:
@@ -78,19 +192,51 @@ def _grid_image(grid: np.ndarray) -> Image.Image:
     return Image.fromarray(grid, mode="RGB")
 
 
+def picture_suffixes() -> dict[str, str]:
+    """The file names a picture may have, suffix -> Pillow format: what the name says is what is written."""
+    formats = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+    if features.check("webp"):
+        formats[".webp"] = "WEBP"
+    return formats
+
+
+_SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
+
+
+def picture_format(path: str | os.PathLike[str]) -> str:
+    """The Pillow format ``path``'s suffix names (``grid.jpg``: JPEG); a suffix that names none is refused."""
+    suffix = Path(path).suffix.lower()
+    formats = picture_suffixes()
+    if suffix not in formats:
+        raise ConfigError(
+            f"cannot tell which picture format to write for {path}: name it with one of {', '.join(formats)}"
+        )
+    return formats[suffix]
+
+
 def save_image_atomic(image: Image.Image, path: str | os.PathLike[str]) -> Path:
-    """Write ``image`` as PNG through :func:`ganzoo.files.write_atomic`, so a reader never sees half a file."""
-    return write_atomic(path, lambda file: image.save(file, format="PNG"))
+    """Write ``image`` in the format its name says (:func:`picture_format`: ``.png``, ``.jpg``, ...) through
+    :func:`ganzoo.files.write_atomic`, so a reader never sees half a file."""
+    kind = picture_format(path)
+    options = _SAVE_OPTIONS.get(kind, {})
+    return write_atomic(path, lambda file: image.save(file, format=kind, **options))
 
 
 def save_grid(
     images: Any, path: str | os.PathLike[str], nrow: int = 8, padding: int = 2, scale: int = 1
 ) -> Path:
-    """Save ``(N, C, H, W)`` images in ``[-1, 1]`` as one PNG grid; ``scale`` enlarges small images."""
-    image = _grid_image(make_grid(images, nrow=nrow, padding=padding))
-    if scale > 1:
-        image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
-    return save_image_atomic(image, path)
+    """Save ``(N, C, H, W)`` images in ``[-1, 1]`` as one grid picture; ``scale`` enlarges small images."""
+    array = to_numpy(images)
+    if array.ndim not in (3, 4):
+        raise ValueError(f"make_grid needs (N, C, H, W) images, got shape {array.shape}")
+    canvas = GridCanvas(len(array), array.shape[1:], nrow=nrow, padding=padding, scale=scale)
+    canvas.add(array)
+    return save_image_atomic(canvas.image(), path)
+
+
+def grid_scale(sample_shape: Sequence[int]) -> int:
+    """How much a sample grid enlarges its images: twice for small ones (under 48 pixels wide)."""
+    return 2 if sample_shape[-1] < 48 else 1
 
 
 def load_font(size: int = 12) -> ImageFont.ImageFont:
@@ -177,7 +323,7 @@ def save_samples(
     """Save what a generator produced in the form that shows it: a grid for images, a scatter for points."""
     shape = tuple(getattr(samples, "shape", np.shape(samples)))
     if len(shape) in (3, 4):
-        return save_grid(samples, path, nrow=nrow, scale=2 if shape[-1] < 48 else 1)
+        return save_grid(samples, path, nrow=nrow, scale=grid_scale(shape))
     if len(shape) == 2 and shape[1] >= 2:
         return save_scatter(samples, path, real=real, title=title)
     raise ValueError(f"cannot draw samples of shape {shape[1:]}: expected images (C, H, W) or points (2,)")

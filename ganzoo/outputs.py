@@ -23,6 +23,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 from .errors import DiskFullError, OutputError
@@ -170,18 +171,59 @@ def _probe(folder: Path) -> None:
     probe_folder(folder)
 
 
-def check_output_file(path: str | os.PathLike[str], *, what: str | None = None) -> Path:
+def _printable(path: Path) -> Path:
+    """``path`` with the bytes of its name that are not UTF-8 (Python keeps them as lone surrogates) shown as
+    ``\\xff`` escapes, so the message that names it can be printed."""
+    return Path(os.fsencode(path).decode("utf-8", "backslashreplace"))
+
+
+def _one_of(choices: Collection[str]) -> str:
+    listed = list(choices)
+    return listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} or {listed[-1]}"
+
+
+def _check_name(path: Path, what: str | None, *, folder: bool, suffixes: Collection[str] | None = None) -> None:
+    """Refuse a name ganzoo cannot record, or one whose suffix names a format it would not write there.
+
+    ganzoo records the paths it writes in UTF-8 files (config.json, model cards, logs), so a name
+    that is not valid UTF-8 (a Linux name may be any bytes) would fail only when the first of them
+    is written, after the work, leaving half an export behind: it is refused before the work.
+    """
+    kind = "use" if folder else "write"
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        problem = "its name is not valid UTF-8, so ganzoo cannot record it (config.json, cards and logs are UTF-8)"
+        raise OutputError(
+            f"cannot {kind} {_label(_printable(path), what)}: {problem}; rename it", path=path,
+            problem=problem,
+        ) from None
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        problem = (f"the suffix {path.suffix} names no format ganzoo writes here" if path.suffix
+                   else "the name has no suffix to say which format to write")
+        raise OutputError(
+            f"cannot {kind} {_label(path, what)}: {problem}; end the name in {_one_of(suffixes)}", path=path,
+            problem=problem,
+        )
+
+
+def check_output_file(
+    path: str | os.PathLike[str], *, what: str | None = None, suffixes: Collection[str] | None = None
+) -> Path:
     """Refuse, before any work, a file path that cannot be written; returns it as a ``Path``.
 
     The path may exist (it will be replaced) or not (missing folders are created when it is
     written); it must not be a folder, lie below a file, or lie in a folder that is read-only,
-    virtual or not the user's to write. Nothing is created.
+    virtual or not the user's to write. Its name must be valid UTF-8 and, when ``suffixes`` are
+    given (``.png``, ``.jpg``, ...), end in one of them: the format written is the one the name
+    says. Nothing is created.
     """
     path = Path(path).expanduser()
     if path.is_dir():
         raise output_error(path, IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR)), what=what)
     if _file_in_the_way(path) is not None:
         raise output_error(path, NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)), what=what)
+    _check_name(path, what, folder=False, suffixes=suffixes)
     try:
         _probe(_existing_ancestor(path.parent))
     except OSError as error:
@@ -194,9 +236,11 @@ def check_output_folder(path: str | os.PathLike[str], *, what: str | None = None
 
     The folder may exist or not (it is created when written); it must not be a file, lie
     below a file, or lie on a read-only, virtual or unwritable file system. Nothing is
-    created. This is the check of a run folder (``ganzoo train --out``) before training.
+    created. Its name must be valid UTF-8. This is the check of a run folder (``ganzoo train
+    --out``) before training.
     """
     path = Path(path).expanduser()
+    _check_name(path, what, folder=True)
     if os.path.lexists(path) and not path.is_dir():
         raise output_error(path, NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)), what=what,
                            folder=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import DataNotFoundError
+
 __all__ = ["cache_dir", "data_dir", "home_dir"]
 
 
@@ -18,11 +20,23 @@ def home_dir() -> Path:
 
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    """The data directory: ``override``, else ``$GANZOO_DATA_DIR``, else ``~/.cache/ganzoo/data``."""
+    """The data directory: ``override``, else ``$GANZOO_DATA_DIR``, else ``~/.cache/ganzoo/data``.
+
+    It may not exist yet (a download creates it), but a file in its place is refused in one line
+    (``--data faces.jpg``): data directories are folders, and "not found" would send the user
+    looking for a file that is right there.
+    """
     if override:
-        return Path(override).expanduser()
-    env = os.environ.get("GANZOO_DATA_DIR")
-    return Path(env).expanduser() if env else home_dir() / "data"
+        folder, given = Path(override).expanduser(), f"--data {override}"
+    else:
+        env = os.environ.get("GANZOO_DATA_DIR")
+        folder = Path(env).expanduser() if env else home_dir() / "data"
+        given = f"GANZOO_DATA_DIR={env}" if env else str(folder)
+    if folder.exists() and not folder.is_dir():
+        raise DataNotFoundError(
+            f"{given} is a file, not a folder: name the folder that holds the data (e.g. {folder.parent}/)"
+        )
+    return folder
 
 
 def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:

@@ -8,6 +8,7 @@ program did with torch's global random state.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ import torch
 from torch import nn
 
 from .errors import CardError, ConfigError
+from .memory import require_memory
 from .ranges import SEED, TRUNCATION, NumberRange
 from .specs import DEFAULT_CARD_PACKAGE, ModelSpec, WeightsSpec
 
@@ -180,32 +182,39 @@ class Sampler:
         return int(value)
 
     # -- outputs ---------------------------------------------------------------------------
-    def decode(self, z: torch.Tensor, labels: Any = None, *, batch_size: int = 256) -> torch.Tensor:
-        """Samples for the latent vectors ``z`` ``(N, latent_dim)``, in eval mode, returned on the CPU."""
+    def decode_batches(self, z: torch.Tensor, labels: Any = None, *, batch_size: int = 256) -> Iterator[torch.Tensor]:
+        """The samples for the latents ``z`` ``(N, latent_dim)``, ``batch_size`` at a time, in order, on the CPU, in
+        eval mode: a caller that writes them as they come (``ganzoo sample``) needs the memory of one batch."""
         z = torch.as_tensor(z, dtype=torch.float32)
-        if z.ndim == 1:
-            z = z[None]
+        z = z[None] if z.ndim == 1 else z
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ConfigError(f"{self.name} takes latents of shape (N, {self.latent_dim}), got {tuple(z.shape)}")
-        n = z.shape[0]
-        labels = self.class_labels(n, labels)
-        batch_size = _count(batch_size, "batch_size")
-        device = self.device
-        dtype = next((p.dtype for p in self.generator.parameters()), torch.float32)
+        labels, batch_size = self.class_labels(len(z), labels), _count(batch_size, "batch_size")
+        device, dtype = self.device, next((p.dtype for p in self.generator.parameters()), torch.float32)
         was_training = self.generator.training
         self.generator.eval()
-        outputs = []
         try:
-            with torch.no_grad():  # not inference_mode: callers may edit the samples in place
-                for start in range(0, n, batch_size):
-                    batch = z[start : start + batch_size].to(device=device, dtype=dtype)
-                    batch_labels = labels[start : start + batch_size].to(device) if labels is not None else None
-                    outputs.append(self.generator(batch, batch_labels).float().cpu())
+            for start in range(0, len(z), batch_size):
+                batch = z[start : start + batch_size].to(device=device, dtype=dtype)
+                batch_labels = labels[start : start + batch_size].to(device) if labels is not None else None
+                with torch.no_grad():  # not inference_mode: callers may edit the samples in place
+                    output = self.generator(batch, batch_labels).float().cpu()
+                yield output.reshape(len(batch), *self.sample_shape)
         finally:
             self.generator.train(was_training)
-        if not outputs:
-            return torch.empty(0, *self.sample_shape)
-        return torch.cat(outputs).reshape(n, *self.sample_shape)
+
+    def decode(self, z: torch.Tensor, labels: Any = None, *, batch_size: int = 256) -> torch.Tensor:
+        """Samples for the latents ``z`` ``(N, latent_dim)``, in eval mode, on the CPU: allocated once, after the
+        memory they need is checked (:func:`ganzoo.memory.require_memory`); :meth:`decode_batches` streams."""
+        z = torch.as_tensor(z, dtype=torch.float32)
+        shape, count = self.sample_shape, (z.shape[0] if z.ndim == 2 else 1)
+        require_memory(count * math.prod(shape) * 4, what=f"{count:,} samples of shape {shape}",
+                       fix="draw fewer at a time (Sampler.decode_batches yields them batch by batch)")
+        out, position = torch.empty(count, *shape), 0
+        for batch in self.decode_batches(z, labels, batch_size=batch_size):
+            out[position : position + len(batch)] = batch
+            position += len(batch)
+        return out
 
     def sample(
         self,

@@ -140,9 +140,9 @@ def _download(path: Path) -> None:
 
 
 def _sample_tensor(path: Path) -> None:
-    from ganzoo.cli.sample import _write_tensor
+    from ganzoo.samplefiles import TensorFile
 
-    _write_tensor(path, torch.zeros(2, 2), torch.zeros(2, 3), None, model="m", seed=0, truncation=None)
+    TensorFile(path, 2, (2,), torch.zeros(2, 3), None, {"model": "m", "seed": 0}).write([torch.zeros(2, 2)])
 
 
 WRITERS: dict[str, tuple[Callable[[Path], None], str]] = {

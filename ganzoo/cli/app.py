@@ -101,8 +101,28 @@ def _add_plugin_commands(app: typer.Typer) -> None:
             report_failure(info, failure, "register_commands")
 
 
+def _interrupted(failure: BaseException) -> bool:
+    """Whether ``failure`` is, or was raised because of, a Ctrl-C no command answered itself.
+
+    Typer turns a ``KeyboardInterrupt`` in a command into ``Exit(130)`` raised *from* it, and then
+    into ``SystemExit(130)``, so the interrupt survives only in the chain of causes. A command that
+    said what the interrupt did (training: where the checkpoint is) exits ``from None``, which ends
+    the chain: it is not told twice.
+    """
+    current: BaseException | None = failure
+    while current is not None:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return False
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the app, turning user errors into one-line messages."""
+    """Console-script entry point: run the app, turning user errors into one-line messages.
+
+    The one place every command's Ctrl-C is said (``ganzoo: interrupted``, exit status 130), plugin
+    commands included: no command needs to catch it.
+    """
     warnings.formatwarning = _one_line_warning
     try:
         application = build_app()
@@ -116,6 +136,10 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         sys.stderr.write("ganzoo: interrupted\n")
         sys.exit(130)
+    except SystemExit as exit_:
+        if _interrupted(exit_):
+            sys.stderr.write("ganzoo: interrupted\n")
+        raise
 
 
 def __getattr__(name: str) -> Any:

@@ -1,10 +1,15 @@
-"""``ganzoo sample MODEL_OR_PATH``: draw samples from a pretrained generator into a PNG grid.
+"""``ganzoo sample MODEL_OR_PATH``: draw samples from a pretrained generator into a grid picture (or files).
 
 MODEL_OR_PATH follows ``ganzoo.load``'s explicit rules: a bare word (``dcgan-mnist``,
 ``dcgan-mnist.mnist``) is always a zoo name; a path must look like one (``./run/export``,
 ``runs/mnist``, ``~/x``, or ``path:NAME``); ``http(s)://`` and ``file://`` are URLs, ``hf://OWNER/REPO``
 a Hugging Face Hub repository. So a
 folder that happens to be called ``dcgan-mnist`` never replaces the zoo model.
+
+The samples are drawn and written a batch at a time (:mod:`ganzoo.samplefiles`), and what a
+request holds at once (its latents, its picture) is checked against the memory available
+before anything is drawn, so a large ``-n`` either streams to ``--save-individual`` or
+``--tensor`` or is refused in one line naming the option.
 
 Only torch and the loading code are imported (no torchvision, no trainer), and only once
 the command runs, so ``ganzoo --help`` stays fast.
@@ -15,13 +20,16 @@ from __future__ import annotations
 import math
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ..errors import ConfigError
 from ..ranges import COUNT, SEED, TRUNCATION, NumberRange, check_numbers
 from .common import complete_model, user_errors
+
+if TYPE_CHECKING:
+    from ..imaging import GridCanvas
 
 __all__ = ["parse_labels", "register"]
 
@@ -80,7 +88,9 @@ def register(app: typer.Typer) -> None:
         ),
         count: int = typer.Option(64, "-n", "--num", min=1, help="How many samples to draw."),
         output: Path | None = typer.Option(
-            None, "-o", "--output", help="The PNG grid to write (default samples.png; with --gif only if given)."
+            None, "-o", "--output",
+            help="The grid picture to write, in the format its suffix names (.png, .jpg, ...). Default samples.png, "
+            "unless --gif, --save-individual or --tensor is given.",
         ),
         seed: int | None = typer.Option(
             None, "--seed", min=0, help="Random seed; the same seed draws the same samples. Default: a new one."
@@ -117,15 +127,16 @@ def register(app: typer.Typer) -> None:
         ),
         offline: bool = typer.Option(False, "--offline", help="Never download: use packaged or cached weights."),
     ) -> None:
-        """Draw samples from a pretrained model and write them as a PNG grid.
+        """Draw samples from a pretrained model and write them as a grid picture (or one file each, or a tensor).
 
         Examples: ganzoo sample dcgan-mnist -n 64 -o digits.png --seed 0;
         ganzoo sample cgan-mnist --labels 7 -n 16; ganzoo sample ./runs/faces/export --interpolate;
         ganzoo sample dcgan-mnist --interpolate --gif walk.gif -n 16.
         """
         from ..hub import load
-        from ..imaging import save_grid, save_samples
+        from ..imaging import picture_suffixes
         from ..outputs import check_output_file, check_output_folder, make_folder
+        from ..samplefiles import EachPicture, TensorFile, batch_size_for, write_batches
 
         check_numbers([("-n", count, COUNT), ("--seed", seed, SEED), ("--nrow", nrow, COUNT),
                        ("--truncation", truncation, TRUNCATION)])
@@ -133,8 +144,8 @@ def register(app: typer.Typer) -> None:
             raise ConfigError("--truncation applies to random samples, not to --interpolate")
         if gif is not None and not interpolate:
             raise ConfigError("--gif writes an animated latent walk: add --interpolate")
-        if output is None and gif is None:
-            output = Path("samples.png")
+        if output is None and gif is None and individual is None and tensor is None:
+            output = Path("samples.png")  # what is drawn must go somewhere
         model = load(source, device=device, cache_dir=cache_dir, download=not offline)
         shape = model.sample_shape
         is_image = len(shape) == 3
@@ -145,18 +156,27 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"{model.name} draws points, not images: --gif needs an image model")
         if individual is not None and not is_image:
             raise ConfigError(f"{model.name} draws points, not images: --save-individual needs an image model")
-        # every output is checked before any sample is drawn: one line naming the path and the problem
-        if drawable and output is not None:
-            check_output_file(output, what="-o/--output")
+        if not drawable:
+            output = None
+        # every output is checked before any sample is drawn: one line naming the path and the problem; a
+        # name says the format written (grid.jpg: a JPEG), so a suffix that names none is refused
+        if output is not None:
+            check_output_file(output, what="-o/--output", suffixes=picture_suffixes())
         if gif is not None:
-            check_output_file(gif, what="--gif")
+            check_output_file(gif, what="--gif", suffixes=(".gif",))
         if individual is not None:
             check_output_folder(individual, what="--save-individual")
         if tensor is not None:
-            check_output_file(tensor, what="--tensor")
+            check_output_file(tensor, what="--tensor", suffixes=(".safetensors",))
         seed = secrets.randbelow(2**31) if seed is None else seed
         square = max(1, math.ceil(math.sqrt(count)))
         by_class = model.num_classes if model.num_classes and labels is None else None
+        columns = (nrow or 8) if interpolate else (nrow or by_class or square)
+        total = columns * max(1, math.ceil(count / columns)) if interpolate else count
+        title = f"{model.name}, seed {seed}"
+        pictures = _pictures(output, total, shape, columns, title) if output is not None else []
+        walk = _walk_frames(model, count, nrow or by_class or square) if gif is not None else None
+        _check_memory(model, count, total, pictures, walk, truncation)
         written = []
         if gif is not None:
             _write_walk(gif, model, count, seed, labels, nrow or by_class or square)
@@ -165,54 +185,101 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"wrote {', '.join(written)} from {model.name} (seed {seed})")
                 return
         if interpolate:
-            columns = nrow or 8
-            z, label_tensor = _interpolation(model, max(1, math.ceil(count / columns)), columns, seed, labels)
+            z, label_tensor = _interpolation(model, total // columns, columns, seed, labels)
         else:
-            columns = nrow or by_class or square
             z = model.latents(count, seed=seed, truncation=truncation)
             label_tensor = model.class_labels(count, parse_labels(labels, count, model.num_classes))
-        images = model.decode(z, label_tensor)
-        if drawable and output is not None:
-            written.append(str(save_samples(images, output, nrow=columns, title=f"{model.name}, seed {seed}")))
+        writers: list[Any] = list(pictures)
         if individual is not None:
-            make_folder(individual, what="--save-individual")
-            width = max(4, len(str(len(images) - 1)))
-            for index, image in enumerate(images):
-                suffix = f"_class{int(label_tensor[index])}" if label_tensor is not None else ""
-                save_grid(image[None], individual / f"{index:0{width}d}{suffix}.png", nrow=1, padding=0)
+            writers.append(EachPicture(make_folder(individual, what="--save-individual"), total, label_tensor))
+        batches = model.decode_batches(z, label_tensor, batch_size=batch_size_for(shape))
+        if tensor is not None:  # the file is written as the samples come, and hands them on to the others
+            facts = {"model": model.name, "seed": seed, "truncation": truncation}
+            TensorFile(tensor, total, shape, z, label_tensor, facts).write(batches, writers)
+        else:
+            write_batches(batches, writers)
+        written += [str(writer.finish()) for writer in pictures]
+        if individual is not None:
             written.append(f"{individual}/")
         if tensor is not None:
-            _write_tensor(tensor, images, z, label_tensor, model=model.name, seed=seed, truncation=truncation)
             written.append(str(tensor))
         kind = "images" if is_image else "samples"
-        typer.echo(f"wrote {len(images)} {kind} from {model.name} (seed {seed}) to {', '.join(written)}")
+        typer.echo(f"wrote {total} {kind} from {model.name} (seed {seed}) to {', '.join(written)}")
+
+
+def _pictures(output: Path, count: int, shape: tuple[int, ...], columns: int, title: str) -> list[Any]:
+    """The picture ``-o`` names: a grid of images, or a scatter plot of points (refused when too large)."""
+    from ..samplefiles import GridPicture, ScatterPicture
+
+    if len(shape) == 3:
+        return [GridPicture(output, count, shape, nrow=columns, what="-o/--output")]
+    return [ScatterPicture(output, count, title=title)]
+
+
+def _walk_frames(model: Any, count: int, columns: int) -> GridCanvas:
+    """The canvas of one frame of ``--gif``'s walk (refused when it is larger than a picture may be)."""
+    from ..imaging import GridCanvas, check_picture_size, grid_scale
+
+    shape = model.sample_shape
+    canvas = GridCanvas(count, shape, nrow=columns, scale=grid_scale(shape))
+    check_picture_size(
+        canvas.width, canvas.height, what=f"-n {count:,} walks side by side (--gif)", fix="lower -n",
+    )
+    return canvas
+
+
+def _check_memory(
+    model: Any, count: int, total: int, pictures: list[Any], walk: GridCanvas | None, truncation: float | None
+) -> None:
+    """Refuse, before anything is drawn, a request whose parts that are held at once cannot fit in memory.
+
+    The latents are drawn together (a seed gives the same samples whatever the batch); truncation
+    redraws through index tensors of 8 bytes a value; a grid or scatter keeps its picture; a walk keeps
+    its latent paths and every frame (one byte a pixel once paletted); a batch is held twice (the
+    generator's output and its copy on the CPU).
+    """
+    from ..memory import require_memory
+    from ..outputs import describe_size
+    from ..samplefiles import batch_size_for
+
+    latent_bytes = total * model.latent_dim * 4 + total * 8  # the labels: int64
+    if truncation is not None:
+        latent_bytes += total * model.latent_dim * 8
+    parts = {
+        "the latents": latent_bytes,
+        "the picture": sum(picture.memory() for picture in pictures),
+        "a batch": 2 * batch_size_for(model.sample_shape) * math.prod(model.sample_shape) * 4,
+    }
+    if walk is not None:
+        frames = WALK_KEYS * WALK_STEPS
+        parts["the walk"] = (
+            (WALK_KEYS + frames) * count * model.latent_dim * 4 + frames * walk.width * walk.height
+            + 2 * walk.picture_bytes()
+        )
+    fixes = {
+        "the latents": "lower -n",
+        "the picture": "lower -n, or write the samples with --save-individual DIR or --tensor FILE instead of -o",
+        "a batch": "use a smaller model",
+        "the walk": "lower -n (--gif keeps every frame)",
+    }
+    biggest = max(parts, key=lambda name: parts[name])
+    require_memory(
+        sum(parts.values()),
+        what=f"-n {count:,} ({biggest}: {describe_size(parts[biggest])})",
+        fix=fixes[biggest],
+    )
 
 
 def _write_walk(path: Path, model: Any, count: int, seed: int, labels: str | None, columns: int) -> Path:
     """``count`` looping walks through :data:`WALK_KEYS` seeds each, tiled ``columns`` wide, as one GIF."""
-    from ..animation import frame_durations, grid_frame, save_gif
+    from ..animation import frame_durations, grid_frame, paletted, save_gif
+    from ..imaging import grid_scale
 
-    scale = 2 if model.sample_shape[-1] < 48 else 1
     walk_labels = parse_labels(labels, count, model.num_classes)
-    frames = [
-        grid_frame(images, nrow=columns, scale=scale)
+    scale = grid_scale(model.sample_shape)
+    frames = [  # kept paletted as they come: a quarter of the memory of RGB frames, and what the GIF stores
+        paletted(grid_frame(images, nrow=columns, scale=scale))
         for images in model.walk(count, seed=seed, keys=WALK_KEYS, steps=WALK_STEPS, labels=walk_labels)
     ]
     durations = frame_durations(len(frames), longest=WALK_FRAME_MS)
     return save_gif(frames, path, durations=durations, comment=f"{model.name} walk, seed {seed}")
-
-
-def _write_tensor(path: Path, images: Any, z: Any, labels: Any, **facts: Any) -> None:
-    """``samples``, ``latents`` and (conditional models) ``labels``, with how they were drawn as metadata."""
-    import json
-
-    from safetensors.torch import save_file
-
-    from ..files import write_atomic
-
-    tensors = {"samples": images.contiguous(), "latents": z.contiguous()}
-    if labels is not None:
-        tensors["labels"] = labels.contiguous()
-    metadata = {key: json.dumps(value) for key, value in facts.items()}
-    size = sum(t.numel() * t.element_size() for t in tensors.values())
-    write_atomic(path, lambda file: save_file(tensors, file.name, metadata=metadata), size=size)

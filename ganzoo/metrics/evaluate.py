@@ -204,6 +204,11 @@ def evaluate_model(
         # a dataset of any image size (an image folder) is resized to what the model makes; knowing it
         # here spares evaluate() a probe sample, which would use up one of the sampler's n latents
         options["image_size"] = int(shape[-1])
+    elif len(shape) == 3 and options["image_size"] != shape[-1]:  # said before a folder is decoded at that size
+        raise ConfigError(
+            f"image size {options['image_size']} (--image-size) is not the {shape[-2]}x{shape[-1]} of the samples "
+            f"{getattr(model, 'name', 'the model')} makes, which are compared as they are: leave it out"
+        )
     result = evaluate(
         model_sampler(model, n=chosen.n, seed=chosen.seed, truncation=truncation), dataset=dataset, protocol=chosen,
         conditional=num_classes is not None, num_classes=num_classes, **options,

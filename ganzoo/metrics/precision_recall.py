@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["knn_radii", "precision_recall"]
+__all__ = ["BLOCK_ROWS", "knn_radii", "precision_recall"]
+
+BLOCK_ROWS = 1000
+"""Rows of distances computed at once: a block takes ``BLOCK_ROWS x N`` float32 values."""
 
 
 def _squared_distances(a: torch.Tensor, b: torch.Tensor, b_norms: torch.Tensor) -> torch.Tensor:
@@ -23,7 +26,7 @@ def _squared_distances(a: torch.Tensor, b: torch.Tensor, b_norms: torch.Tensor) 
     return (a_norms + b_norms[None, :] - 2.0 * (a @ b.T)).clamp_min_(0.0)
 
 
-def knn_radii(features: torch.Tensor, k: int = 3, batch_size: int = 1000) -> torch.Tensor:
+def knn_radii(features: torch.Tensor, k: int = 3, batch_size: int = BLOCK_ROWS) -> torch.Tensor:
     """Squared distance from each point to its ``k``-th nearest other point in the same set, ``(N,)``."""
     x = features.detach().float()
     if len(x) <= k:
@@ -39,7 +42,7 @@ def knn_radii(features: torch.Tensor, k: int = 3, batch_size: int = 1000) -> tor
 
 
 def precision_recall(
-    real: torch.Tensor, fake: torch.Tensor, *, k: int = 3, batch_size: int = 1000
+    real: torch.Tensor, fake: torch.Tensor, *, k: int = 3, batch_size: int = BLOCK_ROWS
 ) -> tuple[float, float]:
     """``(precision, recall)`` of ``fake`` features against ``real`` features (both ``(N, D)``)."""
     if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:

@@ -8,6 +8,7 @@ same split (a single-split dataset compared with itself).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from ganzoo.errors import ConfigError
 from .extractors import resolve_extractor
 from .stats import FeatureSet, real_features
 
-__all__ = ["Setting", "default_split", "real_feature_set", "resolve_dataset", "select", "subset"]
+__all__ = ["Setting", "check_memory", "default_split", "real_feature_set", "resolve_dataset", "select", "subset"]
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``, called as work advances (stages: "real", "generated")."""
@@ -82,6 +83,33 @@ class Setting:
         )
 
 
+def check_memory(setting: Setting, sample_shape: tuple[int, ...], n: int) -> None:
+    """Refuse, before any feature is extracted, an evaluation whose parts held at once cannot fit in memory.
+
+    The features of both sides are kept (FID, KID and precision/recall need all of them), and
+    precision/recall's nearest neighbours take blocks of ``BLOCK_ROWS`` rows of distances to every
+    sample; a batch of samples is held as float32 twice (the batch and the extractor's input).
+    """
+    from ganzoo.memory import require_memory
+    from ganzoo.outputs import describe_size
+
+    from .precision_recall import BLOCK_ROWS
+
+    feature_dim = int(getattr(setting.extractor, "feature_dim", 0) or 0)
+    parts = {
+        "the features": 2 * n * feature_dim * 4 + BLOCK_ROWS * n * 4,
+        "a batch": 2 * setting.batch_size * math.prod(sample_shape) * 4,
+    }
+    biggest = max(parts, key=lambda name: parts[name])
+    size = "x".join(str(s) for s in sample_shape)
+    require_memory(
+        sum(parts.values()),
+        what=f"evaluating {n:,} samples (-n) of {size} in batches of {setting.batch_size} (--batch-size) "
+        f"({biggest}: {describe_size(parts[biggest])})",
+        fix="lower -n" if biggest == "the features" else "lower --batch-size or --image-size",
+    )
+
+
 def subset(count: int, total: int, seed: int) -> torch.Tensor | None:
     """Sorted indices of ``count`` of ``total`` samples chosen with ``seed`` (None: take them all)."""
     if count >= total:
@@ -128,6 +156,7 @@ def real_feature_set(
     data = spec.load(setting.data_dir, split, image_size=image_size)
     if len(data) < min_samples:
         raise ConfigError(f"dataset {spec.name!r} split {split!r} has only {len(data)} samples")
+    check_memory(setting, tuple(data.sample_shape), min(n, len(data)))
     chosen = select(len(data), n, subset_seed, exclude_seed, min_samples=min_samples)
     samples = data.samples if chosen is None else data.samples[chosen]
     labels = None if data.labels is None else (data.labels if chosen is None else data.labels[chosen])

@@ -29,11 +29,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from ganzoo.cards import MAX_LICENSE_NAME
 from ganzoo.data import SampleSet
-from ganzoo.errors import ConfigError, DataNotFoundError
+from ganzoo.errors import ConfigError, DataNotFoundError, MemoryLimitError
 from ganzoo.files import write_cache
+from ganzoo.imaging import check_picture_size, open_image
+from ganzoo.memory import require_memory
 from ganzoo.paths import cache_dir, data_dir
 
 __all__ = [
@@ -74,12 +77,15 @@ def _image_size(image_size: int | None) -> int:
 def _scan(folder: Path) -> list[Path]:
     """Image files under ``folder`` (any depth, sorted; hidden files and folders skipped).
 
-    Symbolic links to folders are followed, but each real folder is read once: a link back up
-    the tree (a loop) or a second link to the same folder would otherwise multiply the data.
-    Sub-folders are visited in sorted order, so which of two names for one folder is kept
-    does not depend on the file system's listing order.
+    Only regular files are images: a named pipe called ``x.png`` would block the decoder for
+    ever, and a socket or a device cannot be read as one; such entries are skipped with one
+    warning naming the first. Symbolic links to folders are followed, but each real folder is
+    read once: a link back up the tree (a loop) or a second link to the same folder would
+    otherwise multiply the data. Sub-folders are visited in sorted order, so which of two names
+    for one folder is kept does not depend on the file system's listing order.
     """
     found: list[Path] = []
+    odd: list[Path] = []
     seen = {os.path.realpath(folder)}
     for directory, subdirs, files in os.walk(folder, followlinks=True):
         kept = []
@@ -89,7 +95,19 @@ def _scan(folder: Path) -> list[Path]:
                 seen.add(real)
                 kept.append(name)
         subdirs[:] = kept
-        found += [Path(directory, f) for f in files if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS)]
+        for name in files:
+            if name.startswith(".") or not name.lower().endswith(IMAGE_EXTENSIONS):
+                continue
+            path = Path(directory, name)
+            (found if path.is_file() else odd).append(path)  # is_file: a regular file (or a link to one)
+    if odd:
+        odd.sort()
+        count = "1 entry" if len(odd) == 1 else f"{len(odd)} entries"
+        warnings.warn(
+            f"skipped {count} under {folder} that cannot be an image (not a regular file: a named pipe, a socket, "
+            f"a device or a broken link), e.g. {odd[0]}",
+            stacklevel=3,
+        )
     return sorted(found)
 
 
@@ -109,9 +127,7 @@ def cache_path(kind: str, base: Path, files: Sequence[Path], image_size: int) ->
 
 
 def _decode_one(path: Path, image_size: int) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(path) as image:
+    with open_image(path) as image:  # a header that declares too many pixels is refused before decoding
         image.draft("RGB", (image_size, image_size))  # JPEG only: decode at 1/2, 1/4 or 1/8 scale
         image = image.convert("RGB")
         width, height = image.size
@@ -126,21 +142,41 @@ def _decode_one(path: Path, image_size: int) -> np.ndarray:
 def decode_images(
     paths: Sequence[Path], image_size: int, workers: int | None = None
 ) -> tuple[torch.Tensor, list[Path]]:
-    """Decode ``paths`` to a uint8 ``(N, 3, S, S)`` tensor; also return the files that could not be read."""
+    """Decode ``paths`` to a uint8 ``(N, 3, S, S)`` tensor; also return the files that could not be read.
+
+    The size is checked before anything is allocated: no larger than one picture may be, and the
+    tensor within the memory available (``--image-size 20000`` would be 1.2 GB an image). An image
+    whose header declares more pixels than one picture may have stops the decoding with a line
+    naming it: it is a file to remove, not a corrupt one to skip.
+    """
+    check_picture_size(image_size, image_size, what=f"--image-size {image_size}", fix="choose a smaller --image-size")
+    require_memory(
+        len(paths) * image_size * image_size * 3,
+        what=f"decoding {len(paths):,} images at {image_size}x{image_size} pixels (--image-size)",
+        fix="choose a smaller --image-size",
+    )
     out = np.empty((len(paths), image_size, image_size, 3), dtype=np.uint8)
     ok = np.zeros(len(paths), dtype=bool)
+    refused: list[BaseException] = []
 
     def work(indices: range) -> None:
         for i in indices:
+            if refused:  # another worker met an image that stops the decoding: say so at once
+                return
             try:
                 out[i] = _decode_one(paths[i], image_size)
                 ok[i] = True
             except (OSError, ValueError, SyntaxError):  # PIL's errors for corrupt or truncated files
                 pass
+            except MemoryLimitError as error:
+                refused.append(error)
+                return
 
     chunk = 256
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
         list(pool.map(work, [range(i, min(i + chunk, len(paths))) for i in range(0, len(paths), chunk)]))
+    if refused:
+        raise refused[0]
     failed = [paths[i] for i in np.flatnonzero(~ok)]
     images = torch.from_numpy(out[ok] if failed else out).permute(0, 3, 1, 2).contiguous()
     return images, failed
@@ -208,7 +244,7 @@ def load_image_folder(
     size = _image_size(image_size)
     if root is None:
         raise DataNotFoundError(f"image-folder needs --data DIR: {_FOLDER_HINT}")
-    folder = Path(root).expanduser().resolve()
+    folder = data_dir(root).resolve()  # a file given as --data is refused there, as a file
     if not folder.is_dir():
         raise DataNotFoundError(f"image folder {folder} does not exist: pass --data DIR, {_FOLDER_HINT}")
     files = _scan(folder)
