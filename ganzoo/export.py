@@ -52,6 +52,7 @@ __all__ = [
     "SAMPLES_NAME",
     "WEIGHTS_NAME",
     "export_config",
+    "export_file",
     "jsonable",
     "read_card",
     "read_config",
@@ -287,6 +288,15 @@ def write_config(folder: str | os.PathLike[str], document: Mapping[str, Any]) ->
     return write_text(Path(folder) / CONFIG_NAME, config_text(document))
 
 
+def export_file(folder: str | os.PathLike[str], name: str) -> Path:
+    """``folder/name``, checked by the folder guard (:class:`~ganzoo.folderguard.FolderGuard`): an export
+    folder is often someone else's (downloaded, unpacked, copied), and a link in it that leads out of it
+    must not make ganzoo read, publish or rewrite a file elsewhere. One line naming the link otherwise."""
+    from .folderguard import FolderGuard
+
+    return FolderGuard(folder, what="export folder").path(name)
+
+
 def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
     """The ``config.json`` of an export folder, checked to be a ganzoo export this version reads.
 
@@ -295,7 +305,7 @@ def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
     of their declared types; anything else is one ``WeightsError`` line naming the file and the field.
     """
     folder = Path(folder)
-    config_path = folder / CONFIG_NAME
+    config_path = export_file(folder, CONFIG_NAME)
     if not config_path.is_file():
         raise WeightsError(f"{folder} is not a ganzoo export folder: {CONFIG_NAME} is missing")
     source = str(config_path)
@@ -318,7 +328,7 @@ def read_card(folder: str | os.PathLike[str]) -> str | None:
     None when the folder has none. Call it before the work whose result goes into the card."""
     from .frontmatter import parse_front_matter, read_card_text
 
-    card_path = Path(folder) / CARD_NAME
+    card_path = export_file(folder, CARD_NAME)
     if not card_path.is_file():
         return None
     text = read_card_text(card_path)
@@ -344,7 +354,7 @@ def record_evaluation(
 
     folder = Path(folder)
     document = read_config(folder)
-    card_path = folder / CARD_NAME
+    card_path = export_file(folder, CARD_NAME)
     text = read_card(folder)
     card = None if text is None else update_card_metrics(text, metrics, protocol_text, source=str(card_path))
     document["metrics"] = {**dict(document.get("metrics") or {}), **jsonable(metrics)}
@@ -372,7 +382,7 @@ def record_truncation(folder: str | os.PathLike[str], *, truncation: float, metr
         card = update_card_truncation(text, sweep, untruncated)
     write_config(folder, document)
     if card is not None:
-        write_text(folder / CARD_NAME, card)
+        write_text(export_file(folder, CARD_NAME), card)
     return folder
 
 
@@ -388,7 +398,7 @@ def read_export(
     from .weights import generator_state, read_header, read_tensors
 
     folder = Path(folder)
-    weights_path = folder / WEIGHTS_NAME
+    weights_path = export_file(folder, WEIGHTS_NAME)
     document = read_config(folder)
     if not weights_path.is_file():
         raise WeightsError(f"{folder} is not a ganzoo export folder: {weights_path.name} is missing")

@@ -285,7 +285,7 @@ def _export_folder(path: Path) -> Path:
 
 
 def _load_path(path: Path, *, sha256: str | None = None, ema: bool = True) -> PretrainedGenerator:
-    from .export import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, read_config
+    from .export import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, export_file, read_config
 
     if not path.exists():
         raise WeightsError(f"no such file or folder: {path}")
@@ -293,7 +293,7 @@ def _load_path(path: Path, *, sha256: str | None = None, ema: bool = True) -> Pr
         check_sha256(path, sha256, str(path))
         return _from_file(path, str(path), ema=ema)
     folder = _export_folder(path)
-    weights_file = folder / WEIGHTS_NAME
+    weights_file = export_file(folder, WEIGHTS_NAME)
     document = read_config(folder)
     if not weights_file.is_file():
         raise WeightsError(f"{folder} is not a ganzoo export folder: {weights_file.name} is missing")
@@ -302,6 +302,6 @@ def _load_path(path: Path, *, sha256: str | None = None, ema: bool = True) -> Pr
     return _from_file(
         weights_file, str(weights_file), spec=spec, ema=ema,
         sources=[(f"{folder / CONFIG_NAME}", document.get("config") or {})],
-        card_file=folder / CARD_NAME,  # read when asked for: sampling never needs it
+        card_file=export_file(folder, CARD_NAME),  # read when asked for: sampling never needs it
         metadata={k: v for k, v in document.items() if k not in ("config",)}, source=str(folder),
     )

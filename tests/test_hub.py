@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 from toyhub import TOY_CONFIG, cache_files, expected_output, sha256, toy_generator
 
 import ganzoo
-from ganzoo.errors import ConfigError, UnknownNameError, WeightsError
+from ganzoo.errors import ConfigError, FolderEscapeError, UnknownNameError, WeightsError
 from ganzoo.export import write_generator_weights
 from ganzoo.hub import parse_source
 from ganzoo.weights import cached_weights_path
@@ -175,6 +175,26 @@ def test_a_truncated_export_folder_is_a_clear_error(tmp_path):
     weights.write_bytes(weights.read_bytes()[:-64])
     with pytest.raises(WeightsError, match=r"model\.safetensors is not a readable safetensors file .*corrupt or trunc"):
         ganzoo.load(tmp_path / "run")
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "config.json", "README.md"])
+def test_an_export_file_that_links_out_of_its_folder_is_refused_in_one_line(tmp_path, name):
+    """A downloaded or unpacked export folder is someone else's: a link in it must not make ganzoo read (and
+    later publish or rewrite) a file elsewhere. A link that stays inside the folder is followed."""
+    folder = ganzoo.save(ganzoo.create("dcgan-mnist", width=4, seed=0), tmp_path / "export", samples=False)
+    outside = tmp_path / "private" / name
+    outside.parent.mkdir()
+    (folder / name).rename(outside)
+    (folder / name).symlink_to(outside)
+    with pytest.raises(FolderEscapeError) as failure:
+        ganzoo.load(folder).card  # noqa: B018 - the card is read when asked for
+    message = str(failure.value)
+    assert "\n" not in message and f"{folder / name} is a symbolic link to {outside}" in message
+    assert "outside the export folder" in message
+    (folder / name).unlink()
+    (folder / f"real-{name}").write_bytes(outside.read_bytes())
+    (folder / name).symlink_to(f"real-{name}")
+    assert ganzoo.load(folder).sample(2, seed=0).shape == (2, 1, 28, 28)
 
 
 def test_a_file_for_another_configuration_names_the_tensor_and_both_shapes(toy):
