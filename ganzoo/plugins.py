@@ -50,6 +50,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "ganzoo_plugins.dcgan_faces",
     "ganzoo_plugins.cgan_mnist",
     "ganzoo_plugins.cnn_gan",
+    "ganzoo_plugins.r3gan",
     "ganzoo_plugins.losses",
     "ganzoo_plugins.datasets",
     "ganzoo_plugins.extractors",

@@ -1,4 +1,4 @@
-"""The model card's rows for a run's training practices: generator EMA, D's augmentation, R1/R2.
+"""The model card's rows for a run's training practices: generator EMA, D's augmentation, R1/R2, schedules.
 
 Read from the ``training`` section that ``ganzoo train`` writes (``ganzoo.training.practices``), so a
 card states exactly what trained its weights; a run that used none of them gets no rows.
@@ -29,4 +29,7 @@ def practice_rows(training: Mapping[str, Any]) -> list[tuple[str, Any]]:
         parts = [f"{name} gamma {gamma:g}" for name, gamma in weights if gamma]
         every = penalty.get("every", 1)
         rows.append(("gradient penalty", ", ".join(parts) + (f", every {every} steps (lazy)" if every > 1 else "")))
+    for schedule in training.get("schedules") or ():
+        rows.append((f"schedule of {schedule['name']}", f"{schedule['start']:g} to {schedule['end']:g} over "
+                     f"{schedule['images']:,} images ({schedule['shape']}), then held"))
     return rows

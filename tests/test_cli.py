@@ -36,14 +36,14 @@ def test_list_plain_shows_builtins():
     lines = result.output.splitlines()
     assert lines[0].split() == ["NAME", "KIND", "DATASET", "PRETRAINED", "PLUGIN"]
     names = [line.split()[0] for line in lines[1:]]
-    assert names == ["cgan-mnist", "cnn-gan", "dcgan-faces", "dcgan-mnist", "mlp-gan"]
+    assert names == ["cgan-mnist", "cnn-gan", "dcgan-faces", "dcgan-mnist", "mlp-gan", "r3gan"]
     assert "conditional" in lines[1] and "unconditional" in lines[2]
 
 
 def test_list_json_is_valid_and_complete():
     result = invoke("list", "--json")
     rows = json.loads(result.output)
-    assert {row["name"] for row in rows} == {"cgan-mnist", "cnn-gan", "dcgan-faces", "dcgan-mnist", "mlp-gan"}
+    assert {row["name"] for row in rows} == {"cgan-mnist", "cnn-gan", "dcgan-faces", "dcgan-mnist", "mlp-gan", "r3gan"}
     for row in rows:
         assert {"kind", "default_dataset", "pretrained", "plugin"} <= set(row)
     assert json.loads(invoke("list", "dcgan*", "--json").output)[0]["name"] == "dcgan-faces"

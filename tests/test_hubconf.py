@@ -46,7 +46,12 @@ def test_one_entry_per_builtin_model_and_nothing_else():
         assert importlib.util.find_spec(name) is not None, name
 
 
-@pytest.mark.parametrize("model", builtin_models())
+def pretrained_models() -> list[str]:
+    """Built-ins with zoo weights (a model is registered before its first weights are trained)."""
+    return [name for name in builtin_models() if ganzoo.get_model_spec(name).weights]
+
+
+@pytest.mark.parametrize("model", pretrained_models())
 def test_pretrained_entries_are_the_zoo_generators(model):
     generator = torch.hub.load(str(ROOT), model.replace("-", "_"), source="local", trust_repo=True)
     expected = ganzoo.load(model)

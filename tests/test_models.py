@@ -22,6 +22,7 @@ from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.export import read_export
 from ganzoo.nn import count_parameters, dcgan_init
 from ganzoo.specs import call_with_accepted, resolve
+from ganzoo.testing.models import unreached_parameters
 from ganzoo.training import TrainConfig, Trainer
 from ganzoo.training.callbacks import Callback
 from ganzoo.training.config import model_config_for
@@ -160,7 +161,8 @@ def test_every_parameter_gets_a_finite_nonzero_gradient(name):
             where = f"{name} {module_name}.{parameter_name}"
             assert parameter.grad is not None, f"{where} gets no gradient"
             assert torch.isfinite(parameter.grad).all(), f"{where} has a non-finite gradient"
-            assert parameter.grad.abs().sum() > 0, f"{where} has an all-zero gradient"
+    # an all-zero gradient is allowed only behind a zero-initialised layer (fix-up init), which moves at step 1
+    assert unreached_parameters(generator, discriminator, labels) == [], f"{name}: all-zero gradients"
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -305,7 +307,11 @@ def test_the_convolutional_built_ins_are_found():
     assert {"dcgan-mnist", "dcgan-faces"} <= set(CONV_MODELS)
 
 
-@pytest.mark.parametrize("name", CONV_MODELS)
+# r3gan follows its paper's variance-scaled init with zero-initialised branches instead (tests/test_r3gan.py)
+DCGAN_INIT_MODELS = [name for name in CONV_MODELS if name != "r3gan"]
+
+
+@pytest.mark.parametrize("name", DCGAN_INIT_MODELS)
 def test_convolutional_built_ins_use_the_dcgan_init(name):
     torch.manual_seed(0)
     for module in build(spec_of(name)):

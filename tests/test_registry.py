@@ -14,7 +14,7 @@ from ganzoo.plugins import PluginWarning
 from ganzoo.registry import Registry, natural_key
 from ganzoo.specs import resolve
 
-BUILTIN_MODELS = ["cgan-mnist", "cnn-gan", "dcgan-faces", "dcgan-mnist", "mlp-gan"]
+BUILTIN_MODELS = ["cgan-mnist", "cnn-gan", "dcgan-faces", "dcgan-mnist", "mlp-gan", "r3gan"]
 
 MODEL_PLUGIN = '''
 import ganzoo

@@ -22,13 +22,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 def stderr_console() -> Any:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)  # ":end:" stays text
 
 
 def stdout_console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, emoji=False)
 
 
 def is_terminal() -> bool:

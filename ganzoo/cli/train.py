@@ -220,6 +220,12 @@ def register(app: typer.Typer) -> None:
             help="Lazy R1/R2: every K steps, scaled by K, as StyleGAN2 does (default 1).",
             rich_help_panel=_PANEL_PRACTICE,
         ),
+        schedule: list[str] | None = typer.Option(
+            None, "--schedule", metavar="NAME=START:END:IMAGES[:SHAPE]",
+            help="Move a setting (lr, beta2, r1_gamma, r2_gamma, ema) from START to END over IMAGES images, along a "
+            "cosine (default) or linear curve, as R3GAN does; repeatable, e.g. --schedule lr=2e-4:5e-5:2000000.",
+            rich_help_panel=_PANEL_PRACTICE,
+        ),
         out: Path | None = typer.Option(
             None, "--out", help="Run folder (default: runs/MODEL-DATASET).", rich_help_panel=_PANEL_RUN
         ),
@@ -330,6 +336,7 @@ def register(app: typer.Typer) -> None:
             r1_gamma=r1_gamma,
             r2_gamma=r2_gamma,
             reg_every=reg_every,
+            schedule=tuple(schedule) if schedule else None,
             compile=compile_step,
             compile_mode=compile_mode,
             data_license=data_license,

@@ -33,7 +33,8 @@ What is checked:
   stays in ``[-1, 1]`` for latents scaled up to 1000 (a bounded output, Tanh); the
   discriminator gives one logit per sample, ``(N,)`` or ``(N, 1)``, and not a sigmoid (its
   outputs on random inputs do not all lie in ``[0, 1]``); every trainable parameter of both networks
-  gets a finite, non-zero gradient; two steps through the real ``Trainer`` change every
+  gets a finite, non-zero gradient (behind a zero-initialised layer of a fix-up init: once that layer
+  is perturbed); two steps through the real ``Trainer`` change every
   trainable parameter and write an export whose safetensors weights load back with
   ``ganzoo.load`` into a generator that reproduces the trained one; packaged pretrained
   weights (``WeightsSpec``) load, match their hash and record, and have their card.

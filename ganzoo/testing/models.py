@@ -16,7 +16,14 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
     from torch import nn
 
-__all__ = ["MODEL_ASPECTS", "check_model", "check_model_aspect", "model_aspects", "model_datasets"]
+__all__ = [
+    "MODEL_ASPECTS",
+    "check_model",
+    "check_model_aspect",
+    "model_aspects",
+    "model_datasets",
+    "unreached_parameters",
+]
 
 
 def model_datasets(spec: ModelSpec) -> list[str]:
@@ -203,6 +210,53 @@ def _model_datasets(spec: ModelSpec) -> None:
                                 "declares them, e.g. sample_shapes=('3x32x32',)") from error
 
 
+def _zero_gradient_names(generator: nn.Module, discriminator: nn.Module, labels: torch.Tensor | None) -> set[str]:
+    """Trainable parameters whose gradient from one ``mean(D(G(z)))`` is missing or all zero."""
+    import torch
+
+    generator.zero_grad(set_to_none=True)
+    discriminator.zero_grad(set_to_none=True)
+    fake = generator(torch.randn(4, generator.latent_dim), labels)
+    discriminator(fake, labels).float().mean().backward()
+    return {
+        f"{role}.{name}"
+        for role, module in (("generator", generator), ("discriminator", discriminator))
+        for name, parameter in module.named_parameters()
+        if parameter.requires_grad and (parameter.grad is None or not parameter.grad.abs().sum() > 0)
+    }
+
+
+def unreached_parameters(
+    generator: nn.Module, discriminator: nn.Module, labels: torch.Tensor | None = None
+) -> list[str]:
+    """Trainable parameters of both networks that ``D(G(z))`` gives no non-zero gradient, ``role.name`` sorted.
+
+    Fix-up initialisation (Fixup, R3GAN) starts the last layer of every residual branch at exactly zero, so
+    the branch's earlier layers get an all-zero gradient at step 0 although they are in the graph and train
+    from the second step on. A parameter whose gradient is zero is therefore tried again after every
+    all-zero tensor of both networks is given small random values (on the networks themselves, restored
+    afterwards): what still gets none is truly cut off (unused, detached, behind a constant).
+    """
+    import torch
+
+    silent = _zero_gradient_names(generator, discriminator, labels)
+    if not silent:
+        return []
+    zeros = [p for net in (generator, discriminator) for p in net.parameters() if p.requires_grad and not p.any()]
+    with torch.no_grad():
+        for parameter in zeros:
+            parameter.normal_(0.0, 1e-2)
+    try:
+        still = _zero_gradient_names(generator, discriminator, labels)
+    finally:
+        with torch.no_grad():
+            for parameter in zeros:
+                parameter.zero_()
+        generator.zero_grad(set_to_none=True)
+        discriminator.zero_grad(set_to_none=True)
+    return sorted(silent & still)
+
+
 def _model_gradients(spec: ModelSpec) -> None:
     import torch
 
@@ -212,16 +266,18 @@ def _model_gradients(spec: ModelSpec) -> None:
         labels = _labels(generator, 4)
         fake = generator(torch.randn(4, generator.latent_dim), labels)
         discriminator(fake, labels).float().mean().backward()
-    for role, module in (("generator", generator), ("discriminator", discriminator)):
-        for name, parameter in module.named_parameters():
-            if not parameter.requires_grad:
-                continue
-            if parameter.grad is None:
-                raise fail("model", spec, f"{role}.{name} gets no gradient from D(G(z)): is it used in forward()?")
-            if not torch.isfinite(parameter.grad).all():
-                raise fail("model", spec, f"{role}.{name} gets a non-finite gradient")
-            if not parameter.grad.abs().sum() > 0:
-                raise fail("model", spec, f"{role}.{name} gets an all-zero gradient")
+        for role, module in (("generator", generator), ("discriminator", discriminator)):
+            for name, parameter in module.named_parameters():
+                if not parameter.requires_grad:
+                    continue
+                if parameter.grad is None:
+                    raise fail("model", spec, f"{role}.{name} gets no gradient from D(G(z)): is it used in forward()?")
+                if not torch.isfinite(parameter.grad).all():
+                    raise fail("model", spec, f"{role}.{name} gets a non-finite gradient")
+        unreached = unreached_parameters(generator, discriminator, labels)
+    if unreached:
+        raise fail("model", spec, f"{unreached[0]} gets an all-zero gradient (also once the all-zero layers of a "
+                    f"fix-up initialisation are perturbed)")
 
 
 def _training_dataset(spec: ModelSpec) -> str:

@@ -30,6 +30,7 @@ import torch
 from ..errors import TrainingDivergedError
 from .checkpoint import save_checkpoint
 from .run import Run
+from .schedules import apply_schedules
 from .window import METRICS
 
 __all__ = [
@@ -151,7 +152,7 @@ class MetricLog(Callback):
             "epoch": run.epoch + 1,
             **{name: round(float(v), 6) for name, v in zip(METRICS, means, strict=True)},
             "images_per_s": round(images / elapsed, 1),
-            "lr": run.config.lr,
+            "lr": run.train_step.g_update.optimizer.param_groups[0]["lr"],  # a --schedule moves it
             "time": round(run.counters.wall_before + (now - run.counters.session_start), 3),
         }
         if run.augmenter is not None and run.augmenter.policy.adaptive:
@@ -301,10 +302,20 @@ class Export(Callback):
             export_run(run)
 
 
+class ApplySchedules(Callback):
+    """Sets the ``--schedule`` settings for the next step: before the first (a resumed run's too) and after each."""
+
+    def on_train_start(self, run: Run) -> None:
+        apply_schedules(run)
+
+    def on_step_end(self, run: Run) -> None:
+        apply_schedules(run)
+
+
 def builtin_callbacks() -> list[Callback]:
     """The callbacks every run has, in the order they run."""
     from .progress_gif import ProgressGif
     from .tensorboard_log import TensorBoardLog
 
     return [MetricLog(), SampleGrids(), ProgressGif(), TensorBoardLog(), Checkpoints(), Progress(), StopOnSignal(),
-            Export()]
+            Export(), ApplySchedules()]

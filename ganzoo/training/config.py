@@ -168,6 +168,8 @@ class TrainConfig:
     """R2 penalty weight on D's gradient at the fakes (default 0: none)."""
     reg_every: int | None = None
     """Lazy regularisation: R1/R2 every this many steps, scaled by it (default 1: every step)."""
+    schedule: tuple[str, ...] | None = None
+    """``--schedule NAME=START:END:IMAGES[:SHAPE]``: settings that move over the run (:mod:`.schedules`)."""
     tensorboard: str | Path | bool | None = None
     """TensorBoard events of this session (``--tensorboard``, ``--tensorboard-dir DIR``): True writes them to
     ``OUT/tb``, a path to that folder; False: none; None: none for a new run, the run's own on resume.
@@ -203,8 +205,9 @@ class TrainConfig:
             values["betas"] = [float(b) for b in values["betas"]]
         values["options"] = jsonable(values["options"])
         values["loss_options"] = jsonable(values["loss_options"])
-        if values["callbacks"] is not None:
-            values["callbacks"] = list(values["callbacks"])
+        for key in ("callbacks", "schedule"):
+            if values[key] is not None:
+                values[key] = list(values[key])
         return values
 
     @classmethod
@@ -213,8 +216,9 @@ class TrainConfig:
         kwargs = {k: v for k, v in values.items() if k in known}
         if kwargs.get("betas") is not None:
             kwargs["betas"] = tuple(kwargs["betas"])
-        if kwargs.get("callbacks") is not None:
-            kwargs["callbacks"] = tuple(kwargs["callbacks"])
+        for key in ("callbacks", "schedule"):
+            if kwargs.get(key) is not None:
+                kwargs[key] = tuple(kwargs[key])
         return cls(**kwargs)
 
 

@@ -14,12 +14,15 @@ from ..augment.policy import AugmentPolicy, parse_augment
 from ..errors import ConfigError
 from .ema import DEFAULT_EMA_HALF_LIFE, DEFAULT_EMA_RAMPUP
 from .regularize import GradientPenalty
+from .schedules import Schedule, check_schedules_apply, parse_schedules
 
 __all__ = ["BEFORE_PRACTICES", "PRACTICE_SETTINGS", "Practices", "resolve_practices"]
 
-PRACTICE_SETTINGS = ("ema", "ema_rampup", "augment", "ada_target", "ada_speed", "r1_gamma", "r2_gamma", "reg_every")
+PRACTICE_SETTINGS = (
+    "ema", "ema_rampup", "augment", "ada_target", "ada_speed", "r1_gamma", "r2_gamma", "reg_every", "schedule",
+)
 """``TrainConfig`` fields a run keeps for its whole life (see :mod:`.resume`)."""
-BEFORE_PRACTICES = {"ema": 0.0, "augment": "none", "r1_gamma": 0.0, "r2_gamma": 0.0, "reg_every": 1}
+BEFORE_PRACTICES = {"ema": 0.0, "augment": "none", "r1_gamma": 0.0, "r2_gamma": 0.0, "reg_every": 1, "schedule": ()}
 """What a checkpoint written before these settings existed trained with."""
 
 
@@ -31,6 +34,8 @@ class Practices:
     ema_rampup: float = DEFAULT_EMA_RAMPUP
     augment: AugmentPolicy = field(default_factory=AugmentPolicy)
     penalty: GradientPenalty = field(default_factory=GradientPenalty)
+    schedules: tuple[Schedule, ...] = ()
+    """Settings that move over the run (:mod:`.schedules`); the fields above are their starting points."""
 
     def run_record(self) -> dict[str, Any]:
         """The values the checkpoint records, in the request's spelling (what a resumed run compares)."""
@@ -43,6 +48,7 @@ class Practices:
             "r1_gamma": self.penalty.r1_gamma,
             "r2_gamma": self.penalty.r2_gamma,
             "reg_every": self.penalty.every,
+            "schedule": [schedule.spelling() for schedule in self.schedules],
         }
 
     def facts(self) -> dict[str, Any]:
@@ -51,6 +57,7 @@ class Practices:
             "ema": {"half_life_images": self.ema_half_life, "rampup": self.ema_rampup} if self.ema_half_life else None,
             "augment": self.augment.record(),
             "gradient_penalty": self.penalty.record() if self.penalty.enabled else None,
+            "schedules": [schedule.record() for schedule in self.schedules] or None,
         }
 
     def command_words(self) -> list[str]:
@@ -68,6 +75,8 @@ class Practices:
             words += ["--r2-gamma", f"{self.penalty.r2_gamma:g}"]
         if self.penalty.enabled and self.penalty.every != 1:
             words += ["--reg-every", str(self.penalty.every)]
+        for schedule in self.schedules:
+            words += ["--schedule", schedule.spelling()]
         return words
 
 
@@ -86,4 +95,6 @@ def resolve_practices(request: Any, *, is_image: bool) -> Practices:
     r1 = float(request.r1_gamma or 0.0)
     r2 = float(request.r2_gamma or 0.0)
     every = 1 if request.reg_every is None else int(request.reg_every)
-    return Practices(half_life, rampup, augment, GradientPenalty(r1, r2, every))
+    schedules = parse_schedules(request.schedule)
+    check_schedules_apply(schedules, ema_half_life=half_life, r1_gamma=r1, r2_gamma=r2)
+    return Practices(half_life, rampup, augment, GradientPenalty(r1, r2, every), schedules)

@@ -18,6 +18,7 @@ from ..folderguard import FolderGuard
 from .config import TrainConfig
 from .options import coerce_loss_options, coerce_options
 from .practices import BEFORE_PRACTICES, PRACTICE_SETTINGS
+from .schedules import parse_schedules
 
 __all__ = ["FIXED_ON_RESUME", "check_resume_compatible"]
 
@@ -60,6 +61,14 @@ def check_resume_compatible(request: TrainConfig, saved: Mapping[str, Any], out:
             if mine not in (0, theirs):
                 raise ConfigError(f"{out} holds a run with --seed {theirs}, not {mine}; choose another --out")
             merged.seed = int(theirs)
+            continue
+        if key == "schedule":  # compared as schedules: 2e-4 and 0.0002 are one value
+            recorded = parse_schedules(theirs)
+            if mine is not None and parse_schedules(mine) != recorded:
+                spelled = " ".join(s.spelling() for s in recorded) or "none"
+                raise ConfigError(f"{out} holds a run with --schedule {spelled}; resume it without --schedule (or "
+                                  "with the same schedules) or choose another --out")
+            merged.schedule = tuple(s.spelling() for s in recorded)
             continue
         if key == "split" and mine == "train":
             merged.split = theirs or "train"

@@ -1,0 +1,62 @@
+"""R3GAN (Huang et al., NeurIPS 2024): a modern baseline GAN, sized for a laptop CPU.
+
+The model follows the paper's recipe: the relativistic pairing loss (``relativistic``) with R1 and R2
+(``--r1-gamma``, ``--r2-gamma``), Adam with beta1 = 0, a generator EMA, and ResNets of inverted-bottleneck
+blocks with grouped convolutions, no normalisation and zero-initialised residual branches (see
+:mod:`.nets`). 28x28 grey digits by default; ``--option image_size=64`` gives the 64x64 RGB faces layout.
+"""
+
+from __future__ import annotations
+
+import ganzoo
+
+ARCHITECTURE = """\
+image_size=28 (default, z=64, widths 128,64,32, 1 block per stage, expansion 2, group_size 16):
+G: z -> linear(64->128) scaling a learned 128x7x7 basis -> ResBlock [7x7] -> 1x1 conv 64, 2x up [14x14]
+   -> ResBlock -> 1x1 conv 32, 2x up [28x28] -> ResBlock -> 1x1 conv 1, Tanh
+D: 1x1 conv 32 [28x28] -> ResBlock -> 2x down, 1x1 conv 64 [14x14] -> ResBlock -> 2x down, 1x1 conv 128
+   [7x7] -> ResBlock -> depthwise 7x7 conv (valid) -> linear(128->1) logit
+ResBlock(C): x + conv1x1(2C->C)(LReLU(grouped conv3x3(2C->2C, 2C/16 groups)(LReLU(conv1x1(C->2C)(x)))))
+image_size=64 (channels 3, widths 256,256,128,64,32): basis 4x4, four 2x stages to 64x64.
+Resampling: the fixed [1,2,1] low-pass filter, as depthwise (transposed) convolutions. No normalisation.
+Init: last conv of each residual branch zero (each block starts as the identity); the others
+N(0, (gain / sqrt(fan_in))^2) with the leaky ReLU's gain times (blocks in the network)^(-1/4)."""
+
+
+@ganzoo.hookimpl
+def register_models(register):
+    register(
+        ganzoo.ModelSpec(
+            name="r3gan",
+            summary="R3GAN (Huang et al. 2024): RpGAN + R1/R2 with a modern ResNet; 28x28 grey or 64x64 RGB.",
+            generator="ganzoo_plugins.r3gan.nets:R3Generator",
+            discriminator="ganzoo_plugins.r3gan.nets:R3Discriminator",
+            config={
+                "latent_dim": 64,
+                "image_size": 28,
+                "channels": 1,
+                "widths": "128,64,32",
+                "blocks": 1,
+                "expansion": 2,
+                "group_size": 16,
+            },
+            options={
+                "image_size": (28, 64),
+                "latent_dim": int,
+                "widths": str,
+                "blocks": int,
+                "expansion": int,
+                "group_size": int,
+            },
+            presets={"image_size=64": {"channels": 3, "widths": "256,256,128,64,32"}},
+            default_dataset="mnist",
+            datasets=("mnist", "fashion-mnist", "kmnist", "image-folder", "celeba"),
+            default_loss="relativistic",
+            hyperparameters={"batch_size": 64, "lr": 2e-4, "betas": (0.0, 0.99)},
+            architecture=ARCHITECTURE,
+            reference=(
+                "Huang, Gokaslan, Kuleshov & Tompkin, The GAN is dead; long live the GAN! "
+                "A Modern GAN Baseline, NeurIPS 2024"
+            ),
+        )
+    )
