@@ -21,7 +21,6 @@ from typing import Any
 
 from .cardsections import replace_section
 from .frontmatter import dump_front_matter, parse_front_matter, split_front_matter
-from .practicerows import practice_rows
 
 __all__ = [
     "CARD_TEMPLATE",
@@ -30,6 +29,7 @@ __all__ = [
     "CardData",
     "data_license",
     "dump_front_matter",
+    "format_value",
     "format_wall_time",
     "license_id",
     "parse_front_matter",
@@ -149,6 +149,9 @@ class CardData:
     samples: str | None = "samples.png"
     source: str | None = None
     progress: str | None = None
+    settings: tuple[tuple[str, Any], ...] = ()
+    """The hyper-parameter rows of the run's options, ``(label, value)`` each: the option table's card rows
+    (:func:`ganzoo.training.optiontable.card_rows`), which the export's writer makes from ``training``."""
 
     @classmethod
     def of_run(
@@ -209,13 +212,14 @@ class CardData:
         return front
 
 
-def _format_value(value: Any) -> str:
+def format_value(value: Any) -> str:
+    """A value as a card's table states it: floats to 4 significant digits, sequences comma-separated."""
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             return str(value)
         return f"{value:.4g}"
     if isinstance(value, (list, tuple)):
-        return ", ".join(_format_value(v) for v in value)
+        return ", ".join(format_value(v) for v in value)
     return str(value)
 
 
@@ -274,45 +278,32 @@ def _samples(card: CardData) -> str:
     return text
 
 
-def _loss_options(options: Mapping[str, Any] | None) -> str | None:
-    """``gp_weight=5, d_steps=2`` (``--loss-option`` as given); None, so no row, when the loss was built as is."""
-    if not options:
-        return None
-    return ", ".join(f"{key}={_format_value(value)}" for key, value in options.items())
-
-
-def _hyper_rows(training: Mapping[str, Any], dataset: str) -> list[tuple[str, str]]:
+def _hyper_rows(card: CardData) -> list[tuple[str, str]]:
+    """The facts of the run (data, length, batch, hardware, time) around its options' rows (``card.settings``)."""
+    training = card.training
     rows = [
-        ("dataset", f"`{dataset}` ({training.get('split', 'train')} split)"),
+        ("dataset", f"`{card.dataset}` ({training.get('split', 'train')} split)"),
         ("training samples", training.get("samples")),
         ("loss", training.get("loss")),
-        ("loss options", _loss_options(training.get("loss_options"))),
         ("steps (generator updates)", training.get("steps")),
         ("epochs", training.get("epochs")),
         ("D updates per step", training.get("d_steps")),
-        ("G update on", "the last D update's fakes" if training.get("reuse_fakes") else None),
-        *practice_rows(training),
         *_batch_rows(training),
-        ("optimiser", "Adam"),
-        ("learning rate", training.get("lr")),
-        ("betas", training.get("betas")),
-        ("seed", training.get("seed")),
-        ("precision", training.get("precision")),
-        ("torch.compile", f"mode {training['compile']['mode']}" if training.get("compile") else None),
+        *card.settings,
         ("device", training.get("device")),
         ("hardware", training.get("hardware")),
         ("wall time", format_wall_time(training["wall_time_s"]) if "wall_time_s" in training else None),
         ("images seen", training.get("images_seen")),
         ("ganzoo version", training.get("ganzoo_version")),
     ]
-    return [(name, _format_value(value)) for name, value in rows if value is not None]
+    return [(name, format_value(value)) for name, value in rows if value is not None]
 
 
 def _metrics(card: CardData) -> str:
     if not card.metrics:
         return ""
     notes = {**METRIC_NOTES, **card.metric_notes}
-    rows = [(name, _format_value(value), notes.get(name, "")) for name, value in card.metrics.items()]
+    rows = [(name, format_value(value), notes.get(name, "")) for name, value in card.metrics.items()]
     return (
         "## Metrics\n\n" + _table("| metric | value | how it was measured |", rows) + "\n\n"
         "Training losses and D outputs describe the adversarial game, not sample quality; "
@@ -340,7 +331,7 @@ def _limits(card: CardData) -> str:
 def render_card(card: CardData) -> str:
     """The model card of ``card``: :data:`CARD_TEMPLATE` filled with its front matter, tables and prose."""
     config_rows = [
-        (f"`{key}`", tuple(value) if isinstance(value, (list, tuple)) else _format_value(value))
+        (f"`{key}`", tuple(value) if isinstance(value, (list, tuple)) else format_value(value))
         for key, value in card.config.items()
     ]
     params = card.num_params
@@ -361,7 +352,7 @@ def render_card(card: CardData) -> str:
         ),
         reference=f"Reference: {card.reference}.\n\n" if card.reference else "",
         command=f"```bash\n{command}\n```\n\n" if command else "",
-        hyper_table=_table("| hyper-parameter | value |", _hyper_rows(card.training, card.dataset)) + "\n",
+        hyper_table=_table("| hyper-parameter | value |", _hyper_rows(card)) + "\n",
         metrics=_metrics(card),
         data_line=card.dataset_summary + homepage,
         licence=card.licence,
@@ -391,7 +382,7 @@ def update_card_metrics(text: str, metrics: Mapping[str, Any], protocol_text: st
     ganzoo_block["results"] = {**dict(ganzoo_block.get("results") or {}), **dict(metrics)}
     front["ganzoo"] = ganzoo_block
     front = merge_model_index(front, metrics)
-    rows = "\n".join(f"| {name} | {_format_value(value)} |" for name, value in metrics.items())
+    rows = "\n".join(f"| {name} | {format_value(value)} |" for name, value in metrics.items())
     protocol = "\n".join(f"> {line}" if line else ">" for line in protocol_text.strip().splitlines())
     section = (
         f"{EVALUATION_HEADING}\n\n| metric | value |\n|---|---|\n{rows}\n\n"

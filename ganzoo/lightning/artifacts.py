@@ -15,7 +15,7 @@ import lightning as L
 import torch
 
 from .._version import __version__
-from ..export import SAMPLES_NAME, jsonable
+from ..export import SAMPLES_NAME
 from ..training.device import describe_hardware
 from ..training.window import METRICS
 
@@ -34,7 +34,8 @@ def _datamodule(module: GANModule) -> Any:
 
 
 def training_facts(module: GANModule, command: str | None) -> dict[str, Any]:
-    """The ``training`` section of config.json and of the card, from the module and its last fit."""
+    """What the module's last fit measured, for the ``training`` section of config.json and the card; the options'
+    part of that section comes from the option table (:func:`ganzoo.training.record.training_section`)."""
     config, trainer = module.config, module._trainer
     data = _datamodule(module)
     samples = len(data.data) if getattr(data, "data", None) is not None else None
@@ -44,16 +45,9 @@ def training_facts(module: GANModule, command: str | None) -> dict[str, Any]:
         "dataset": getattr(data, "name", None) or config.dataset,
         "split": getattr(data, "split", "train"),
         "samples": samples,
-        "loss": config.loss,
-        "loss_options": jsonable(config.loss_options),
         "steps": module.steps_done,
         "d_steps": module.d_steps,
-        "batch_size": config.batch_size,
-        "lr": config.lr,
-        "betas": list(config.betas),
-        "seed": config.request.seed,
         "precision": str(trainer.precision) if trainer is not None else "32-true",
-        "reuse_fakes": bool(config.request.reuse_fakes),
         "device": str(device),
         "hardware": describe_hardware(device),
         "wall_time_s": round(module._fit_time, 2),
@@ -77,31 +71,25 @@ def training_facts(module: GANModule, command: str | None) -> dict[str, Any]:
 
 
 def export_module(module: GANModule, folder: Path, *, command: str | None = None) -> Path:
-    """Write ``folder``: weights, config.json, the model card and the fixed-noise grid."""
-    from ..cards import CardData, data_license, render_card
-    from ..export import write_export
+    """Write ``folder``: weights, config.json, the model card and the fixed-noise grid, through the trainer's
+    own writer (:func:`ganzoo.training.record.export_training`)."""
     from ..imaging import save_samples
     from ..outputs import make_folder
+    from ..training.record import export_training, run_settings
 
     config = module.config
     data = _datamodule(module)
-    dataset_spec = getattr(data, "spec", None) or config.dataset_spec
-    loaded = getattr(data, "data", None)
-    training = training_facts(module, command)
-    licence = data_license(dataset_spec, loaded)
-    training["data_license"] = licence
     metrics: dict[str, Any] = {}
     if module.last_row is not None:
         metrics = {name: round(float(value), 6) for name, value in zip(METRICS, module.last_row.cpu(), strict=True)}
     folder = make_folder(folder, what="the export folder")
     samples = save_samples(module.sample_grid(), folder / SAMPLES_NAME, nrow=module.fixed.nrow)
-    card = render_card(CardData.of_run(
-        spec=config.spec, dataset=dataset_spec, licence=licence, config=module.model_config, training=training,
-        metrics=metrics, num_params=training["num_params"], is_image=module.is_image, source=str(folder),
-    ))
     with torch.no_grad():
-        return write_export(
-            folder, spec=config.spec, config=module.model_config, generator=module.generator,
-            discriminator=module.discriminator, training=training, metrics=metrics, card=card, samples_png=samples,
-            dataset=dataset_spec.name, loss=config.loss,
+        written, _ = export_training(
+            folder, spec=config.spec, dataset_spec=getattr(data, "spec", None) or config.dataset_spec,
+            data=getattr(data, "data", None), model_config=module.model_config, generator=module.generator,
+            discriminator=module.discriminator,
+            settings=run_settings(config, reuse_fakes=bool(config.request.reuse_fakes)),
+            facts=training_facts(module, command), metrics=metrics, is_image=module.is_image, samples_png=samples,
         )
+    return written

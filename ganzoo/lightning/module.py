@@ -45,15 +45,20 @@ def _has_conv(module: nn.Module) -> bool:
 
 
 class _ManualUpdate:
-    """One optimiser's update the Lightning way: ``manual_backward`` and the wrapped optimiser's step."""
+    """One optimiser's update the Lightning way: ``manual_backward`` and the wrapped optimiser's step;
+    ``max_norm`` clips the gradients' global norm first (Lightning's ``clip_gradients``, which unscales them
+    under a mixed-precision plugin), as ``ganzoo train --grad-clip`` does."""
 
-    def __init__(self, module: L.LightningModule, optimizer: Any):
+    def __init__(self, module: L.LightningModule, optimizer: Any, max_norm: float | None = None):
         self.module = module
         self.optimizer = optimizer
+        self.max_norm = max_norm
 
     def step(self, loss: torch.Tensor) -> None:
         self.optimizer.zero_grad(set_to_none=True)
         self.module.manual_backward(loss)
+        if self.max_norm is not None:
+            self.module.clip_gradients(self.optimizer, gradient_clip_val=self.max_norm, gradient_clip_algorithm="norm")
         self.optimizer.step()
 
 
@@ -117,7 +122,8 @@ class GANModule(L.LightningModule):
     to the registry's hyper-parameters; ``loss_options`` go to the loss (``d_steps``, ``gp_weight``, ...).
     ``seed`` seeds torch and Python before the networks are built, and the noise, as ``ganzoo train --seed``
     does. The losses and the mean D(x) and D(G(z)) are logged every step (``loss_d``, ``loss_g``, ``d_real``,
-    ``d_fake``); every ``sample_every`` steps a grid of ``num_samples`` fixed-noise samples goes to the
+    ``d_fake``); ``grad_clip`` clips each network's gradient norm (``ganzoo train --grad-clip``); every
+    ``sample_every`` steps a grid of ``num_samples`` fixed-noise samples goes to the
     trainer's loggers. A step is one generator update with ``d_steps`` discriminator updates, so Lightning's
     ``max_steps``, which counts optimiser steps, is ``d_steps + 1`` times the GAN steps.
     """
@@ -134,6 +140,7 @@ class GANModule(L.LightningModule):
         betas: tuple[float, float] | None = None,
         loss_options: dict[str, Any] | None = None,
         reuse_fakes: bool = False,
+        grad_clip: float | None = None,
         sample_every: int = 500,
         num_samples: int = 64,
         **options: Any,
@@ -144,7 +151,7 @@ class GANModule(L.LightningModule):
         self.config = resolve(TrainConfig(
             model, dataset=dataset, loss=loss, seed=seed, batch_size=batch_size, lr=lr, betas=betas,
             options=dict(options), loss_options=dict(loss_options or {}), reuse_fakes=reuse_fakes,
-            sample_every=sample_every, num_samples=num_samples,
+            grad_clip=grad_clip, sample_every=sample_every, num_samples=num_samples,
         ))
         spec, data = self.config.spec, self.config.dataset_spec
         self.model_config = model_config_for(
@@ -216,8 +223,10 @@ class GANModule(L.LightningModule):
         g_optimizer, d_optimizer = self.optimizers()
         self._step = AdversarialStep(
             generator=self.generator, discriminator=self.discriminator, g_train=self.generator,
-            d_train=self.discriminator, loss=self.gan_loss, g_update=_ManualUpdate(self, g_optimizer),
-            d_update=_ManualUpdate(self, d_optimizer), precision=Precision("fp32", self.device.type),
+            d_train=self.discriminator, loss=self.gan_loss,
+            g_update=_ManualUpdate(self, g_optimizer, self.config.request.grad_clip),
+            d_update=_ManualUpdate(self, d_optimizer, self.config.request.grad_clip),
+            precision=Precision("fp32", self.device.type),
             batches=_LightningBatches(  # type: ignore[arg-type]
                 self.d_steps, self.channels_last, self.generator.sample_shape, self.config.model),
             noise=self.noise, reuse_fakes=bool(self.config.request.reuse_fakes),

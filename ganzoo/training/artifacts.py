@@ -11,13 +11,12 @@ from typing import Any
 import torch
 
 from .._version import __version__
-from ..export import jsonable
 from .device import describe_hardware
 from .distributed import DistributedRunError, parameter_checksum
 from .run import Run
 from .window import METRICS
 
-__all__ = ["export_run", "final_metrics", "sample_metrics", "training_facts"]
+__all__ = ["export_run", "final_metrics", "run_settings_of", "sample_metrics", "training_facts"]
 
 METRIC_SAMPLES = 2000
 
@@ -100,31 +99,19 @@ def replica_checksums(run: Run) -> list[str] | None:
 
 
 def training_facts(run: Run, wall: float, checksums: list[str] | None) -> dict[str, Any]:
-    """The ``training`` section of config.json and of the card."""
-    resolved, request, group = run.config, run.config.request, run.group
-    batches = run.batches
+    """What the run measured, for the ``training`` section of config.json and the card; the options' part of
+    that section comes from the option table (:func:`.record.training_section`)."""
+    group, batches = run.group, run.batches
     facts: dict[str, Any] = {
         "command": "\n".join(run.commands),
-        "dataset": resolved.dataset,
-        "split": request.split,
         "samples": batches.count,
-        "loss": resolved.loss,
-        "loss_options": jsonable(resolved.loss_options),
         "steps": run.step,
         "epochs": run.epochs_done(),
         "d_steps": run.train_step.d_steps,
-        "batch_size": batches.batch_size,
         "batch_size_per_device": batches.batch_size,
         "world_size": group.world_size,
         "global_batch_size": batches.global_batch,
-        "lr": resolved.lr,
-        "betas": list(resolved.betas),
-        "seed": request.seed,
         "precision": run.precision.name,
-        "reuse_fakes": run.train_step.reuse_fakes,
-        "callbacks": list(run.config.callbacks),
-        "tensorboard": str(resolved.tensorboard) if resolved.tensorboard is not None else None,
-        **run.practices.facts(),
         "compile": run.train_step.compiled.record() if run.train_step.compiled is not None else None,
         "device": str(run.device),
         "hardware": describe_hardware(run.device, processes=group.world_size, nodes=group.topology.nodes),
@@ -145,10 +132,17 @@ def training_facts(run: Run, wall: float, checksums: list[str] | None) -> dict[s
     return facts
 
 
+def run_settings_of(run: Run) -> dict[str, Any]:
+    """The run's settings (:func:`.record.run_settings`) with what only the built run knows."""
+    from .record import run_settings
+
+    return run_settings(run.config, run.practices, reuse_fakes=run.train_step.reuse_fakes, steps=run.total_steps,
+                        epochs=None, compile=run.train_step.compiled is not None)
+
+
 def export_run(run: Run) -> None:
     """Final metrics into ``run.metrics``; on rank 0, the export folder with weights, config.json and card."""
-    from ..cards import CardData, data_license, render_card
-    from ..export import PROGRESS_NAME, write_export
+    from .record import export_training
 
     wall = run.counters.wall_time()
     run.metrics = final_metrics(run, wall)
@@ -157,36 +151,10 @@ def export_run(run: Run) -> None:
     if not run.is_main:
         return
     resolved = run.config
-    training = training_facts(run, wall, checksums)
-    licence = data_license(resolved.dataset_spec, run.data)
-    training["data_license"] = licence
-    progress_gif = run.paths.guard.file(run.paths.progress)
-    card = render_card(
-        CardData.of_run(
-            spec=resolved.spec,
-            dataset=resolved.dataset_spec,
-            licence=licence,
-            config=run.model_config,
-            training=training,
-            metrics=run.metrics,
-            num_params=training["num_params"],
-            is_image=run.data.is_image,
-            source=str(run.paths.export),
-            progress=PROGRESS_NAME if progress_gif is not None else None,
-        )
-    )
-    write_export(
-        run.paths.export,
-        spec=resolved.spec,
-        config=run.model_config,
-        generator=run.generator,
-        generator_ema=run.ema.module if run.ema is not None else None,
-        discriminator=run.discriminator,
-        training=training,
-        metrics=run.metrics,
-        card=card,
-        samples_png=run.paths.final_samples,
-        dataset=resolved.dataset,
-        loss=resolved.loss,
-        progress_gif=progress_gif,
+    export_training(
+        run.paths.export, spec=resolved.spec, dataset_spec=resolved.dataset_spec, data=run.data,
+        model_config=run.model_config, generator=run.generator, discriminator=run.discriminator,
+        generator_ema=run.ema.module if run.ema is not None else None, settings=run_settings_of(run),
+        facts=training_facts(run, wall, checksums), metrics=run.metrics, is_image=bool(run.data.is_image),
+        samples_png=run.paths.final_samples, progress_gif=run.paths.guard.file(run.paths.progress),
     )

@@ -22,18 +22,20 @@ Defaults, in one place:
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..cards import MAX_LICENSE_NAME
 from ..errors import ConfigError
 from ..export import jsonable
-from ..ranges import COUNT, NON_NEGATIVE, POSITIVE, SEED, NumberRange
 from ..specs import DatasetSpec, LossSpec, ModelSpec
+from . import optiontable
 from .options import coerce_declared, coerce_loss_options, coerce_options
+from .optiontable import TrainOption, config_fields
 
 __all__ = [
     "TRAIN_RANGES",
@@ -53,52 +55,13 @@ DEFAULT_BETAS = (0.5, 0.999)
 DEFAULT_SAMPLE_EVERY = 500
 DEFAULT_CHECKPOINT_EVERY = 1000
 DEFAULT_LOG_EVERY = 50
-DEFAULT_DIST_TIMEOUT_S = 600.0
-"""How long a collective waits for the other processes of a multi-process run (``--dist-timeout``): longer
-than any rank-0-only work (sample grids, checkpoints, the export) or a first decoding of an image folder,
-short enough that a stalled rank does not hold the others' GPUs for torch's default half hour."""
-MAX_EPOCHS = 1e9
-"""More passes over the data than any run makes; it keeps ``epochs x batches`` within the step counter."""
-MAX_SAMPLE_GRID = 4096
-"""Images in the fixed-noise grid (a 64 x 64 grid): more is unreadable, and is drawn every ``--sample-every`` steps."""
-MAX_DIST_TIMEOUT_S = 7 * 24 * 3600.0
-"""A week: any wait longer than that is a hang, and ``datetime.timedelta`` refuses what is far larger."""
-MAX_PENALTY_GAMMA = 1e6
-"""R1/R2 weights beyond any published recipe (StyleGAN2 uses up to 100, R3GAN less): larger ones overflow the
-penalty in float32 at once, which the divergence check would then blame on the learning rate."""
-
-TRAIN_RANGES: dict[str, NumberRange] = {
-    "epochs": NumberRange(low=0, low_open=True, high=MAX_EPOCHS),
-    "steps": COUNT,
-    "batch_size": COUNT,
-    "lr": POSITIVE,
-    "betas": NumberRange(low=0, high=1, high_open=True, items=2),
-    "seed": SEED,
-    "sample_every": COUNT,
-    "checkpoint_every": COUNT,
-    "log_every": COUNT,
-    "limit": COUNT,
-    "num_samples": NumberRange(low=1, high=MAX_SAMPLE_GRID, integer=True),
-    "dist_timeout": NumberRange(low=0, low_open=True, high=MAX_DIST_TIMEOUT_S),
-    "ema": NON_NEGATIVE,
-    "ema_rampup": NON_NEGATIVE,
-    "ada_target": NumberRange(low=0, high=1, low_open=True, high_open=True),
-    "ada_speed": POSITIVE,
-    "r1_gamma": NumberRange(low=0, high=MAX_PENALTY_GAMMA),
-    "r2_gamma": NumberRange(low=0, high=MAX_PENALTY_GAMMA),
-    "reg_every": COUNT,
-}
-"""The range of every numeric training option, keyed by its ``TrainConfig`` field: the one declaration that
-:class:`TrainConfig` holds each value to when it is set (from the command line, from Python, from a resumed
-checkpoint's record) and :func:`resolve` holds a model's default hyper-parameters to."""
-
-_API_ONLY = frozenset({"num_samples"})
-"""Fields without a command-line option: messages name the field itself."""
-
-
-def option_name(field_name: str) -> str:
-    """How a message names a training option: its flag (``--batch-size``), or the field for API-only ones."""
-    return field_name if field_name in _API_ONLY else "--" + field_name.replace("_", "-")
+DEFAULT_DIST_TIMEOUT_S = optiontable.DEFAULT_DIST_TIMEOUT_S
+MAX_EPOCHS = optiontable.MAX_EPOCHS
+MAX_SAMPLE_GRID = optiontable.MAX_SAMPLE_GRID
+MAX_DIST_TIMEOUT_S = optiontable.MAX_DIST_TIMEOUT_S
+MAX_PENALTY_GAMMA = optiontable.MAX_PENALTY_GAMMA
+TRAIN_RANGES = optiontable.TRAIN_RANGES
+option_name = optiontable.option_name
 
 
 def check_training_number(field_name: str, value: Any) -> Any:
@@ -106,84 +69,32 @@ def check_training_number(field_name: str, value: Any) -> Any:
     return TRAIN_RANGES[field_name].check(option_name(field_name), value)
 
 
-@dataclass
+def _fields_from_table(cls: type) -> type:
+    """``cls`` as a dataclass whose fields are the option table's (:data:`.optiontable.TRAIN_OPTIONS`): each
+    option's type, default and description are declared there once, and its docstring lists them."""
+    annotations = dict(inspect.get_annotations(cls))
+    lines = []
+    for option in config_fields():
+        annotations[option.name] = option.annotation
+        if option.default_factory is not None:
+            setattr(cls, option.name, field(default_factory=option.default_factory))
+        elif option.default is not ...:
+            setattr(cls, option.name, option.default)
+        lines.append(f"    {option.name}: {option.help}")
+    cls.__annotations__ = annotations
+    heading = "\n\n    Fields (the option table's, :mod:`.optiontable`):\n\n"
+    cls.__doc__ = (cls.__doc__ or "") + heading + "\n".join(lines)
+    return dataclass(cls)
+
+
+@_fields_from_table
 class TrainConfig:
     """A training request. ``None`` fields take the model's defaults (see the module docstring)."""
 
-    model: str
-    dataset: str | None = None
-    data_dir: str | Path | None = None
-    download: bool = False
-    loss: str | None = None
-    device: str = "auto"
-    epochs: float | None = None
-    steps: int | None = None
-    batch_size: int | None = None
-    lr: float | None = None
-    betas: tuple[float, float] | None = None
-    seed: int = 0
-    out: str | Path | None = None
-    resume: bool = False
-    precision: str = "fp32"
-    reuse_fakes: bool | None = None
-    """True: the generator update scores the fakes of the last discriminator update again, as the PyTorch
-    DCGAN tutorial does (one generator forward pass per step instead of two). False (the default for a new
-    run; a resumed run keeps its own): fresh noise for the generator update, as in Goodfellow et al."""
-    sample_every: int | None = None
-    checkpoint_every: int | None = None
-    log_every: int | None = None
-    quiet: bool = False
-    options: dict[str, Any] = field(default_factory=dict)
-    """Model options (``--option key=value``), checked against the spec's ``options``."""
-    loss_options: dict[str, Any] = field(default_factory=dict)
-    """Loss constructor options (``--loss-option key=value``: ``d_steps``, ``gp_weight``, ...), checked
-    against the loss's ``LossSpec.options``."""
-    limit: int | None = None
-    """Train on the first ``limit`` samples only (quick runs, tests)."""
-    num_samples: int = 64
-    """Images in the fixed-noise sample grid."""
-    split: str = "train"
-    command: str | None = None
-    """The command line recorded in the model card (the CLI passes its argv)."""
-    sync_bn: bool = False
-    """Several processes: BatchNorm statistics over the global batch (``SyncBatchNorm``, CUDA only)."""
-    dist_timeout: float = DEFAULT_DIST_TIMEOUT_S
-    """Several processes: seconds a collective waits for the others before the run stops with an error."""
-    callbacks: tuple[str, ...] | None = None
-    """Registered callbacks to add (``--callback NAME``). None: a new run has none, a resumed run keeps its own."""
-    ema: float | None = None
-    """Half-life of the generator's EMA in images (``--ema``); 0 turns it off. None: 10,000 for image data, off
-    for other data (a resumed run keeps its own). See :mod:`.ema`."""
-    ema_rampup: float | None = None
-    """StyleGAN2's EMA ramp-up: the half-life is at most this share of the images seen (default 0.05; 0: none)."""
-    augment: str | None = None
-    """D's augmentation: ``none`` (default), ``diffaug[:ops]`` or ``ada[:ops]`` (see :mod:`ganzoo.augment`)."""
-    ada_target: float | None = None
-    """``--augment ada``: the target of ``r_t = E[sign(D(real))]`` (default 0.6)."""
-    ada_speed: float | None = None
-    """``--augment ada``: images in which ``p`` can go from 0 to 1 (default 100,000)."""
-    r1_gamma: float | None = None
-    """R1 penalty weight on D's gradient at the reals (default 0: none); see :mod:`.regularize`."""
-    r2_gamma: float | None = None
-    """R2 penalty weight on D's gradient at the fakes (default 0: none)."""
-    reg_every: int | None = None
-    """Lazy regularisation: R1/R2 every this many steps, scaled by it (default 1: every step)."""
-    schedule: tuple[str, ...] | None = None
-    """``--schedule NAME=START:END:IMAGES[:SHAPE]``: settings that move over the run (:mod:`.schedules`)."""
-    tensorboard: str | Path | bool | None = None
-    """TensorBoard events of this session (``--tensorboard``, ``--tensorboard-dir DIR``): True writes them to
-    ``OUT/tb``, a path to that folder; False: none; None: none for a new run, the run's own on resume.
-    Needs ``pip install "ganzoo[tensorboard]"``."""
-    compile: bool | None = None
-    """Compile the networks the training step calls with ``torch.compile`` (``--compile``, see :mod:`.compiling`).
-    None: off for a new run, the run's own on resume (a resumed run may change it: it changes no result but the
-    rounding)."""
-    data_license: str | None = None
-    """``--data-license``: the licence of the training data, for a folder that cannot hold a ``LICENSE`` file (a
-    read-only share). None: the data's own (a folder's ``LICENSE`` file, else the dataset's spec); a resumed run
-    keeps its own. It changes nothing in training, so a resume may add it; it may not contradict a licence file."""
-    compile_mode: str | None = None
-    """``--compile-mode``: ``torch.compile``'s mode; None: the device's default (:func:`.compiling.compile_mode`)."""
+    if TYPE_CHECKING:  # the fields come from the option table; declared here for type checkers only
+        def __init__(self, model: str, **fields: Any) -> None: ...
+
+        def __getattr__(self, name: str) -> Any: ...
 
     def __setattr__(self, name: str, value: Any) -> None:
         """Every numeric field is held to its declared range (:data:`TRAIN_RANGES`) whenever it is set: at
@@ -196,30 +107,40 @@ class TrainConfig:
         object.__setattr__(self, name, value)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON- and checkpoint-safe: paths as strings, tuples as lists."""
+        """JSON- and checkpoint-safe: paths as strings, tuples as lists, as the table declares each field."""
         values = dataclasses.asdict(self)
-        for key in ("data_dir", "out", "tensorboard"):
-            if values[key] is not None and not isinstance(values[key], bool):
-                values[key] = str(values[key])
-        if values["betas"] is not None:
-            values["betas"] = [float(b) for b in values["betas"]]
-        values["options"] = jsonable(values["options"])
-        values["loss_options"] = jsonable(values["loss_options"])
-        for key in ("callbacks", "schedule"):
-            if values[key] is not None:
-                values[key] = list(values[key])
+        for option in config_fields():
+            values[option.name] = stored(option, values[option.name])
         return values
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        kwargs = {k: v for k, v in values.items() if k in known}
-        if kwargs.get("betas") is not None:
-            kwargs["betas"] = tuple(kwargs["betas"])
-        for key in ("callbacks", "schedule"):
-            if kwargs.get(key) is not None:
-                kwargs[key] = tuple(kwargs[key])
-        return cls(**kwargs)
+        """The request a checkpoint recorded (:meth:`to_dict`); keys of options since removed are left out, and
+        options since added take their defaults."""
+        table = {option.name: option for option in config_fields()}
+        return cls(**{k: restored(table[k], v) for k, v in values.items() if k in table})
+
+
+def stored(option: TrainOption, value: Any) -> Any:
+    """A field's value as JSON and checkpoints hold it (:attr:`.optiontable.TrainOption.kind`)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if option.kind == "path":
+        return str(value)
+    if option.kind == "tuple":
+        return [float(v) if option.range is not None else v for v in value]
+    if option.kind == "dict":
+        return jsonable(value)
+    return value
+
+
+def restored(option: TrainOption, value: Any) -> Any:
+    """A field's value from JSON or a checkpoint, as :meth:`TrainConfig.__init__` takes it (lists as tuples)."""
+    if option.kind == "tuple" and value is not None:
+        return tuple(value)
+    if option.kind == "dict" and value is not None:
+        return dict(value)
+    return value
 
 
 _MAY_BE_UNSET = frozenset(f.name for f in dataclasses.fields(TrainConfig) if f.default is None)

@@ -14,7 +14,28 @@ from ..errors import ConfigError
 from ..ranges import COUNT, POSITIVE, NumberRange
 from ..specs import LossSpec, ModelSpec
 
-__all__ = ["coerce_declared", "coerce_loss_options", "coerce_options"]
+__all__ = ["coerce_declared", "coerce_loss_options", "coerce_options", "parse_options"]
+
+
+def parse_options(
+    pairs: list[str], image_size: int | None = None, *, flag: str = "--option", example: str = "image_size=128"
+) -> dict[str, str | int]:
+    """``["image_size=128", ...]`` (and the ``--image-size`` shortcut) as a dict of model options; with
+    ``flag="--loss-option"`` the loss's options. Values stay strings: the spec's declared types convert them."""
+    options: dict[str, str | int] = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator or not key.strip():
+            raise ConfigError(f"{flag} takes KEY=VALUE, got {pair!r} (for example {flag} {example})")
+        options[key.strip().replace("-", "_")] = value.strip()
+    if image_size is not None:
+        given = options.get("image_size")
+        if given is not None and str(given).strip() != str(image_size):
+            raise ConfigError(
+                f"--image-size {image_size} and {flag} image_size={given} disagree: give the size once"
+            )
+        options["image_size"] = image_size
+    return options
 
 
 def _option_names(declared: Mapping[str, Any]) -> str:

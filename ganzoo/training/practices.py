@@ -1,8 +1,9 @@
 """The training practices a run uses beyond the classic recipe: generator EMA, D's augmentation, R1/R2.
 
-One place turns the request's fields into checked settings, says what a run records of them (the
-checkpoint's run record, config.json, the card, the equivalent command) and what a run from before
-they existed did without them (so resuming an old checkpoint keeps its meaning).
+One place turns the request's fields into checked settings; :meth:`Practices.run_record` gives the run's
+values of those options, from which the option table (:mod:`.optiontable`) derives what a run records of
+them (the checkpoint's run record, config.json, the card, the equivalent command) and what a run from
+before they existed did without them (so resuming an old checkpoint keeps its meaning).
 """
 
 from __future__ import annotations
@@ -16,15 +17,7 @@ from .ema import DEFAULT_EMA_HALF_LIFE, DEFAULT_EMA_RAMPUP
 from .regularize import GradientPenalty
 from .schedules import Schedule, check_schedules_apply, parse_schedules
 
-__all__ = ["BEFORE_PRACTICES", "PRACTICE_SETTINGS", "Practices", "resolve_practices"]
-
-PRACTICE_SETTINGS = (
-    "ema", "ema_rampup", "augment", "ada_target", "ada_speed", "r1_gamma", "r2_gamma", "reg_every", "schedule",
-)
-"""``TrainConfig`` fields a run keeps for its whole life (see :mod:`.resume`)."""
-BEFORE_PRACTICES = {"ema": 0.0, "augment": "none", "r1_gamma": 0.0, "r2_gamma": 0.0, "reg_every": 1, "schedule": ()}
-"""What a checkpoint written before these settings existed trained with."""
-
+__all__ = ["Practices", "resolve_practices"]
 
 @dataclass(frozen=True)
 class Practices:
@@ -50,34 +43,6 @@ class Practices:
             "reg_every": self.penalty.every,
             "schedule": [schedule.spelling() for schedule in self.schedules],
         }
-
-    def facts(self) -> dict[str, Any]:
-        """For config.json's ``training`` section and the card."""
-        return {
-            "ema": {"half_life_images": self.ema_half_life, "rampup": self.ema_rampup} if self.ema_half_life else None,
-            "augment": self.augment.record(),
-            "gradient_penalty": self.penalty.record() if self.penalty.enabled else None,
-            "schedules": [schedule.record() for schedule in self.schedules] or None,
-        }
-
-    def command_words(self) -> list[str]:
-        """The ``ganzoo train`` flags that ask for these settings (for the equivalent command)."""
-        words = ["--ema", f"{self.ema_half_life:g}"]
-        if self.ema_half_life and self.ema_rampup != DEFAULT_EMA_RAMPUP:
-            words += ["--ema-rampup", f"{self.ema_rampup:g}"]
-        if self.augment.enabled:
-            words += ["--augment", self.augment.spelling()]
-            if self.augment.adaptive:
-                words += ["--ada-target", f"{self.augment.target:g}", "--ada-speed", f"{self.augment.speed:g}"]
-        if self.penalty.r1_gamma:
-            words += ["--r1-gamma", f"{self.penalty.r1_gamma:g}"]
-        if self.penalty.r2_gamma:
-            words += ["--r2-gamma", f"{self.penalty.r2_gamma:g}"]
-        if self.penalty.enabled and self.penalty.every != 1:
-            words += ["--reg-every", str(self.penalty.every)]
-        for schedule in self.schedules:
-            words += ["--schedule", schedule.spelling()]
-        return words
 
 
 def resolve_practices(request: Any, *, is_image: bool) -> Practices:

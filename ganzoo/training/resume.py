@@ -1,32 +1,32 @@
 """Resuming a run: the request merged with what the run's checkpoint recorded, or a one-line conflict.
 
-Settings that define the run's data stream, networks and training practices are fixed for its life
-(:data:`FIXED_ON_RESUME`): a resumed run inherits them when they are not given and refuses a different
-value, because exact resume (a resumed run ends with an uninterrupted run's weights) depends on them.
+What a resume does with each option is declared in the option table (:attr:`.optiontable.TrainOption.resume`):
+``fixed`` settings define the run's data stream, networks and training practices, so a resumed run inherits
+them when they are not given and refuses a different value, because exact resume (a resumed run ends with an
+uninterrupted run's weights) depends on them; ``inherit`` settings are the checkpoint's unless given (a lower
+learning rate, a gradient clip for a run that diverged); ``session`` ones are never recorded. A few settings
+are compared or inherited together, and those couplings are spelled out below (:data:`_SAME`, :func:`_inherit`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
 from ..export import jsonable
 from ..folderguard import FolderGuard
-from .config import TrainConfig
+from .config import TrainConfig, restored
 from .options import coerce_loss_options, coerce_options
-from .practices import BEFORE_PRACTICES, PRACTICE_SETTINGS
+from .optiontable import TRAIN_OPTIONS, TrainOption, config_fields
 from .schedules import parse_schedules
 
 __all__ = ["FIXED_ON_RESUME", "check_resume_compatible"]
 
-# Settings that define the run's data stream and networks: a resumed run must keep them.
-FIXED_ON_RESUME = (
-    "model", "dataset", "loss", "options", "loss_options", "batch_size", "seed", "limit", "split", "reuse_fakes",
-    *PRACTICE_SETTINGS,
-)
+FIXED_ON_RESUME = tuple(option.name for option in TRAIN_OPTIONS if option.resume == "fixed")
+"""Settings that define the run's data stream and networks: a resumed run must keep them."""
 
 
 def _typed(key: str, values: Mapping[str, Any], request: TrainConfig, saved: Mapping[str, Any]) -> dict[str, Any]:
@@ -41,54 +41,57 @@ def _typed(key: str, values: Mapping[str, Any], request: TrainConfig, saved: Map
     return coerce_loss_options(loss, values)
 
 
-def check_resume_compatible(request: TrainConfig, saved: Mapping[str, Any], out: Path) -> TrainConfig:
-    """The request to resume with: unset fields from the checkpoint; a changed fixed setting is an error."""
-    merged = dataclasses.replace(request)
-    for key in FIXED_ON_RESUME:
-        mine = getattr(request, key)
-        theirs = saved.get(key, BEFORE_PRACTICES.get(key))  # a run from before a setting existed did without
-        if key in ("options", "loss_options"):
-            typed = _typed(key, mine, request, saved) if mine else {}
-            if mine and jsonable(typed) != jsonable(theirs or {}):
-                flag = "--" + key.replace("_", "-")[: -len("s")]
-                raise ConfigError(
-                    f"{out} holds a run with {key.replace('_', ' ')} {theirs or {}}, not {typed}; "
-                    f"resume without {flag} (or with the same values) or choose another --out"
-                )
-            setattr(merged, key, dict(theirs or {}))
-            continue
-        if key == "seed":  # 0 is the default: only an explicit different seed conflicts
-            if mine not in (0, theirs):
-                raise ConfigError(f"{out} holds a run with --seed {theirs}, not {mine}; choose another --out")
-            merged.seed = int(theirs)
-            continue
-        if key == "schedule":  # compared as schedules: 2e-4 and 0.0002 are one value
-            recorded = parse_schedules(theirs)
-            if mine is not None and parse_schedules(mine) != recorded:
-                spelled = " ".join(s.spelling() for s in recorded) or "none"
-                raise ConfigError(f"{out} holds a run with --schedule {spelled}; resume it without --schedule (or "
-                                  "with the same schedules) or choose another --out")
-            merged.schedule = tuple(s.spelling() for s in recorded)
-            continue
-        if key == "split" and mine == "train":
-            merged.split = theirs or "train"
-            continue
-        if mine is not None and theirs is not None and mine != theirs:
+def _same_options(key: str) -> Callable[..., Any]:
+    def refuse(mine: Any, theirs: Any, request: TrainConfig, saved: Mapping[str, Any], out: Path) -> Any:
+        typed = _typed(key, mine, request, saved) if mine else {}
+        if mine and jsonable(typed) != jsonable(theirs or {}):
+            flag = "--" + key.replace("_", "-")[: -len("s")]
             raise ConfigError(
-                f"{out} holds a {key} {theirs!r} run, not {mine!r}; resume it unchanged or choose another --out"
+                f"{out} holds a run with {key.replace('_', ' ')} {theirs or {}}, not {typed}; "
+                f"resume without {flag} (or with the same values) or choose another --out"
             )
-        if mine is None:
-            setattr(merged, key, theirs)
-    if merged.lr is None and saved.get("lr") is not None:
-        merged.lr = float(saved["lr"])
-    if merged.betas is None and saved.get("betas") is not None:
-        merged.betas = (float(saved["betas"][0]), float(saved["betas"][1]))
-    if merged.steps is None and merged.epochs is None:
+        return dict(theirs or {})
+    return refuse
+
+
+def _same_schedules(mine: Any, theirs: Any, request: TrainConfig, saved: Mapping[str, Any], out: Path) -> Any:
+    recorded = parse_schedules(theirs)  # compared as schedules: 2e-4 and 0.0002 are one value
+    if mine is not None and parse_schedules(mine) != recorded:
+        spelled = " ".join(s.spelling() for s in recorded) or "none"
+        raise ConfigError(f"{out} holds a run with --schedule {spelled}; resume it without --schedule (or "
+                          "with the same schedules) or choose another --out")
+    return tuple(s.spelling() for s in recorded)
+
+
+_SAME: dict[str, Callable[..., Any]] = {
+    "options": _same_options("options"),
+    "loss_options": _same_options("loss_options"),
+    "schedule": _same_schedules,
+}
+"""Fixed settings whose spellings differ while meaning one value: they are compared as what they mean."""
+
+
+def _keep(option: TrainOption, mine: Any, theirs: Any, out: Path) -> Any:
+    """A fixed setting: the checkpoint's when the request left it at its default, else the same or an error."""
+    if mine == option.default or theirs is None:
+        return mine if theirs is None else restored(option, theirs)
+    if mine != theirs:
+        raise ConfigError(
+            f"{out} holds a {option.name} {theirs!r} run, not {mine!r}; resume it unchanged or choose another --out"
+        )
+    return mine
+
+
+def _inherit(merged: TrainConfig, saved: Mapping[str, Any], out: Path) -> None:
+    """``inherit`` settings: the checkpoint's where the request left them unset (the couplings spelled out)."""
+    for option in config_fields():
+        if option.resume != "inherit" or option.name in _COUPLED:
+            continue
+        if getattr(merged, option.name) is None and saved.get(option.name) is not None:
+            setattr(merged, option.name, restored(option, saved[option.name]))
+    if merged.steps is None and merged.epochs is None:  # the length is one setting spelled two ways
         merged.steps = saved.get("steps")
         merged.epochs = saved.get("epochs") if merged.steps is None else None
-    for key in ("sample_every", "checkpoint_every", "log_every"):
-        if getattr(merged, key) is None:
-            setattr(merged, key, saved.get(key))
     if merged.callbacks is None:  # side jobs may change on resume; unset, the run keeps its own
         merged.callbacks = tuple(saved.get("callbacks") or ())
     if merged.tensorboard is None and saved.get("tensorboard"):  # the curves go on where they were
@@ -96,9 +99,25 @@ def check_resume_compatible(request: TrainConfig, saved: Mapping[str, Any], out:
             str(saved["tensorboard"]), source=f"the checkpoint of {out}",
             fix="resume with --tensorboard (events in OUT/tb) or --tensorboard-dir DIR",
         )
-    if merged.data_license is None:  # not fixed: it changes no result, and a resume may state a missing one
-        merged.data_license = saved.get("data_license")
-    if merged.compile is None:  # not fixed: compiling changes the rounding only; unset, the run keeps its own
+    if merged.compile is None:  # compiling changes the rounding only; unset, the run keeps its own, and its mode
         merged.compile = bool(saved.get("compile", False))
         merged.compile_mode = merged.compile_mode or (saved.get("compile_mode") if merged.compile else None)
+
+
+_COUPLED = frozenset({"steps", "epochs", "callbacks", "tensorboard", "compile", "compile_mode"})
+"""``inherit`` settings :func:`_inherit` treats together or specially (a path relative to the run folder)."""
+
+
+def check_resume_compatible(request: TrainConfig, saved: Mapping[str, Any], out: Path) -> TrainConfig:
+    """The request to resume with: unset fields from the checkpoint; a changed fixed setting is an error."""
+    merged = dataclasses.replace(request)
+    for option in config_fields():
+        if option.resume != "fixed":
+            continue
+        mine = getattr(request, option.name)
+        theirs = saved.get(option.name, option.before)  # a run from before a setting existed did without it
+        same = _SAME.get(option.name)
+        value = same(mine, theirs, request, saved, out) if same is not None else _keep(option, mine, theirs, out)
+        setattr(merged, option.name, value)
+    _inherit(merged, saved, out)
     return merged

@@ -9,7 +9,6 @@ names, so a new stateful part (an EMA copy, an augmentation probability) adds on
 from __future__ import annotations
 
 import re
-import shlex
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from .distributed import Group
 from .ema import GeneratorEMA
 from .practices import Practices
 from .progress import Reporter
+from .record import equivalent_command
 from .step import AdversarialStep, Optimisation
 from .streams import BatchStream, FixedSamples, GlobalRandomState, NoiseStream
 from .window import MetricWindow
@@ -319,41 +319,3 @@ class Run:
 def callback_name(callback: Any) -> str:
     """The registered name of a callback (``--callback NAME``), else its class name."""
     return str(getattr(callback, "registered_name", None) or type(callback).__name__)
-
-
-def equivalent_command(
-    resolved: ResolvedConfig,
-    total_steps: int,
-    launcher: list[str] | None = None,
-    practices: Practices | None = None,
-) -> str:
-    """A ``ganzoo train`` command line that repeats a run started from Python (``launcher``: torchrun's words;
-    ``practices``: the run's resolved EMA, augmentation and R1/R2, whose defaults depend on the data)."""
-    request = resolved.request
-    parts = [*(launcher or []), "ganzoo", "train", resolved.model, "--dataset", resolved.dataset]
-    if request.data_dir:
-        parts += ["--data", str(request.data_dir)]
-    parts += ["--loss", resolved.loss, "--steps", str(total_steps), "--batch-size", str(resolved.batch_size)]
-    parts += ["--lr", f"{resolved.lr:g}", "--seed", str(request.seed), "--precision", request.precision]
-    if request.reuse_fakes:
-        parts.append("--reuse-fakes")
-    if request.device != "auto":
-        parts += ["--device", request.device]
-    if request.limit:
-        parts += ["--limit", str(request.limit)]
-    if request.data_license is not None:
-        parts += ["--data-license", request.data_license]
-    for key, value in resolved.options.items():
-        parts += ["--option", f"{key}={value}"]
-    for key, value in resolved.loss_options.items():
-        parts += ["--loss-option", f"{key}={value}"]
-    parts += practices.command_words() if practices is not None else []
-    if request.compile:
-        parts += ["--compile", *(["--compile-mode", request.compile_mode] if request.compile_mode else [])]
-    for name in resolved.callbacks:
-        parts += ["--callback", name]
-    if resolved.tensorboard is not None:
-        same = resolved.tensorboard == resolved.out / "tb"
-        parts += ["--tensorboard"] if same else ["--tensorboard-dir", str(resolved.tensorboard)]
-    parts += ["--out", str(resolved.out)]
-    return shlex.join(parts)

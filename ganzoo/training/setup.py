@@ -32,8 +32,9 @@ from .ema import GeneratorEMA
 from .placement import place_data
 from .practices import resolve_practices
 from .progress import Reporter, make_reporter
+from .record import equivalent_command
 from .resume import check_resume_compatible
-from .run import Run, RunPaths, equivalent_command
+from .run import Run, RunPaths
 from .runlock import RunFolderLock
 from .step import AdversarialStep, Optimisation, fused_adam
 from .streams import BatchStream, FixedSamples, GlobalRandomState, NoiseStream
@@ -231,9 +232,9 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
     ema = GeneratorEMA(generator, half_life=practices.ema_half_life, rampup=practices.ema_rampup) \
         if practices.ema_half_life else None
     g_update = Optimisation(fused_adam(generator.parameters(), resolved.lr, resolved.betas, device),
-                            precision.make_scaler())
+                            precision.make_scaler(), max_norm=request.grad_clip)
     d_update = Optimisation(fused_adam(discriminator.parameters(), resolved.lr, resolved.betas, device),
-                            precision.make_scaler())
+                            precision.make_scaler(), max_norm=request.grad_clip)
     # what the updates call: DDP wrappers (gradients averaged over the ranks) or the networks themselves
     g_train, d_train = group.wrap(generator), group.wrap(discriminator)
     if group.enabled:  # the networks are built alike; other randomness differs per rank
@@ -348,35 +349,16 @@ def checkpoint_state(run: Run) -> dict[str, Any] | None:
 
 
 def run_record(run: Run) -> dict[str, Any]:
-    """The settings a resumed run must share, and the defaults it inherits."""
-    resolved, request = run.config, run.config.request
-    return {
-        "model": resolved.model,
-        "dataset": resolved.dataset,
-        "loss": resolved.loss,
-        "options": jsonable(resolved.options),
-        "loss_options": jsonable(resolved.loss_options),
-        "batch_size": resolved.batch_size,
-        "seed": request.seed,
-        "limit": request.limit,
-        "split": request.split,
-        "reuse_fakes": run.train_step.reuse_fakes,
-        "lr": resolved.lr,
-        "betas": list(resolved.betas),
-        "steps": run.total_steps,
-        "epochs": None,
-        "sample_every": resolved.sample_every,
-        "checkpoint_every": resolved.checkpoint_every,
-        "log_every": resolved.log_every,
-        "world_size": run.group.world_size,
-        "callbacks": list(resolved.callbacks),
-        # relative to the run folder: a moved folder writes into itself, and a checkpoint names no place outside
-        "tensorboard": run.paths.guard.record(resolved.tensorboard) if resolved.tensorboard is not None else None,
-        "compile": run.train_step.compiled is not None,
-        "compile_mode": request.compile_mode,
-        "data_license": request.data_license,
-        **run.practices.run_record(),
-    }
+    """The settings a resumed run must share, and the defaults it inherits: the option table's recorded options
+    (:func:`.record.run_record_of`), with the TensorBoard folder relative to the run folder (a moved folder
+    writes into itself, and a checkpoint names no place outside), and the number of processes."""
+    from .artifacts import run_settings_of
+    from .record import run_record_of
+
+    settings = run_settings_of(run)
+    board = run.config.tensorboard
+    settings["tensorboard"] = run.paths.guard.record(board) if board is not None else None
+    return {**run_record_of(settings), "world_size": run.group.world_size}
 
 
 def restore(run: Run, state: dict[str, Any]) -> None:

@@ -28,7 +28,7 @@ from .ema import GeneratorEMA
 from .regularize import GradientPenalty
 from .streams import BatchStream, NoiseStream
 
-__all__ = ["AdversarialStep", "Optimisation", "fused_adam"]
+__all__ = ["AdversarialStep", "Optimisation", "clip_gradients", "fused_adam"]
 
 
 def fused_adam(parameters: Any, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
@@ -42,12 +42,21 @@ def fused_adam(parameters: Any, lr: float, betas: tuple[float, float], device: t
     return torch.optim.Adam(parameters, lr=lr, betas=betas, foreach=True)
 
 
-class Optimisation:
-    """One network's optimizer and gradient scaler: a backward pass and an update."""
+def clip_gradients(optimizer: torch.optim.Optimizer, max_norm: float) -> None:
+    """``--grad-clip``: scale the optimizer's gradients so that their global norm (all the network's parameters
+    together, as ``torch.nn.utils.clip_grad_norm_``) is at most ``max_norm``; a smaller norm is left as it is."""
+    parameters = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    torch.nn.utils.clip_grad_norm_(parameters, max_norm)
 
-    def __init__(self, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler):
+
+class Optimisation:
+    """One network's optimizer and gradient scaler: a backward pass and an update (``max_norm``: the gradients'
+    global norm is clipped to it before the update, on the unscaled gradients; None: no clipping)."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, max_norm: float | None = None):
         self.optimizer = optimizer
         self.scaler = scaler
+        self.max_norm = max_norm
         # the requested hyper-parameters win over saved ones: a resumed run may lower the learning rate
         self._requested = [(group["lr"], group["betas"]) for group in optimizer.param_groups]
 
@@ -66,10 +75,15 @@ class Optimisation:
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler.is_enabled():
             self.scaler.scale(loss).backward()
+            if self.max_norm is not None:  # clip what the update applies: the unscaled gradients
+                self.scaler.unscale_(self.optimizer)
+                clip_gradients(self.optimizer, self.max_norm)
             self.scaler.step(self.optimizer)
             self.scaler.update()
         else:
             loss.backward()
+            if self.max_norm is not None:
+                clip_gradients(self.optimizer, self.max_norm)
             self.optimizer.step()
 
 
