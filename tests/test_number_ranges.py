@@ -69,7 +69,7 @@ def test_a_request_is_held_to_the_ranges_however_it_is_set(tmp_path):
     config = TrainConfig("mlp-gan", dataset="ring-8", out=tmp_path / "run")
     with pytest.raises(ConfigError, match="--epochs must be a number in"):
         config.epochs = math.inf
-    with pytest.raises(ConfigError, match="^betas must be 2 numbers, each in"):
+    with pytest.raises(ConfigError, match=r"^betas must be 2 numbers, each in"):
         config.betas = (0.5, math.nan)
     assert TrainConfig("mlp-gan", seed=7.0).seed == 7 and type(TrainConfig("mlp-gan", seed=7.0).seed) is int
 

@@ -573,13 +573,13 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
 """Every training option, in ``ganzoo train --help``'s order (API-only ones last)."""
 
 
-def options_by_name(table: tuple[TrainOption, ...] = TRAIN_OPTIONS) -> dict[str, TrainOption]:
-    return {option.name: option for option in table}
+def options_by_name() -> dict[str, TrainOption]:
+    return {option.name: option for option in TRAIN_OPTIONS}
 
 
-def config_fields(table: tuple[TrainOption, ...] = TRAIN_OPTIONS) -> tuple[TrainOption, ...]:
+def config_fields() -> tuple[TrainOption, ...]:
     """The options that are ``TrainConfig`` fields (all but the command's own, such as ``--nproc``)."""
-    return tuple(option for option in table if option.field)
+    return tuple(option for option in TRAIN_OPTIONS if option.field)
 
 
 TRAIN_RANGES: dict[str, NumberRange] = {option.name: option.range for option in TRAIN_OPTIONS if option.range}
@@ -595,9 +595,9 @@ def option_name(field_name: str) -> str:
     return option.flag if option is not None else field_name
 
 
-def card_rows(training: Mapping[str, Any], table: tuple[TrainOption, ...] = TRAIN_OPTIONS) -> list[tuple[str, Any]]:
+def card_rows(training: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """The card's hyper-parameter rows of the options, in the table's order, from ``config.json``'s ``training``."""
-    return [entry for option in table if option.card is not None for entry in option.card(training)]
+    return [entry for option in TRAIN_OPTIONS if option.card is not None for entry in option.card(training)]
 
 
 def plain(value: Any) -> Any:

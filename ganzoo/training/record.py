@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import ResolvedConfig
-from .optiontable import TRAIN_OPTIONS, card_rows, config_fields, plain
+from .optiontable import card_rows, config_fields, plain
 
 __all__ = ["equivalent_command", "export_training", "run_record_of", "run_settings", "training_section"]
 
@@ -65,7 +65,7 @@ def training_section(settings: Mapping[str, Any], facts: Mapping[str, Any]) -> d
     """``config.json``'s ``training`` section: the options the table records there, then the ``facts`` the
     trainer measured (steps, images, hardware, time; a fact wins over a setting of the same key)."""
     section: dict[str, Any] = {}
-    for option in TRAIN_OPTIONS:
+    for option in config_fields():
         if option.config is not None:
             value = option.config_value(settings) if option.config_value is not None else settings[option.name]
             section[option.config] = plain(value)
