@@ -128,12 +128,6 @@ class TrainOption:
 
 
 # ---------------------------------------------------------------------------------------------- record helpers
-def _plain(value: Any) -> Any:
-    from ..export import jsonable
-
-    return jsonable(value)
-
-
 def always(flag: str, spell: Callable[[Any], str] = str) -> Words:
     """The flag and the value, always (the value is the run's, defaults filled in)."""
     return lambda value, settings: [flag, spell(value)]
@@ -599,7 +593,3 @@ def card_rows(training: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """The card's hyper-parameter rows of the options, in the table's order, from ``config.json``'s ``training``."""
     return [entry for option in TRAIN_OPTIONS if option.card is not None for entry in option.card(training)]
 
-
-def plain(value: Any) -> Any:
-    """The JSON view of a setting (paths as strings, tuples as lists)."""
-    return _plain(value)

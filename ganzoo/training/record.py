@@ -19,8 +19,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..export import jsonable as plain
 from .config import ResolvedConfig
-from .optiontable import card_rows, config_fields, plain
+from .optiontable import card_rows, config_fields
 
 __all__ = ["equivalent_command", "export_training", "run_record_of", "run_settings", "training_section"]
 
