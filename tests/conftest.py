@@ -120,3 +120,26 @@ def _one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="session")
+def fid_weights_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A random-weights file of the FID Inception's names and shapes, written once, and its sha256."""
+    import hashlib
+
+    import torch
+    from helpers import fid_inception_random_state
+
+    path = tmp_path_factory.mktemp("fid-weights") / "fid-inception-random.pth"
+    torch.save(fid_inception_random_state(0), path)
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def fid_weights(fid_weights_file: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The random-weights file, with its digest injected as the expected one for this test only."""
+    from ganzoo_plugins.extractors import fid_inception
+
+    path, digest = fid_weights_file
+    monkeypatch.setattr(fid_inception, "SHA256_PREFIX", digest[:8])
+    return path

@@ -236,3 +236,25 @@ def inject_os_error(monkeypatch: pytest.MonkeyPatch, folder: Path, code: int) ->
 
     monkeypatch.setattr(os, "open", fail_inside(real_open))
     monkeypatch.setattr(os, "mkdir", fail_inside(real_mkdir))
+
+
+# ---------------------------------------------------------------- the FID Inception with random weights
+
+
+def fid_inception_random_state(seed: int = 0) -> dict[str, torch.Tensor]:
+    """Random weights of the FID Inception's shapes, scaled so that activations stay of order one through
+    all its layers (He-scaled convolutions, batch norms near identity): features of real magnitude to compare."""
+    from ganzoo_plugins.extractors.fid_inception_net import FIDInceptionNet
+
+    generator = torch.Generator().manual_seed(seed)
+    state = {}
+    for name, value in FIDInceptionNet().state_dict().items():
+        if name.endswith("num_batches_tracked"):  # the published file has none either
+            continue
+        if name.endswith(("running_var", "bn.weight")):
+            state[name] = torch.rand(value.shape, generator=generator) + 0.5
+        elif name.endswith(("running_mean", "bn.bias", "fc.bias")):
+            state[name] = torch.randn(value.shape, generator=generator) * 0.1
+        else:
+            state[name] = torch.randn(value.shape, generator=generator) * (2.0 / value[0].numel()) ** 0.5
+    return state

@@ -39,25 +39,43 @@ def _extractor(weights: ganzoo.WeightsSpec) -> str:
     return str(weights.extra.get("extractor", "mnist-classifier"))
 
 
+def _features(extractor: str, protocol: dict[str, Any] | None) -> str:
+    """The feature space a table's numbers were measured in; fid-inception's names its protocol (N, split, resize)."""
+    if extractor != "fid-inception" or not protocol:
+        return extractor
+    return (f"fid-inception, {protocol.get('n', '?')} samples vs '{protocol.get('reference_split', '?')}', "
+            f"{protocol.get('resize', 'tf1')} resize")
+
+
 def table(floors: dict[str, dict[str, Any]] | None = None) -> str:
-    """The Markdown table: one row per weights entry of every registered model, then the floors."""
-    header = ["weights", "trained on", "training", *(label for _, label in COLUMNS), "features"]
-    rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    """The Markdown tables, one per feature space (numbers from different extractors never share a column):
+    one row per weights entry of every registered model, then the floors measured with the same features."""
+    groups: dict[str, list[str]] = {}
     for name in ganzoo.list_models():
         spec = ganzoo.get_model_spec(name)
         for weights in spec.weights:
             training = f"{weights.extra.get('steps')} steps, {weights.extra.get('train_time')}"
             cells = [_cell(weights.metrics.get(key)) for key, _ in COLUMNS]
             card = f"[`{name}.{weights.tag}`](model_cards/{weights.card})"
-            rows.append(
+            features = _features(_extractor(weights), weights.extra.get("eval_protocol"))
+            groups.setdefault(features, []).append(
                 "| " + " | ".join([card, weights.dataset, training, *cells, _extractor(weights)]) + " |"
             )
     for dataset, floor in (floors or {}).items():
         metrics = floor["metrics"]
         cells = [_cell(metrics.get(key)) for key, _ in COLUMNS]
         extractor = floor["protocol"]["extractor"]
-        rows.append("| " + " | ".join(["**floor**: real data", dataset, "-", *cells, extractor]) + " |")
-    return "\n".join(rows)
+        protocol = {"n": floor["protocol"].get("generated_count"), "resize": floor["protocol"].get("extractor_resize"),
+                    "reference_split": floor["protocol"].get("reference_split")}
+        groups.setdefault(_features(extractor, protocol), []).append(
+            "| " + " | ".join(["**floor**: real data", dataset, "-", *cells, extractor]) + " |"
+        )
+    tables = []
+    for features, rows in groups.items():
+        header = ["weights", "trained on", "training", *(f"{label} ({features})" if key in ("fid", "kid_mean")
+                                                          else label for key, label in COLUMNS), "features"]
+        tables.append("\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *rows]))
+    return "\n\n".join(tables)
 
 
 def replace_in_readme(text: str, rendered: str) -> str:

@@ -101,6 +101,24 @@ def register(app: typer.Typer) -> None:
         batch_size: int = typer.Option(500, "--batch-size", min=1),
         device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N, mps or auto."),
         download: bool = typer.Option(False, "--download", help="Allow downloading data or extractor weights."),
+        extractor_weights: Path | None = typer.Option(
+            None, "--extractor-weights", metavar="PATH",
+            help="fid-inception: its weights file (pt_inception-2015-12-05-6726825d.pth), checked by sha256.",
+        ),
+        extractor_resize: str | None = typer.Option(
+            None, "--extractor-resize", metavar="MODE",
+            help="fid-inception: the resize to 299: tf1 (torch-fidelity, StyleGAN2-ADA; default), pytorch-fid, "
+            "or clean (clean-fid).",
+        ),
+        reference_stats: Path | None = typer.Option(
+            None, "--reference-stats", metavar="FILE.npz",
+            help="Score against these statistics (pytorch-fid's mu/sigma .npz) instead of the reference split: "
+            "FID only.",
+        ),
+        save_stats: Path | None = typer.Option(
+            None, "--save-stats", metavar="FILE.npz",
+            help="Write the reference split's statistics there, in pytorch-fid's .npz format.",
+        ),
         real: bool = typer.Option(False, "--real", help="Score real train samples against the reference: the floor."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON (metrics, protocol, details, timings)."),
         write_card: bool = typer.Option(
@@ -124,12 +142,18 @@ def register(app: typer.Typer) -> None:
 
         check_numbers([("-n", n, NumberRange(low=2, high=COUNT.high, integer=True)), ("--seed", seed, SEED),
                        ("--batch-size", batch_size, COUNT), ("--truncation", truncation, TRUNCATION)])
+        if save_stats is not None:
+            from ..outputs import check_output_file
+
+            check_output_file(save_stats, what="--save-stats", suffixes=(".npz",))
         options: dict[str, Any] = {
             "data_dir": data,
             "split": split,
             "n": n,
             "extractor": extractor,
-            "extractor_options": {"download": True} if download else None,
+            "extractor_options": _extractor_options(extractor, download, extractor_weights, extractor_resize),
+            "reference_stats": reference_stats,
+            "save_stats": save_stats,
             "batch_size": batch_size,
             "seed": seed,
             "device": device,
@@ -160,6 +184,21 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps({"source": redact(source), **result.as_dict()}, indent=2, default=str))
         else:
             _print_result(title, result)
+
+
+def _extractor_options(
+    extractor: str | None, download: bool, weights: Path | None, resize: str | None
+) -> dict[str, Any] | None:
+    """The options for the extractor's builder; the extractor's own ones only with the extractor named."""
+    options: dict[str, Any] = {"download": True} if download else {}
+    own = {"weights_path": weights, "resize": resize}
+    given = [f"--extractor-{key.split('_')[0]}" for key, value in own.items() if value is not None]
+    if given and extractor is None:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"{' and '.join(given)} belong to one extractor: name it, e.g. --extractor fid-inception")
+    options.update({key: value for key, value in own.items() if value is not None})
+    return options or None
 
 
 def _card_folder(model: Any) -> Path:

@@ -64,6 +64,8 @@ def evaluate(
     image_size: int | None = None,
     cache: bool = True,
     progress: Progress | None = None,
+    reference_stats: Any = None,
+    save_stats: Any = None,
 ) -> EvalResult:
     """Score ``protocol.n`` samples from ``sampler`` against the reference split of ``dataset``.
 
@@ -109,6 +111,12 @@ def evaluate(
         Reuse (and store) the real split's features in the stats cache.
     progress:
         ``progress(stage, done, total)`` callback for a progress bar.
+    reference_stats:
+        An ``.npz`` file of reference statistics (pytorch-fid's ``mu`` and ``sigma``) to score
+        against instead of the reference split: only FID is measured, and the file must come
+        from the same extractor and preprocessing (see :mod:`ganzoo.metrics.refstats`).
+    save_stats:
+        Write the reference split's mean and covariance to this ``.npz`` file (pytorch-fid's format).
 
     Returns an :class:`EvalResult`; ``result.protocol_text()`` states the protocol.
     """
@@ -116,7 +124,8 @@ def evaluate(
     return measure(
         GeneratedSource(sampler, conditional=conditional, num_classes=num_classes), dataset, chosen,
         data_dir=data_dir, extractor_options=extractor_options, batch_size=batch_size, device=device,
-        image_size=image_size, cache=cache, progress=progress,
+        image_size=image_size, cache=cache, progress=progress, reference_stats=reference_stats,
+        save_stats=save_stats,
     )
 
 
@@ -136,6 +145,8 @@ def evaluate_real(
     image_size: int | None = None,
     cache: bool = True,
     progress: Progress | None = None,
+    reference_stats: Any = None,
+    save_stats: Any = None,
 ) -> EvalResult:
     """The floor: ``n`` real samples of ``split`` scored against ``reference_split`` like a generator.
 
@@ -146,13 +157,16 @@ def evaluate_real(
     when ``split`` is the reference split itself (datasets with a single split, such as
     image folders), they are drawn from the samples the reference set does not use, so
     the two sets are disjoint. When the data has labels, ``conditional_accuracy`` is the
-    classifier's accuracy on them (the ceiling for a conditional model).
+    classifier's accuracy on them (the ceiling for a conditional model). ``reference_stats`` and
+    ``save_stats`` are :func:`evaluate`'s: real data scored against published statistics shows
+    whether the extractor and its preprocessing reproduce them.
     """
     chosen = protocol_from(protocol, n=n, split=reference_split, extractor=extractor, seed=seed)
     return measure(
         RealSource(split), dataset, chosen,
         data_dir=data_dir, extractor_options=extractor_options, batch_size=batch_size, device=device,
-        image_size=image_size, cache=cache, progress=progress,
+        image_size=image_size, cache=cache, progress=progress, reference_stats=reference_stats,
+        save_stats=save_stats,
     )
 
 

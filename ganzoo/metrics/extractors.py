@@ -33,6 +33,10 @@ __all__ = [
 ]
 
 
+INCEPTIONS = ("fid-inception", "inception-v3")
+"""The Inceptions an evaluation without a named extractor tries, best first, before random features."""
+
+
 class IdentityExtractor:
     """Points are their own features: 2-D toy data needs no network."""
 
@@ -102,10 +106,13 @@ def resolve_extractor(
     """An extractor object from an object, a registered name, or None (choose by dataset).
 
     Choosing: point data is its own feature space; then an extractor registered for the
-    dataset (``mnist-classifier`` for ``mnist``); then ``inception-v3`` when its weights
-    are in the torch hub cache; then ``random-conv``, whose random-feature distances are
-    labelled as such in the protocol. ``options`` go to the registered builder (those it
-    accepts), e.g. ``{"download": True}`` for ``inception-v3``.
+    dataset (``mnist-classifier`` for ``mnist``); then ``fid-inception`` (the FID Inception of
+    published numbers) when its weights are in the torch hub cache, else ``inception-v3``
+    (torchvision's) when its are; then ``random-conv``, whose random-feature distances are
+    labelled as such in the protocol. Each step passed over is named in the note. ``options``
+    go to the registered builder (those it accepts), e.g. ``{"download": True}``, which lets
+    the first Inception fetch its weights. A name the caller gives is built or fails: never
+    another extractor in its place.
     """
     options = dict(options or {})
 
@@ -125,14 +132,16 @@ def resolve_extractor(
     name = auto_extractor_name(dataset)
     if name is not None:
         return ResolvedExtractor(build_named(name), f"{name} is registered for dataset {dataset!r}")
-    try:
-        return ResolvedExtractor(build_named("inception-v3"), "no extractor is registered for this dataset")
-    except WeightsError as error:
-        note = (
-            f"inception-v3 unavailable ({error}); using random-conv: random-feature distances, "
-            "not comparable with Inception FID"
-        )
-        return ResolvedExtractor(build_named("random-conv"), note)
+    missing: list[str] = []
+    for candidate in INCEPTIONS:
+        try:
+            extractor = build_named(candidate)
+        except WeightsError as error:
+            missing.append(f"{candidate} unavailable ({error})")
+            continue
+        return ResolvedExtractor(extractor, "; ".join(["no extractor is registered for this dataset", *missing]))
+    note = "; ".join(missing) + "; using random-conv: random-feature distances, not comparable with Inception FID"
+    return ResolvedExtractor(build_named("random-conv"), note)
 
 
 def _build_registered(name: str, device: Any, options: dict[str, Any]) -> Any:

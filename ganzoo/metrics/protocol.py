@@ -144,14 +144,25 @@ class EvalResult:
     def protocol_text(self) -> str:
         """The protocol in two or three lines, for a table caption or a model card."""
         p = self.protocol
-        lines = [
-            f"{p['generated_count']} {p['generated']} vs {p['real_count']} real {p['dataset']} "
-            f"'{p['reference_split']}' samples; features: {p['extractor']} "
-            f"(weights sha256 {str(p['extractor_weights_sha256'])[:12]}), {p['image_handling']}.",
-            f"FID: float64 mean/covariance; KID: unbiased MMD^2, kernel {p['kid']['kernel']}, "
-            f"{p['kid']['subsets']} subsets of {p['kid']['subset_size']}; precision/recall: "
-            f"k-NN manifolds, k={p['precision_recall']['k']}; seed {p['seed']}.",
-        ]
+        features = (
+            f"features: {p['extractor']} (weights sha256 {str(p['extractor_weights_sha256'])[:12]}), "
+            f"{p['image_handling']}."
+        )
+        if "reference_stats" in p:
+            lines = [
+                f"{p['generated_count']} {p['generated']} vs {p['dataset']} reference statistics: "
+                f"{p['real_selection']}; {features}",
+                f"FID only (a statistics file holds no features for KID or precision/recall): float64 "
+                f"mean/covariance; seed {p['seed']}.",
+            ]
+        else:
+            lines = [
+                f"{p['generated_count']} {p['generated']} vs {p['real_count']} real {p['dataset']} "
+                f"'{p['reference_split']}' samples; {features}",
+                f"FID: float64 mean/covariance; KID: unbiased MMD^2, kernel {p['kid']['kernel']}, "
+                f"{p['kid']['subsets']} subsets of {p['kid']['subset_size']}; precision/recall: "
+                f"k-NN manifolds, k={p['precision_recall']['k']}; seed {p['seed']}.",
+            ]
         if p.get("extractor_note"):
             lines.append(f"Extractor choice: {p['extractor_note']}.")
         sampled = [f"truncation {p['truncation']:g} (latent values beyond it redrawn)"] if p.get("truncation") else []
@@ -183,38 +194,51 @@ def protocol_record(
     the facts only one kind of evaluation has (the labels of a conditional model, the
     selection of the floor's real samples). ``"requested"`` is ``protocol.as_dict()``.
     """
-    subset = len(real) < real_total
+    from .refstats import ReferenceStats
+
+    stats_file = isinstance(real, ReferenceStats)
+    if stats_file:
+        count = real.made_with.get("count")
+        selection = real.describe()
+    else:
+        count = len(real)
+        selection = (
+            f"seeded subset (seed {protocol.reference_seed}) of the {real_total} samples" if count < real_total
+            else f"all {real_total} samples"
+        )
     record = {
         "dataset": dataset,
         "reference_split": reference_split,
-        "real_count": len(real),
-        "real_selection": (
-            f"seeded subset (seed {protocol.reference_seed}) of the {real_total} samples" if subset
-            else f"all {real_total} samples"
-        ),
+        "real_count": count,
+        "real_selection": selection,
         "generated": generated,
         "generated_count": generated_count,
         "conditional": conditional,
         "extractor": getattr(extractor, "name", type(extractor).__name__),
         "extractor_weights_sha256": str(getattr(extractor, "weights_sha256", "unknown")),
         "extractor_note": note,
-        "feature_dim": int(real.features.shape[1]),
+        "extractor_resize": getattr(extractor, "resize", None),
+        "input_note": str(getattr(extractor, "input_note", "")),
+        "feature_dim": real.dim if stats_file else int(real.features.shape[1]),
         "image_handling": image_handling,
         "fid": {"statistics": "float64 mean and unbiased covariance", "sqrt": "eigh of S1^1/2 S2 S1^1/2"},
-        "kid": {
+        "class_coverage": "classes with share >= 1/(2 * num_classes); TV and KL to uniform",
+        "seed": protocol.seed,
+        "device": str(device),
+        "stats_cache": str(real.path) if real.path is not None and not stats_file else None,
+        "stats_cache_hit": False if stats_file else real.cache_hit,
+        "ganzoo_version": __version__,
+        "requested": protocol.as_dict(),
+    }
+    if stats_file:
+        record["reference_stats"] = {"path": str(real.path), "sha256": real.sha256, "made_with": real.made_with}
+    else:  # KID and precision/recall need the reference's features, which a statistics file does not hold
+        record["kid"] = {
             "kernel": "(x.y/d + 1)^3",
             "estimator": "unbiased MMD^2",
             "subset_size": effective_subset_size(generated_count, len(real), protocol.kid_subset_size),
             "subsets": protocol.kid_subsets,
-        },
-        "precision_recall": {"method": "Kynkaanniemi et al. 2019 k-NN manifolds", "k": protocol.pr_k},
-        "class_coverage": "classes with share >= 1/(2 * num_classes); TV and KL to uniform",
-        "seed": protocol.seed,
-        "device": str(device),
-        "stats_cache": str(real.path) if real.path is not None else None,
-        "stats_cache_hit": real.cache_hit,
-        "ganzoo_version": __version__,
-        "requested": protocol.as_dict(),
-    }
+        }
+        record["precision_recall"] = {"method": "Kynkaanniemi et al. 2019 k-NN manifolds", "k": protocol.pr_k}
     record.update(extra)
     return record

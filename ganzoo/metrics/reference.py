@@ -58,6 +58,8 @@ class Setting:
     device: Any
     cache: bool
     progress: Progress | None
+    reference_stats: Any = None
+    """A :class:`~ganzoo.metrics.refstats.ReferenceStats` that stands in for the reference split, or None."""
 
     @classmethod
     def resolve(
@@ -71,15 +73,24 @@ class Setting:
         device: Any,
         cache: bool,
         progress: Progress | None,
+        reference_stats: Any = None,
     ) -> Setting:
+        """``reference_stats``: a statistics file (path) or loaded statistics, checked against the extractor."""
+        from .refstats import ReferenceStats, load_reference_stats
+
         spec = resolve_dataset(dataset)
         point_data = spec.sample_shape is not None and len(spec.sample_shape) == 1
+        if reference_stats is not None and not isinstance(reference_stats, ReferenceStats):
+            reference_stats = load_reference_stats(reference_stats)  # before the extractor: a bad file fails fast
         resolved = resolve_extractor(
             protocol.extractor, dataset=spec.name, point_data=point_data, device=device, options=extractor_options
         )
+        if reference_stats is not None:
+            reference_stats.check_extractor(resolved.extractor)
         return cls(
             spec=spec, split=default_split(spec, protocol.split), extractor=resolved.extractor, note=resolved.note,
             data_dir=data_dir, batch_size=batch_size, device=device, cache=cache, progress=progress,
+            reference_stats=reference_stats,
         )
 
 

@@ -59,7 +59,8 @@ class Source(Protocol):
     def features(
         self, setting: Setting, protocol: EvalProtocol, reference: Any, image_size: int | None
     ) -> Sourced:
-        """The samples' features; ``reference`` is the loaded reference split (its shape, its size)."""
+        """The samples' features; ``reference`` is the loaded reference split (its shape, its size), or None
+        when a statistics file stands in for it."""
 
 
 def _cuda_devices(device: Any) -> list[int]:
@@ -129,7 +130,7 @@ class GeneratedSource:
             count = min(batch_size, n - start)
             batch_labels = labels[start : start + count] if labels is not None else None
             images = _draw(self.sampler, count, batch_labels, setting.device)
-            if tuple(images.shape[1:]) != tuple(reference.sample_shape):
+            if reference is not None and tuple(images.shape[1:]) != tuple(reference.sample_shape):
                 raise ConfigError(
                     f"the generator makes samples of shape {tuple(images.shape[1:])} but dataset "
                     f"{setting.spec.name!r} has {tuple(reference.sample_shape)}; evaluate against the dataset it "
@@ -177,7 +178,7 @@ class RealSource:
         return image_size
 
     def features(self, setting: Setting, protocol: EvalProtocol, reference: Any, image_size: int | None) -> Sourced:
-        same_split = self.split == setting.split
+        same_split = self.split == setting.split and setting.reference_stats is None
         sample, data = real_feature_set(
             setting, split=self.split, n=protocol.n, subset_seed=protocol.seed, image_size=image_size,
             stage="generated", min_samples=protocol.min_samples,

@@ -26,6 +26,15 @@ def register_feature_extractors(register):
     )
     register(
         ganzoo.ExtractorSpec(
+            name="fid-inception",
+            summary="The FID Inception of published FIDs (TF graph 2015-12-05, pytorch-fid's weights file); "
+            "2048-d pool features; weights from --extractor-weights, torch's hub cache or --download.",
+            builder="ganzoo_plugins.extractors.fid_inception:build",
+            datasets=(),
+        )
+    )
+    register(
+        ganzoo.ExtractorSpec(
             name="random-conv",
             summary="Fixed-seed random conv net (1024-d, any image size resized to 64): random-feature "
             "distances, not comparable with Inception FID.",
