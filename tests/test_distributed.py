@@ -134,10 +134,9 @@ def _worker(rank: int, tmp: Path) -> None:
         state = poisoned.state
         step_once = state.train_step
 
-        class NanOnRank1:  # the step of rank 1 returns a NaN loss_g at step 3
-            images = step_once.images
-            d_steps = step_once.d_steps
-            reuse_fakes = step_once.reuse_fakes
+        class NanOnRank1:  # the step of rank 1 returns a NaN loss_g at step 3; otherwise it is the step
+            def __getattr__(self, name):
+                return getattr(step_once, name)
 
             def __call__(self, step):
                 row = step_once(step)
