@@ -57,7 +57,9 @@ def test_a_version_1_checkpoint_resumes_to_the_weights_of_an_uninterrupted_run(t
     restarted = resume_fixture(tmp_path, data, "restarted", {**raw, "position": 0})  # the data stream lost
     assert not close_states(a["generator"], restarted["parts"]["generator"], WEIGHTS_ROUNDING)
     assert [r["step"] for r in b["counters"]["history"]] == [2, 4, 6]
-    assert a["counters"]["history"][-1]["loss_d"] == b["counters"]["history"][-1]["loss_d"]
+    # the fixture's first steps ran on another CPU, whose kernels round differently in the last bits: the
+    # logged loss (6 decimals) agrees to the weights' tolerance, not bit for bit
+    assert a["counters"]["history"][-1]["loss_d"] == pytest.approx(b["counters"]["history"][-1]["loss_d"], abs=1e-5)
     assert resumed["version"] == CHECKPOINT_VERSION == 2  # rewritten as version 2
 
 
