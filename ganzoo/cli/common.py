@@ -11,12 +11,13 @@ from collections.abc import Callable, Iterator
 from typing import Any, NoReturn, TypeVar
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from ..errors import GanzooError
 
 __all__ = [
-    "complete_model", "error", "is_terminal", "plain_help", "plain_text", "reflow", "stderr_console", "stdout_console",
-    "user_errors",
+    "PlainCommand", "PlainGroup", "complete_model", "error", "is_terminal", "plain_help", "plain_text", "reflow",
+    "stderr_console", "stdout_console", "user_errors",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -135,46 +136,42 @@ def _unset(cls: Any, default: type) -> bool:
     return value is None or value is default
 
 
+class _PlainHelp:
+    """What ganzoo's commands and groups share (:func:`plain_help`): plain help text, flags without a type."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = plain_text(reflow(self.help))
+        for param in self.params:
+            if getattr(param, "help", None):
+                param.help = plain_text(param.help)
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _without_flag_types(super().get_params(ctx))  # type: ignore[misc]
+
+
+class PlainCommand(_PlainHelp, TyperCommand):
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return _plain_usage(self, ctx)
+
+
+class PlainGroup(_PlainHelp, TyperGroup):
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [*_plain_usage(self, ctx), self.subcommand_metavar]
+
+
 def plain_help(app: typer.Typer) -> None:
-    """Every command of ``app`` (and of its sub-apps, plugin commands included) with ganzoo's help style:
-    usage lines that name arguments as ``MODEL`` and flags without a ``<bool>`` type. One place, applied
-    to the built app, so no command can be written without it."""
-    from typer.core import TyperCommand, TyperGroup
-
-    class Command(TyperCommand):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.help = plain_text(reflow(self.help))
-            for param in self.params:
-                if getattr(param, "help", None):
-                    param.help = plain_text(param.help)
-
-        def collect_usage_pieces(self, ctx: Any) -> list[str]:
-            return _plain_usage(self, ctx)
-
-        def get_params(self, ctx: Any) -> list[Any]:
-            return _without_flag_types(super().get_params(ctx))
-
-    class Group(TyperGroup):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.help = plain_text(reflow(self.help))
-            for param in self.params:
-                if getattr(param, "help", None):
-                    param.help = plain_text(param.help)
-
-        def collect_usage_pieces(self, ctx: Any) -> list[str]:
-            return [*_plain_usage(self, ctx), self.subcommand_metavar]
-
-        def get_params(self, ctx: Any) -> list[Any]:
-            return _without_flag_types(super().get_params(ctx))
+    """Every command of ``app`` (and of its sub-apps, plugin commands included) with ganzoo's help style
+    (:class:`PlainCommand`, :class:`PlainGroup`): usage lines that name arguments as ``MODEL``, flags without
+    a ``<bool>`` type, plain help text in paragraphs. One place, applied to the built app, so no command can
+    be written without it; a command that chose its own class keeps it."""
 
     def restyle(typer_app: typer.Typer) -> None:
         if _unset(typer_app.info.cls, TyperGroup):
-            typer_app.info.cls = Group
+            typer_app.info.cls = PlainGroup
         for info in typer_app.registered_commands:
             if _unset(info.cls, TyperCommand):
-                info.cls = Command
+                info.cls = PlainCommand
         for group in typer_app.registered_groups:
             if group.typer_instance is not None:
                 restyle(group.typer_instance)
