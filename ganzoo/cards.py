@@ -14,7 +14,9 @@ The licence of the training data comes with the data (:func:`data_license`): the
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,12 +91,12 @@ Licence of the training data: **{licence}**.
 ```python
 import ganzoo
 
-generator = ganzoo.load("{source}")
+generator = ganzoo.load({source_python})
 samples = generator.sample(16, seed=0{labels})  # tensor in [-1, 1]
 ```
 
 ```bash
-ganzoo sample {source} -n 64 -o grid.png
+ganzoo sample {source_shell} -n 64 -o grid.png
 ```
 
 ## Intended use and limitations
@@ -127,7 +129,8 @@ class CardData:
     processes world_size, batch_size_per_device, global_batch_size, ...); ``metrics`` maps
     a metric name to its value and ``metric_notes`` says how each was measured (defaults:
     :data:`METRIC_NOTES`). ``source`` is how users load the model (an export folder path
-    or a zoo name); ``samples`` the sample grid's file name, None for no picture; ``progress`` the
+    as ``ganzoo.load`` reads one, :func:`ganzoo.loading.path_source`, or a zoo name), quoted by the card for
+    Python and the shell; ``samples`` the sample grid's file name, None for no picture; ``progress`` the
     animation of the grids during training (``progress.gif``), None for none.
     """
 
@@ -356,7 +359,8 @@ def render_card(card: CardData) -> str:
         metrics=_metrics(card),
         data_line=card.dataset_summary + homepage,
         licence=card.licence,
-        source=card.source or "path/to/export",
+        source_python=json.dumps(card.source or "path/to/export"),
+        source_shell=shlex.quote(card.source or "path/to/export"),
         labels=", labels=[0] * 16" if card.conditional else "",
         limits=_limits(card),
     )

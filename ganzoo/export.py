@@ -46,6 +46,7 @@ __all__ = [
     "CARD_NAME",
     "CONFIG_FIELDS",
     "CONFIG_NAME",
+    "EXPORT_FILES",
     "EXPORT_FORMAT",
     "EXPORT_FORMAT_VERSION",
     "PROGRESS_NAME",
@@ -53,6 +54,7 @@ __all__ = [
     "WEIGHTS_NAME",
     "export_config",
     "export_file",
+    "export_files",
     "jsonable",
     "read_card",
     "read_config",
@@ -72,6 +74,8 @@ CONFIG_NAME = "config.json"
 CARD_NAME = "README.md"
 SAMPLES_NAME = "samples.png"
 PROGRESS_NAME = "progress.gif"
+EXPORT_FILES = (WEIGHTS_NAME, CONFIG_NAME, CARD_NAME, SAMPLES_NAME, PROGRESS_NAME)
+"""Every file an export folder may hold, in the order the module's docstring describes them."""
 
 CONFIG_FIELDS = {
     "format": Field("string", required=True),
@@ -295,6 +299,13 @@ def export_file(folder: str | os.PathLike[str], name: str) -> Path:
     from .folderguard import FolderGuard
 
     return FolderGuard(folder, what="export folder").path(name)
+
+
+def export_files(folder: str | os.PathLike[str]) -> list[str]:
+    """The :data:`EXPORT_FILES` that ``folder`` holds, in their order: what a summary of the export lists, read
+    from the folder rather than from a list that could forget one (``progress.gif`` is written only by runs
+    that saved sample grids)."""
+    return [name for name in EXPORT_FILES if export_file(folder, name).is_file()]
 
 
 def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ Only the standard library is imported: ``ganzoo list`` may load this module.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import re
 import tempfile
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import GanzooError
-from .outputs import find_os_error, output_error
+from .outputs import describe_size, find_os_error, output_error
 
 __all__ = [
     "TEMPORARY_PREFIX",
@@ -166,18 +167,27 @@ def probe_folder(folder: str | os.PathLike[str]) -> None:
 
 
 def write_cache(
-    path: str | os.PathLike[str], write: Callable[[BinaryIO], object], *, what: str, size: int | None = None
+    path: str | os.PathLike[str],
+    write: Callable[[BinaryIO], object],
+    *,
+    what: str,
+    size: int | None = None,
+    announce: str | None = None,
 ) -> Path | None:
     """:func:`write_atomic` for a cache: a file that only saves work next time (decoded images, statistics).
 
     A cache that cannot be written (:class:`~ganzoo.errors.OutputError`: a full disk, a read-only
     or misplaced cache folder) must not end the work it would have sped up: it is said once, as
     a :class:`CacheWarning` naming ``what``, the path and the problem, and None is returned.
+
+    A large cache is not made silently: with ``announce`` (what the file holds, e.g. "the 23,708
+    decoded images"), one line on the ``ganzoo`` logger (INFO, which the CLI shows) says its size on
+    disk, where it is and how to clear it. It is said when the file is made, so once.
     """
     from .errors import OutputError
 
     try:
-        return write_atomic(path, write, size=size)
+        written = write_atomic(path, write, size=size)
     except OutputError as failure:
         warnings.warn(
             f"cannot write {what} {path} ({failure.problem}): going on without it; the next run computes it again",
@@ -185,6 +195,12 @@ def write_cache(
             stacklevel=3,
         )
         return None
+    if announce:
+        logging.getLogger("ganzoo").info(
+            "cached %s (%s) in %s; 'ganzoo cache' lists the caches, 'ganzoo cache clear' frees them",
+            announce, describe_size(_size(str(written))), written,
+        )
+    return written
 
 
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:

@@ -11,7 +11,7 @@ import contextlib
 import math
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ __all__ = [
     "picture_format",
     "picture_pixel_limit",
     "picture_suffixes",
+    "picture_text",
     "save_grid",
     "save_image_atomic",
     "save_samples",
@@ -214,11 +215,35 @@ def picture_format(path: str | os.PathLike[str]) -> str:
     return formats[suffix]
 
 
-def save_image_atomic(image: Image.Image, path: str | os.PathLike[str]) -> Path:
+def picture_text(image_format: str, text: Mapping[str, str]) -> dict[str, Any]:
+    """Pillow save options that store ``text`` (key: value facts) in a picture of ``image_format``.
+
+    A PNG keeps every pair as a ``tEXt`` chunk (``identify -verbose``, ``exiftool`` and
+    ``PIL.Image.open(path).text`` show them); a JPEG or GIF keeps them as its one comment, a line
+    each; other formats keep none.
+    """
+    if not text:
+        return {}
+    if image_format == "PNG":
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        for key, value in text.items():
+            info.add_text(key, value)
+        return {"pnginfo": info}
+    if image_format in ("JPEG", "GIF"):
+        return {"comment": "\n".join(f"{key}: {value}" for key, value in text.items()).encode("utf-8")}
+    return {}
+
+
+def save_image_atomic(
+    image: Image.Image, path: str | os.PathLike[str], *, text: Mapping[str, str] | None = None
+) -> Path:
     """Write ``image`` in the format its name says (:func:`picture_format`: ``.png``, ``.jpg``, ...) through
-    :func:`ganzoo.files.write_atomic`, so a reader never sees half a file."""
+    :func:`ganzoo.files.write_atomic`, so a reader never sees half a file; ``text`` is stored in it
+    (:func:`picture_text`: how the picture was made, e.g. the seed that draws it again)."""
     kind = picture_format(path)
-    options = _SAVE_OPTIONS.get(kind, {})
+    options = {**_SAVE_OPTIONS.get(kind, {}), **picture_text(kind, text or {})}
     return write_atomic(path, lambda file: image.save(file, format=kind, **options))
 
 
@@ -267,6 +292,7 @@ def save_scatter(
     size: int = 480,
     title: str = "",
     extent: tuple[float, float, float, float] | None = None,
+    text: Mapping[str, str] | None = None,
 ) -> Path:
     """Scatter generated 2-D points (orange) over real ones (grey-blue): the sample grid of point data.
 
@@ -309,7 +335,7 @@ def save_scatter(
         x = legend_x + row * 60
         draw.ellipse([x, 9, x + 8, 17], fill=colour)
         draw.text((x + 12, 6), name, fill=(0, 0, 0), font=font)
-    return save_image_atomic(image, path)
+    return save_image_atomic(image, path, text=text)
 
 
 def save_samples(

@@ -47,7 +47,7 @@ from .weights import (
     takes_average,
 )
 
-__all__ = ["Source", "load", "metadata_config", "parse_source"]
+__all__ = ["Source", "load", "metadata_config", "parse_source", "path_source"]
 
 _URL = re.compile(r"^(https?|file)://", re.IGNORECASE)
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
@@ -84,6 +84,17 @@ def parse_source(source: str | os.PathLike[str]) -> Source:
     if any(separator in text for separator in separators) or text.startswith((".", "~")):
         return Source("path", text)
     return Source("name", text)
+
+
+def path_source(path: str | os.PathLike[str]) -> str:
+    """``path`` spelled so that :func:`parse_source` reads it as a path: as it is when its spelling says so
+    already (``runs/ring/export``, ``./x``, ``/abs/x``), else ``./NAME``, since a bare ``ring-lightning``
+    is a zoo name. Cards, summaries and messages that tell a user how to load a folder use it, so the
+    command they show is one that works."""
+    text = os.fspath(path)
+    if parse_source(text) == Source("path", text):
+        return text
+    return f".{os.sep}{text}"
 
 
 def load(

@@ -1,7 +1,11 @@
 """Where ganzoo keeps data sets and downloaded weights on disk.
 
-``GANZOO_DATA_DIR`` (or ``--data``) names the data directory and ``GANZOO_CACHE_DIR``
-the weights cache; both default under ``$XDG_CACHE_HOME/ganzoo`` (``~/.cache/ganzoo``).
+``GANZOO_DATA_DIR`` (or ``--data``) names the data directory, ``GANZOO_CACHE_DIR`` the weights
+cache and ``GANZOO_DATA_CACHE_DIR`` the data cache (data sets decoded once, such as an image
+folder's pictures as one tensor); all default under ``$XDG_CACHE_HOME/ganzoo`` (``~/.cache/ganzoo``).
+The data cache is its own folder, not one inside the weights cache, because it is the large one
+(a 128x128 image folder is a gigabyte) and the one a user clears; ``ganzoo cache`` lists and
+clears every cache (:mod:`ganzoo.caches`).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from pathlib import Path
 
 from .errors import DataNotFoundError
 
-__all__ = ["cache_dir", "data_dir", "home_dir"]
+__all__ = ["cache_dir", "data_cache_dir", "data_dir", "home_dir"]
 
 
 def home_dir() -> Path:
@@ -45,3 +49,13 @@ def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
         return Path(override).expanduser()
     env = os.environ.get("GANZOO_CACHE_DIR")
     return Path(env).expanduser() if env else home_dir() / "weights"
+
+
+def data_cache_dir() -> Path:
+    """The data cache: ``$GANZOO_DATA_CACHE_DIR``, else ``~/.cache/ganzoo/data-cache``.
+
+    Not ``~/.cache/ganzoo/data``, which is the data directory (downloaded data sets, which a user may
+    point at their own folder): clearing a cache must never touch data.
+    """
+    env = os.environ.get("GANZOO_DATA_CACHE_DIR")
+    return Path(env).expanduser() if env else home_dir() / "data-cache"

@@ -61,8 +61,12 @@ class SampleWriter(Protocol):
 class GridPicture:
     """``count`` images tiled into one picture at ``path`` (the format its suffix names), as they come."""
 
-    def __init__(self, path: Path, count: int, sample_shape: Sequence[int], *, nrow: int, what: str):
+    def __init__(
+        self, path: Path, count: int, sample_shape: Sequence[int], *, nrow: int, what: str,
+        text: Mapping[str, str] | None = None,
+    ):
         self.path = path
+        self.text = text
         self.canvas = GridCanvas(count, sample_shape, nrow=nrow, scale=grid_scale(sample_shape))
         check_picture_size(
             self.canvas.width, self.canvas.height, what=f"-n {count:,} in a grid of {self.canvas.columns} per row"
@@ -76,15 +80,16 @@ class GridPicture:
         self.canvas.add(samples)
 
     def finish(self) -> Path:
-        return save_image_atomic(self.canvas.image(), self.path)
+        return save_image_atomic(self.canvas.image(), self.path, text=self.text)
 
 
 class ScatterPicture:
     """``count`` 2-D points (the first two values of each sample) drawn over each other at ``path``."""
 
-    def __init__(self, path: Path, count: int, *, title: str):
+    def __init__(self, path: Path, count: int, *, title: str, text: Mapping[str, str] | None = None):
         self.path = path
         self.title = title
+        self.text = text
         self.points = np.empty((count, 2), dtype=np.float32)
 
     def memory(self) -> int:
@@ -94,7 +99,7 @@ class ScatterPicture:
         self.points[start : start + len(samples)] = samples.reshape(len(samples), -1)[:, :2].numpy()
 
     def finish(self) -> Path:
-        return save_scatter(self.points, self.path, title=self.title)
+        return save_scatter(self.points, self.path, title=self.title, text=self.text)
 
 
 class EachPicture:

@@ -160,7 +160,7 @@ def test_unknown_split_is_refused():
 
 
 def cache_files() -> list[Path]:
-    return sorted((ganzoo.paths.cache_dir() / "image-folder").glob("*"))
+    return sorted((ganzoo.paths.data_cache_dir() / "image-folder").glob("*"))
 
 
 def test_image_folder_resizes_crops_and_caches(tmp_path):
@@ -298,7 +298,12 @@ def test_no_module_keeps_its_own_copy_of_the_pixel_conversion():
     assert copies == []
 
 
-def test_the_image_cache_follows_ganzoo_cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("GANZOO_CACHE_DIR", str(tmp_path / "my-cache"))
-    ganzoo.get_dataset_spec("image-folder").load(make_folder(tmp_path / "faces"), image_size=8)
+def test_the_image_cache_is_in_the_data_cache_which_ganzoo_data_cache_dir_moves(tmp_path, monkeypatch):
+    folder = make_folder(tmp_path / "faces")
+    ganzoo.get_dataset_spec("image-folder").load(folder, image_size=8)
+    home = Path(os.environ["XDG_CACHE_HOME"]) / "ganzoo"
+    assert len(list((home / "data-cache" / "image-folder").glob("*.safetensors"))) == 1
+    assert not (home / "weights" / "image-folder").exists()  # not among the weights (issue 34)
+    monkeypatch.setenv("GANZOO_DATA_CACHE_DIR", str(tmp_path / "my-cache"))
+    ganzoo.get_dataset_spec("image-folder").load(folder, image_size=8)
     assert len(list((tmp_path / "my-cache" / "image-folder").glob("*.safetensors"))) == 1

@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
+import re
+import shlex
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,6 +92,34 @@ def _card_for_zoo(
     return front + body
 
 
+def portable_renames(commands: str) -> dict[str, str]:
+    """This machine's folders in ``commands`` (one command a line) and the placeholders a record shows instead.
+
+    A recipe is copied onto other machines: ``--data ../shared/data/faces/utkface`` becomes
+    ``--data path/to/utkface`` (the folder the reader has to name) and an ``--out`` outside the
+    working folder (absolute, or climbing out with ``..``) becomes ``runs/NAME``; a path that starts
+    with such an ``--out`` (``ganzoo eval /work/runs/x/export``) follows it.
+    """
+    renames: dict[str, str] = {}
+    for line in commands.splitlines():
+        words = shlex.split(line)
+        for flag, value in itertools.pairwise(words):
+            path = PurePosixPath(value)
+            if flag == "--data" and not value.startswith("path/to/"):
+                renames[value] = f"path/to/{path.name}"
+            elif flag == "--out" and (path.is_absolute() or ".." in path.parts):
+                renames[value] = f"runs/{path.name}"
+    return renames
+
+
+def portable(text: str, renames: dict[str, str]) -> str:
+    """``text`` with every word that is, or starts with, a renamed folder (:func:`portable_renames`) renamed;
+    the longest names first, so that ``../shared/data/faces`` is not taken for ``../shared/data``."""
+    for old in sorted(renames, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w./-]){re.escape(old)}(?=[/\s'\"]|$)", renames[old], text, flags=re.MULTILINE)
+    return text
+
+
 def _literal(value: Any, indent: str) -> str:
     """``repr`` wrapped for a source file: long strings split at spaces, long dicts one item per line."""
     if isinstance(value, str) and len(value) > 80:
@@ -124,6 +155,7 @@ def publish(
     eval_command: str | None = None,
     floor: dict[str, Any] | None = None,
     note: str | None = None,
+    data_name: str | None = None,
 ) -> str:
     import torch
 
@@ -202,9 +234,13 @@ def publish(
         animation=animation,
         sections=_evaluation_notes(eval_command, floor) + section,
     )
+    # the card and the record show commands a reader runs elsewhere: this machine's folders become placeholders
+    renames = portable_renames(f"{training.get('command', '')}\n{eval_command or ''}")
+    card = portable(card, renames)
     write_text(CARDS_DIR / f"{name}.md", card)
 
     extra = {
+        **({"data": data_name} if data_name else {}),
         "seed": training.get("seed"),
         "steps": training.get("steps"),
         "epochs": training.get("epochs"),
@@ -223,7 +259,7 @@ def publish(
         config=dict(document["config"]),
         num_params=sum(p.numel() for p in generator.parameters()),
         metrics=metrics,
-        recipe=training.get("command", ""),
+        recipe=portable(training.get("command", ""), renames),
         card=f"{name}.md",
         license=training.get("data_license", ""),
         extra=extra,
@@ -242,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-command", help="the ganzoo eval command that measured the card's metrics")
     parser.add_argument("--floor-json", type=Path, help="ganzoo eval DATASET --real --json output: the floor")
     parser.add_argument("--note", help="a paragraph for the card: why the run departs from the model's defaults")
+    parser.add_argument("--data-name", help="what the data was, when the dataset record is a generic loader "
+                        "(image-folder): e.g. UTKFace; ganzoo info shows it")
     parser.add_argument("--spec-out", type=Path, help="also write the WeightsSpec literal to this file")
     args = parser.parse_args(argv)
     from ganzoo.export import CONFIG_NAME
@@ -250,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.export} is not an export folder (no {CONFIG_NAME}); pass OUT/export", file=sys.stderr)
         return 2
     floor = json.loads(args.floor_json.read_text(encoding="utf-8")) if args.floor_json else None
-    spec = publish(args.export, args.tag, args.dtype, args.max_fp16_error, args.eval_command, floor, args.note)
+    spec = publish(args.export, args.tag, args.dtype, args.max_fp16_error, args.eval_command, floor, args.note,
+                   args.data_name)
     print(spec)
     if args.spec_out:
         args.spec_out.write_text(spec + "\n", encoding="utf-8")

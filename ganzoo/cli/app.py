@@ -8,6 +8,7 @@ add through ``register_commands`` are attached when the app is built.
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 import warnings
 from typing import Any
@@ -16,7 +17,7 @@ import typer
 
 from .._version import __version__
 from ..errors import GanzooError
-from .common import error
+from .common import error, plain_help
 
 __all__ = ["build_app", "error", "main"]
 
@@ -31,12 +32,36 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "ganzoo.cli.gallery": ("gallery",),
     "ganzoo.cli.export": ("export",),
     "ganzoo.cli.push": ("push",),
+    "ganzoo.cli.cache": ("cache",),
 }
 
 
 def _one_line_warning(message: Any, category: type[Warning], filename: str, lineno: int, line: Any = None) -> str:
     name = "warning" if category is UserWarning else category.__name__
     return f"ganzoo: {name}: {message}\n"
+
+
+class _StderrLines(logging.Handler):
+    """Each record as one line on the ``sys.stderr`` of the moment (tests and embedding apps replace it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(f"ganzoo: {record.getMessage()}\n")
+        except Exception:  # a log line must never end the command
+            self.handleError(record)
+
+
+def _show_log() -> None:
+    """Show the ``ganzoo`` logger's INFO lines on stderr, as ``ganzoo: ...`` (a download, a cache made).
+
+    The library only logs (a Python user chooses with :mod:`logging` what to see); the command
+    is where the user must see them. Only when nobody configured the logger already.
+    """
+    logger = logging.getLogger("ganzoo")
+    if logger.handlers or logger.level != logging.NOTSET:
+        return  # configured already: by the user, or by an earlier main() in this process
+    logger.addHandler(_StderrLines())
+    logger.setLevel(logging.INFO)
 
 
 def _version_callback(value: bool) -> None:
@@ -73,6 +98,7 @@ def build_app() -> typer.Typer:
             continue
         module.register(app)
     _add_plugin_commands(app)
+    plain_help(app)
     return app
 
 
@@ -124,6 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     commands included: no command needs to catch it.
     """
     warnings.formatwarning = _one_line_warning
+    _show_log()
     try:
         application = build_app()
         command = typer.main.get_command(application)

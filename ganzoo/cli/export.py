@@ -42,8 +42,10 @@ def register(app: typer.Typer) -> None:
         torch.jit.load) on fixed latents and compared with the generator; a difference over 1e-4 is an error
         and nothing is written. ONNX needs the extra: pip install "ganzoo\\[onnx]".
 
-        Examples: ganzoo export dcgan-mnist -o dcgan-mnist.onnx;
-        ganzoo export cgan-mnist --format torchscript -o cgan.pt; ganzoo export ./runs/faces/export -o faces.onnx.
+        Examples:
+          ganzoo export dcgan-mnist -o dcgan-mnist.onnx
+          ganzoo export cgan-mnist --format torchscript -o cgan.pt
+          ganzoo export ./runs/faces/export -o faces.onnx
         """
         from ..deploy import check_format, export_generator
 

@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def gallery(
         runs: list[Path] | None = typer.Argument(
-            None, metavar="[RUN_DIR]...", help="Run folders (ganzoo train --out) to show side by side; none: the zoo."
+            None, metavar="RUN_DIR", help="Run folders (ganzoo train --out) to show side by side; none: the zoo."
         ),
         output: Path = typer.Option(
             ..., "-o", "--output", help="The folder to write the site into (new, empty or an earlier gallery)."
@@ -33,7 +33,9 @@ def register(app: typer.Typer) -> None:
         pretrained weights (samples, interpolation GIF, training command, metrics, model card), or the
         given run folders (grids over time, progress GIF, curves, final metrics).
 
-        Examples: ganzoo gallery -o site/; ganzoo gallery runs/a runs/b -o compare/.
+        Examples:
+          ganzoo gallery -o site/
+          ganzoo gallery runs/a runs/b -o compare/
         """
         from ..gallery.site import Site
 

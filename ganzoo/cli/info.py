@@ -207,14 +207,15 @@ def _print_plain(info: dict[str, Any]) -> None:
     for weights in info["weights"]:
         default = " (default)" if weights["tag"] == info["default_weights"] else ""
         echo(f"  weights {info['name']}.{weights['tag']}{default}:")
-        echo(f"    dataset: {weights['dataset']}   license: {weights['license']}")
+        data = f"{weights['data']} ({weights['dataset']})" if weights.get("data") else weights["dataset"]
+        echo(f"    dataset: {data}   license: {weights['license']}")
         echo(f"    sha256:  {weights['sha256']}")
         if weights["num_params"]:
             echo(f"    params:  {weights['num_params']:,}")
         if weights["metrics"]:
             echo("    metrics: " + ", ".join(f"{k}={v}" for k, v in weights["metrics"].items()))
-        if weights["recipe"]:
-            echo(f"    trained: {weights['recipe']}")
+        if weights["recipe"]:  # one command a line (a resumed run's recipe has several), each under the first
+            echo("    trained: " + "\n             ".join(weights["recipe"].splitlines()))
         for key in ("seed", "steps", "train_time", "hardware", "storage"):
             if key in weights:
                 echo(f"    {key}: {weights[key]}")

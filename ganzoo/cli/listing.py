@@ -80,6 +80,27 @@ def _list_plain(rows: list[dict[str, Any]]) -> None:
         typer.echo("  ".join(str(v).ljust(w) for v, w in zip(record, widths, strict=True)).rstrip())
 
 
+_TITLES = {"models": "models", "losses": "losses", "datasets": "datasets", "extractors": "feature extractors",
+           "callbacks": "training callbacks"}
+_HOOKS = {"models": "register_models", "losses": "register_losses", "datasets": "register_datasets",
+          "extractors": "register_feature_extractors", "callbacks": "register_callbacks"}
+
+
+def _say_empty(kind: str, pattern: str | None) -> None:
+    """An empty listing is said in one line on stderr, on a terminal and in a pipe alike (stdout stays empty
+    for scripts): silence would read as a broken command."""
+    from .common import stderr_console
+
+    title = _TITLES.get(kind, kind)
+    if pattern:
+        line = f"no {title} match {pattern!r}; 'ganzoo list' without a pattern lists them all"
+    else:
+        hook = _HOOKS.get(kind, "")
+        where = "none is built in, plugins add them" if kind == "callbacks" else "plugins add them"
+        line = f"no {title} are registered; {where} with the {hook} hook (see CONTRIBUTING.md, 'ganzoo plugins')"
+    stderr_console().print(line, markup=False)
+
+
 def _simple_rows(kind: str, pattern: str | None) -> list[dict[str, Any]]:
     registry = get_registry()
     table = {"losses": registry.losses, "datasets": registry.datasets, "extractors": registry.extractors,
@@ -124,6 +145,9 @@ def register(app: typer.Typer) -> None:
         _note_clashes()
         if chosen:
             rows = _simple_rows(chosen[0], pattern)
+            if not rows and not as_json:
+                _say_empty(chosen[0], pattern)
+                return
             if as_json:
                 typer.echo(json.dumps(rows, indent=2))
             elif is_terminal():
@@ -141,6 +165,9 @@ def register(app: typer.Typer) -> None:
             return
         registry = get_registry()
         rows = [model_row(spec) for spec in _listed(registry.models, pattern)]
+        if not rows and not as_json:
+            _say_empty("models", pattern)
+            return
         if as_json:
             typer.echo(json.dumps(rows, indent=2))
         elif is_terminal():

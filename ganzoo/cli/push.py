@@ -34,7 +34,8 @@ def register(app: typer.Typer) -> None:
         Hugging Face Hub, where ganzoo.load("hf://OWNER/REPO") and 'ganzoo sample hf://OWNER/REPO' load it.
         Needs the extra (pip install "ganzoo\\[hub]") and a token with write access ('hf auth login' or HF_TOKEN).
 
-        Example: ganzoo push runs/mnist/export you/dcgan-mnist.
+        Example:
+          ganzoo push runs/mnist/export you/dcgan-mnist
         """
         from ..hfhub import push_export
 

@@ -18,7 +18,9 @@ the command runs, so ``ganzoo --help`` stays fast.
 from __future__ import annotations
 
 import math
+import os
 import secrets
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,13 +33,16 @@ from .common import complete_model, user_errors
 if TYPE_CHECKING:
     from ..imaging import GridCanvas
 
-__all__ = ["parse_labels", "register"]
+__all__ = ["free_name", "parse_labels", "picture_facts", "register"]
 
 WALK_KEYS = 4
 """Seeds each ``--gif`` walk passes through before it returns to its first."""
 WALK_STEPS = 12
 """Frames from one seed of a walk to the next."""
 WALK_FRAME_MS = 80
+DEFAULT_OUTPUT = Path("samples.png")
+"""Where the grid goes without ``-o``; never overwritten (:func:`free_name`)."""
+MAX_NUMBERED = 10_000
 
 
 def parse_labels(text: str | None, count: int, classes: int | None = None) -> list[int] | None:
@@ -55,6 +60,51 @@ def parse_labels(text: str | None, count: int, classes: int | None = None) -> li
     if classes:
         check_numbers(("--labels", value, NumberRange(low=0, high=classes - 1, integer=True)) for value in values)
     return [values[i % len(values)] for i in range(count)]
+
+
+def free_name(path: Path) -> Path:
+    """``path`` if nothing is there, else the first free ``stem-1.suffix``, ``stem-2.suffix``, ...
+
+    The rule of the default name: ``-o FILE`` names a file the user chose, and it is replaced (as
+    ``cp``, ``curl -o`` and ``torch.save`` do); ``samples.png`` is ganzoo's choice, and a second
+    ``ganzoo sample`` must not silently destroy the first one's picture. Numbering (as ``wget`` and
+    browsers do for downloads) rather than refusing keeps the quick command working every time,
+    and the line the command prints names the file written.
+    """
+    if not os.path.lexists(path):
+        return path
+    for number in range(1, MAX_NUMBERED):
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+        if not os.path.lexists(candidate):
+            return candidate
+    raise ConfigError(f"{path} and {path.stem}-1{path.suffix} to {path.stem}-{MAX_NUMBERED - 1}{path.suffix} all "
+                      "exist: name the picture with -o FILE")
+
+
+def picture_facts(
+    model: str, source: str, seed: int, count: int, *, labels: str | None, truncation: float | None,
+    interpolate: bool, nrow: int | None,
+) -> dict[str, str]:
+    """What a sample picture records about itself (its PNG text): the model, the seed and the command that
+    draws the same picture again, so a picture found later can be reproduced without its terminal."""
+    from .._version import __version__
+    from ..errors import redact
+
+    words = ["ganzoo", "sample", redact(source), "-n", str(count), "--seed", str(seed)]
+    if labels is not None:
+        words += ["--labels", labels]
+    if truncation is not None:
+        words += ["--truncation", str(truncation)]
+    if interpolate:
+        words.append("--interpolate")
+    if nrow is not None:
+        words += ["--nrow", str(nrow)]
+    return {
+        "Title": f"{model}, seed {seed}",
+        "Software": f"ganzoo {__version__}",
+        "seed": str(seed),
+        "Comment": shlex.join(words),
+    }
 
 
 def _interpolation(model: Any, rows: int, steps: int, seed: int, labels: str | None) -> tuple[Any, Any]:
@@ -89,8 +139,10 @@ def register(app: typer.Typer) -> None:
         count: int = typer.Option(64, "-n", "--num", min=1, help="How many samples to draw."),
         output: Path | None = typer.Option(
             None, "-o", "--output",
-            help="The grid picture to write, in the format its suffix names (.png, .jpg, ...). Default samples.png, "
-            "unless --gif, --save-individual or --tensor is given.",
+            help="The grid picture to write, in the format its suffix names (.png, .jpg, ...); an existing file is "
+            "replaced. Default: samples.png, or samples-1.png, samples-2.png, ... when it exists (the default "
+            "never overwrites), unless --gif, --save-individual or --tensor is given. A PNG records the seed and "
+            "the command that draws it again.",
         ),
         seed: int | None = typer.Option(
             None, "--seed", min=0, help="Random seed; the same seed draws the same samples. Default: a new one."
@@ -129,9 +181,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Draw samples from a pretrained model and write them as a grid picture (or one file each, or a tensor).
 
-        Examples: ganzoo sample dcgan-mnist -n 64 -o digits.png --seed 0;
-        ganzoo sample cgan-mnist --labels 7 -n 16; ganzoo sample ./runs/faces/export --interpolate;
-        ganzoo sample dcgan-mnist --interpolate --gif walk.gif -n 16.
+        Examples:
+          ganzoo sample dcgan-mnist -n 64 -o digits.png --seed 0
+          ganzoo sample cgan-mnist --labels 7 -n 16
+          ganzoo sample ./runs/faces/export --interpolate
+          ganzoo sample dcgan-mnist --interpolate --gif walk.gif -n 16
         """
         from ..hub import load
         from ..imaging import picture_suffixes
@@ -145,7 +199,7 @@ def register(app: typer.Typer) -> None:
         if gif is not None and not interpolate:
             raise ConfigError("--gif writes an animated latent walk: add --interpolate")
         if output is None and gif is None and individual is None and tensor is None:
-            output = Path("samples.png")  # what is drawn must go somewhere
+            output = free_name(DEFAULT_OUTPUT)  # what is drawn must go somewhere, and not over an earlier picture
         model = load(source, device=device, cache_dir=cache_dir, download=not offline)
         shape = model.sample_shape
         is_image = len(shape) == 3
@@ -174,7 +228,9 @@ def register(app: typer.Typer) -> None:
         columns = (nrow or 8) if interpolate else (nrow or by_class or square)
         total = columns * max(1, math.ceil(count / columns)) if interpolate else count
         title = f"{model.name}, seed {seed}"
-        pictures = _pictures(output, total, shape, columns, title) if output is not None else []
+        recorded = picture_facts(model.name, source, seed, count, labels=labels, truncation=truncation,
+                                 interpolate=interpolate, nrow=nrow)
+        pictures = _pictures(output, total, shape, columns, title, recorded) if output is not None else []
         walk = _walk_frames(model, count, nrow or by_class or square) if gif is not None else None
         _check_memory(model, count, total, pictures, walk, truncation)
         written = []
@@ -207,13 +263,16 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"wrote {total} {kind} from {model.name} (seed {seed}) to {', '.join(written)}")
 
 
-def _pictures(output: Path, count: int, shape: tuple[int, ...], columns: int, title: str) -> list[Any]:
-    """The picture ``-o`` names: a grid of images, or a scatter plot of points (refused when too large)."""
+def _pictures(
+    output: Path, count: int, shape: tuple[int, ...], columns: int, title: str, facts: dict[str, str]
+) -> list[Any]:
+    """The picture ``-o`` names: a grid of images, or a scatter plot of points (refused when too large); either
+    records ``facts`` (:func:`picture_facts`)."""
     from ..samplefiles import GridPicture, ScatterPicture
 
     if len(shape) == 3:
-        return [GridPicture(output, count, shape, nrow=columns, what="-o/--output")]
-    return [ScatterPicture(output, count, title=title)]
+        return [GridPicture(output, count, shape, nrow=columns, what="-o/--output", text=facts)]
+    return [ScatterPicture(output, count, title=title, text=facts)]
 
 
 def _walk_frames(model: Any, count: int, columns: int) -> GridCanvas:

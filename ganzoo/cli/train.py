@@ -114,10 +114,10 @@ def register(app: typer.Typer) -> None:
     def train_command(ctx: typer.Context, **values: Any) -> None:
         """Train MODEL on a dataset; write samples, curves, a log, checkpoints and an export with a model card.
 
-        Example: ganzoo train mlp-gan --dataset ring-8 --steps 1500
-
-        On several GPUs: ganzoo train dcgan-faces --data DIR --nproc 4 (or torchrun --nproc-per-node 4 -m ganzoo
-        train dcgan-faces --data DIR); --batch-size is per GPU.
+        Examples (the last two on 4 GPUs; --batch-size is per GPU):
+          ganzoo train mlp-gan --dataset ring-8 --steps 1500
+          ganzoo train dcgan-faces --data DIR --nproc 4
+          torchrun --nproc-per-node 4 -m ganzoo train dcgan-faces --data DIR
         """
         nproc = values["nproc"]
         if nproc is not None and nproc > 1:
@@ -162,7 +162,8 @@ def _rank() -> int:
 def _summary(result: Any) -> None:
     from rich.markup import escape
 
-    from ..export import CARD_NAME, CONFIG_NAME, SAMPLES_NAME, WEIGHTS_NAME
+    from ..export import export_files
+    from ..loading import path_source
 
     console = stdout_console()
     steps = result.steps - result.start_step
@@ -175,7 +176,7 @@ def _summary(result: Any) -> None:
         soft_wrap=True,
     )
     rows = [
-        ("export", f"{result.export_dir}/ ({WEIGHTS_NAME}, {CONFIG_NAME}, {CARD_NAME}, {SAMPLES_NAME})"),
+        ("export", f"{result.export_dir}/ ({', '.join(export_files(result.export_dir))})"),
         ("samples", f"{result.final_samples}"),
         ("card", f"{result.card}"),
         ("log", f"{result.log}"),
@@ -187,4 +188,5 @@ def _summary(result: Any) -> None:
     shown = {k: v for k, v in result.metrics.items() if k != "images_per_s"}
     if shown:
         console.print("  metrics    " + ", ".join(f"{k} {v}" for k, v in shown.items()), soft_wrap=True)
-    console.print(f"  sample it: ganzoo sample {escape(str(result.export_dir))} -n 64 -o grid.png", soft_wrap=True)
+    source = shlex.quote(path_source(result.export_dir))
+    console.print(f"  sample it: ganzoo sample {escape(source)} -n 64 -o grid.png", soft_wrap=True)

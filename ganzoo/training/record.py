@@ -96,13 +96,14 @@ def export_training(
     Returns the folder and the training section."""
     from ..cards import CardData, data_license, render_card
     from ..export import PROGRESS_NAME, write_export
+    from ..loading import path_source
 
     training = training_section(settings, facts)
     licence = data_license(dataset_spec, data)
     training["data_license"] = licence
     card = render_card(CardData.of_run(
         spec=spec, dataset=dataset_spec, licence=licence, config=model_config, training=training, metrics=metrics,
-        num_params=training.get("num_params"), is_image=is_image, source=str(folder),
+        num_params=training.get("num_params"), is_image=is_image, source=path_source(folder),
         progress=PROGRESS_NAME if progress_gif is not None else None, settings=tuple(card_rows(training)),
     ))
     written = write_export(

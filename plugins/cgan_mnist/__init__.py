@@ -41,9 +41,9 @@ WEIGHTS = (
             'conditional_accuracy': 0.9914,
         },
         recipe=(
-            'ganzoo train cgan-mnist --data ../shared/data --epochs 30 --seed 0 '
+            'ganzoo train cgan-mnist --data path/to/data --epochs 30 --seed 0 '
             '--sample-every 2000 --checkpoint-every 1000 --quiet --out '
-            '/work/runs/zoo/cgan-mnist'
+            'runs/cgan-mnist'
         ),
         card='cgan-mnist.mnist.md',
         license='CC BY-SA 3.0',

@@ -35,19 +35,17 @@ WEIGHTS = (
             'class_kl': 0.002927,
         },
         recipe=(
-            'ganzoo train cnn-gan --data ../shared/data --epochs 16 --seed 0 '
+            'ganzoo train cnn-gan --data path/to/data --epochs 16 --seed 0 '
             '--batch-size 64 --loss relativistic --r1-gamma 0.1 --r2-gamma 0.1 '
             '--reg-every 4 --ema 10000 --sample-every 2000 --checkpoint-every 1000 '
-            '--quiet --out /work/runs/zoo/cnn-gan-rp\nganzoo train cnn-gan --data '
-            '../shared/data --epochs 20 --resume --quiet --out '
-            '/work/runs/zoo/cnn-gan-rp\nganzoo train cnn-gan --data ../shared/data '
-            '--epochs 50 --resume --quiet --out /work/runs/zoo/cnn-gan-rp\nganzoo '
-            'train cnn-gan --data ../shared/data --epochs 80 --lr 3e-4 --resume '
-            '--quiet --out /work/runs/zoo/cnn-gan-rp-lr3e4\nganzoo train cnn-gan '
-            '--data ../shared/data --epochs 80 --lr 5e-4 --resume --quiet --out '
-            '/work/runs/zoo/cnn-gan-rp-lr5e4\nganzoo train cnn-gan --data '
-            '../shared/data --epochs 70 --lr 5e-4 --resume --quiet --out '
-            '/work/runs/zoo/cnn-gan-rp-lr5e4'
+            '--quiet --out runs/cnn-gan-rp\nganzoo train cnn-gan --data path/to/data '
+            '--epochs 20 --resume --quiet --out runs/cnn-gan-rp\nganzoo train cnn-gan '
+            '--data path/to/data --epochs 50 --resume --quiet --out '
+            'runs/cnn-gan-rp\nganzoo train cnn-gan --data path/to/data --epochs 80 '
+            '--lr 3e-4 --resume --quiet --out runs/cnn-gan-rp-lr3e4\nganzoo train '
+            'cnn-gan --data path/to/data --epochs 80 --lr 5e-4 --resume --quiet --out '
+            'runs/cnn-gan-rp-lr5e4\nganzoo train cnn-gan --data path/to/data --epochs '
+            '70 --lr 5e-4 --resume --quiet --out runs/cnn-gan-rp-lr5e4'
         ),
         card='cnn-gan.mnist.md',
         license='CC BY-SA 3.0',
@@ -77,6 +75,7 @@ def register_models(register):
             options={"latent_dim": int},
             default_dataset="mnist",
             datasets=("mnist", "fashion-mnist", "kmnist"),
+            sample_shapes=("1x28x28",),
             default_loss="non-saturating",
             hyperparameters={"batch_size": 128, "lr": 2e-4, "betas": (0.5, 0.999)},
             weights=WEIGHTS,

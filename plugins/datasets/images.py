@@ -6,7 +6,8 @@ GAN's own arithmetic. Here a folder is decoded once, in threads (PIL releases th
 while decoding and resizing), with JPEGs decoded directly at reduced scale
 (``Image.draft``), resized so the shorter side is ``image_size`` and centre-cropped (what
 ``Resize(s)`` + ``CenterCrop(s)`` do), and stored as one ``(N, 3, S, S)`` uint8 tensor in a
-safetensors file under ``~/.cache/ganzoo/cache/``. The file's name hashes the folder, the
+safetensors file in ganzoo's data cache (``~/.cache/ganzoo/data-cache/image-folder/``, moved by
+``GANZOO_DATA_CACHE_DIR``; ``ganzoo cache`` lists and clears it). The file's name hashes the folder, the
 size and every image's path, byte size and modification time, so editing the folder
 invalidates it; it is written to a temporary file and renamed, so an interrupted run
 never leaves a half-written cache behind.
@@ -37,7 +38,7 @@ from ganzoo.errors import ConfigError, DataNotFoundError, MemoryLimitError
 from ganzoo.files import write_cache
 from ganzoo.imaging import check_picture_size, open_image
 from ganzoo.memory import require_memory
-from ganzoo.paths import cache_dir, data_dir
+from ganzoo.paths import data_cache_dir, data_dir
 
 __all__ = [
     "DEFAULT_IMAGE_SIZE",
@@ -123,7 +124,7 @@ def cache_path(kind: str, base: Path, files: Sequence[Path], image_size: int) ->
     for path in files:
         stat = path.stat()
         digest.update(json.dumps([os.path.relpath(path, base), stat.st_size, stat.st_mtime_ns]).encode())
-    return cache_dir() / kind / f"{digest.hexdigest()[:32]}.safetensors"  # GANZOO_CACHE_DIR moves it too
+    return data_cache_dir() / kind / f"{digest.hexdigest()[:32]}.safetensors"
 
 
 def _decode_one(path: Path, image_size: int) -> np.ndarray:
@@ -199,7 +200,7 @@ def _cached_images(kind: str, base: Path, files: Sequence[Path], image_size: int
         raise DataNotFoundError(f"none of the {len(files)} images under {base} could be read")
     metadata = {"source": str(base), "image_size": str(image_size), "count": str(len(images))}
     write_cache(path, lambda file: save_file({"images": images}, file.name, metadata=metadata),
-                what="the image cache", size=images.numel())  # cannot be written: said once, and on we go
+                what="the image cache", size=images.numel(), announce=f"the {len(images):,} decoded images")
     return images
 
 

@@ -32,17 +32,16 @@ WEIGHTS = (
             'recall': 0.5392,
         },
         recipe=(
-            'ganzoo train dcgan-faces --data ../shared/data/faces/utkface '
-            '--batch-size 64 --steps 16000 --seed 0 --sample-every 500 '
-            '--checkpoint-every 250 --quiet --out '
-            '/work/runs/zoo/dcgan-faces-w64\nganzoo train dcgan-faces --data '
-            '../shared/data/faces/utkface --steps 6000 --resume --data-license '
-            "'UTKFace: non-commercial research only' --quiet --out "
-            '/work/runs/zoo/dcgan-faces-w64'
+            'ganzoo train dcgan-faces --data path/to/utkface --batch-size 64 --steps '
+            '16000 --seed 0 --sample-every 500 --checkpoint-every 250 --quiet --out '
+            'runs/dcgan-faces-w64\nganzoo train dcgan-faces --data path/to/utkface '
+            "--steps 6000 --resume --data-license 'UTKFace: non-commercial research "
+            "only' --quiet --out runs/dcgan-faces-w64"
         ),
         card='dcgan-faces.utkface.md',
         license='UTKFace: non-commercial research only',
         extra={
+            'data': 'UTKFace',
             'seed': 0,
             'steps': 6000,
             'epochs': 19.231,
@@ -69,6 +68,7 @@ def register_models(register):
             presets={"image_size=128": {"latent_dim": 200}},
             default_dataset="image-folder",
             datasets=("image-folder", "celeba"),
+            sample_shapes=("3x64x64", "3x128x128"),
             default_loss="non-saturating",
             hyperparameters={"batch_size": 128, "lr": 2e-4, "betas": (0.5, 0.999)},
             weights=WEIGHTS,

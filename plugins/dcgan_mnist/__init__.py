@@ -33,10 +33,10 @@ WEIGHTS = (
             'class_kl': 0.001745,
         },
         recipe=(
-            'ganzoo train dcgan-mnist --data ../shared/data --epochs 20 --seed 0 '
+            'ganzoo train dcgan-mnist --data path/to/data --epochs 20 --seed 0 '
             '--batch-size 64 --loss relativistic --r1-gamma 0.1 --r2-gamma 0.1 '
             '--reg-every 4 --ema 10000 --sample-every 2000 --checkpoint-every 1000 '
-            '--quiet --out /work/runs/zoo/dcgan-mnist-rp'
+            '--quiet --out runs/dcgan-mnist-rp'
         ),
         card='dcgan-mnist.mnist.md',
         license='CC BY-SA 3.0',
@@ -66,6 +66,7 @@ def register_models(register):
             options={"latent_dim": int, "width": int},
             default_dataset="mnist",
             datasets=("mnist", "fashion-mnist", "kmnist"),
+            sample_shapes=("1x28x28",),
             default_loss="non-saturating",
             hyperparameters={"batch_size": 128, "lr": 2e-4, "betas": (0.5, 0.999)},
             weights=WEIGHTS,

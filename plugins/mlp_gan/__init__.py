@@ -34,15 +34,14 @@ WEIGHTS = (
             'class_kl': 0.005152,
         },
         recipe=(
-            'ganzoo train mlp-gan --data ../shared/data --epochs 10 --seed 0 '
+            'ganzoo train mlp-gan --data path/to/data --epochs 10 --seed 0 '
             '--sample-every 2000 --checkpoint-every 1000 --quiet --out '
-            '/work/runs/pilot/mlp-rp-r1r2 --ema 10000 --loss relativistic --r1-gamma '
-            '0.1 --r2-gamma 0.1 --reg-every 4\nganzoo train mlp-gan --data '
-            '../shared/data --epochs 40 --resume --quiet --out '
-            '/work/runs/pilot/mlp-rp-r1r2\nganzoo train mlp-gan --data ../shared/data '
-            '--epochs 55 --resume --quiet --out /work/runs/pilot/mlp-rp-r1r2\nganzoo '
-            'train mlp-gan --data ../shared/data --epochs 90 --resume --quiet --out '
-            '/work/runs/pilot/mlp-rp-r1r2'
+            'runs/mlp-rp-r1r2 --ema 10000 --loss relativistic --r1-gamma 0.1 '
+            '--r2-gamma 0.1 --reg-every 4\nganzoo train mlp-gan --data path/to/data '
+            '--epochs 40 --resume --quiet --out runs/mlp-rp-r1r2\nganzoo train mlp-gan '
+            '--data path/to/data --epochs 55 --resume --quiet --out '
+            'runs/mlp-rp-r1r2\nganzoo train mlp-gan --data path/to/data --epochs 90 '
+            '--resume --quiet --out runs/mlp-rp-r1r2'
         ),
         card='mlp-gan.mnist.md',
         license='CC BY-SA 3.0',

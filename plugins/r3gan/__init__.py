@@ -51,6 +51,7 @@ def register_models(register):
             presets={"image_size=64": {"channels": 3, "widths": "256,256,128,64,32"}},
             default_dataset="mnist",
             datasets=("mnist", "fashion-mnist", "kmnist", "image-folder", "celeba"),
+            sample_shapes=("*x28x28", "*x64x64"),
             default_loss="relativistic",
             hyperparameters={"batch_size": 64, "lr": 2e-4, "betas": (0.0, 0.99)},
             architecture=ARCHITECTURE,
