@@ -62,7 +62,8 @@ def final_metrics(run: Run, wall: float) -> dict[str, Any]:
     metrics: dict[str, Any] = dict(trailing_means(run.counters.history, run.config.log_every))
     if run.augmenter is not None and run.augmenter.policy.adaptive:
         metrics["augment_p"] = round(run.augmenter.probability(), 5)
-    metrics["images_per_s"] = round(run.counters.images_seen / wall, 1) if wall > 0 else 0.0
+    training = wall - run.counters.evaluation_s  # --eval-every's evaluations are not training
+    metrics["images_per_s"] = round(run.counters.images_seen / training, 1) if training > 0 else 0.0
     if run.is_main:
         metrics.update(sample_metrics(run))
     return metrics
@@ -71,6 +72,7 @@ def final_metrics(run: Run, wall: float) -> dict[str, Any]:
 def trailing_means(history: list[dict[str, Any]], min_steps: int) -> dict[str, float]:
     """:data:`METRICS` averaged, weighted by steps, over the last log records that span ``min_steps`` steps
     (or all of them); a record spans the steps since the one before it."""
+    history = [record for record in history if all(name in record for name in METRICS)]  # not evaluations
     if not history:
         return {}
     sums = dict.fromkeys(METRICS, 0.0)
@@ -119,6 +121,8 @@ def training_facts(run: Run, wall: float, checksums: list[str] | None) -> dict[s
         "images_seen": run.counters.images_seen,
         "ganzoo_version": __version__,
     }
+    if run.counters.evaluation_s:
+        facts["evaluation_time_s"] = round(run.counters.evaluation_s, 2)  # --eval-every's, part of wall_time_s
     if run.cpu_allocator is not None:
         facts["cpu_allocator"] = run.cpu_allocator
     if checksums is not None:
@@ -137,7 +141,7 @@ def run_settings_of(run: Run) -> dict[str, Any]:
     from .record import run_settings
 
     return run_settings(run.config, run.practices, reuse_fakes=run.train_step.reuse_fakes, steps=run.total_steps,
-                        epochs=None, compile=run.train_step.compiled is not None)
+                        epochs=None, compile=run.train_step.compiled is not None, threads=run.threads)
 
 
 def export_run(run: Run) -> None:

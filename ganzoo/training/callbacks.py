@@ -115,6 +115,7 @@ class MetricLog(Callback):
 
     def on_train_start(self, run: Run) -> None:
         self.window_start = time.perf_counter()
+        self.evaluated_before = run.counters.evaluation_s  # --eval-every's time is left out of images/s
         if run.is_main:  # on resume, the log holds what the checkpoint knows, not steps done after it
             text = "".join(json.dumps(record) + "\n" for record in run.counters.history)
             self._write(run, "w", text)
@@ -146,7 +147,7 @@ class MetricLog(Callback):
         raise_if_diverged(run, values)
         means, rows, images = window.take(values)
         now = time.perf_counter()
-        elapsed = max(now - self.window_start, 1e-9)
+        elapsed = max(now - self.window_start - (run.counters.evaluation_s - self.evaluated_before), 1e-9)
         record = {
             "step": run.step,
             "epoch": run.epoch + 1,
@@ -164,6 +165,7 @@ class MetricLog(Callback):
         eta = (run.total_steps - run.step) / steps_per_s if steps_per_s else None
         run.reporter.report(run.step, {**record, "eta_s": eta})
         self.window_start = time.perf_counter()
+        self.evaluated_before = run.counters.evaluation_s
 
 
 class Progress(Callback):
@@ -315,7 +317,9 @@ class ApplySchedules(Callback):
 def builtin_callbacks() -> list[Callback]:
     """The callbacks every run has, in the order they run."""
     from .progress_gif import ProgressGif
+    from .snapshot_metrics import SnapshotMetrics
     from .tensorboard_log import TensorBoardLog
+    from .threads import CpuSpeedWatch
 
-    return [MetricLog(), SampleGrids(), ProgressGif(), TensorBoardLog(), Checkpoints(), Progress(), StopOnSignal(),
-            Export(), ApplySchedules()]
+    return [MetricLog(), SampleGrids(), ProgressGif(), SnapshotMetrics(), TensorBoardLog(), Checkpoints(),
+            CpuSpeedWatch(), Progress(), StopOnSignal(), Export(), ApplySchedules()]

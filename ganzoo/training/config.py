@@ -249,6 +249,9 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
 
     check_compile_request(config.compile, config.compile_mode)
     check_license_name(config.data_license)
+    from .threads import parse_threads
+
+    parse_threads(config.threads)
 
     if config.steps is not None and config.epochs is not None:
         raise ConfigError("give --steps or --epochs, not both")

@@ -65,6 +65,8 @@ MAX_DIST_TIMEOUT_S = 7 * 24 * 3600.0
 MAX_PENALTY_GAMMA = 1e6
 """R1/R2 weights beyond any published recipe (StyleGAN2 uses up to 100, R3GAN less): larger ones overflow the
 penalty in float32 at once, which the divergence check would then blame on the learning rate."""
+MAX_EVAL_SAMPLES = 50_000
+"""Samples per ``--eval-every`` evaluation: the published FID's 50k at most (a cheap protocol is far fewer)."""
 DEFAULT_EMA_RAMPUP = 0.05
 """StyleGAN2's EMA ramp-up (:mod:`.ema` uses it)."""
 
@@ -237,6 +239,12 @@ def _tensorboard_from_cli(values: Mapping[str, Any]) -> Any:
     return values["tensorboard_dir"] if values["tensorboard_dir"] is not None else (values["tensorboard"] or None)
 
 
+def _threads_from_cli(values: Mapping[str, Any]) -> Any:
+    from .threads import parse_threads
+
+    return parse_threads(values["threads"])
+
+
 def _tuple_or_none(name: str) -> Callable[[Mapping[str, Any]], Any]:
     return lambda values: tuple(values[name]) if values[name] else None
 
@@ -329,6 +337,16 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
         "device", "str", default="auto", help="``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.",
         cli=(Cli(("--device",), str, "auto", panel=PANEL_LENGTH, help="auto, cpu, cuda, cuda:N or mps."),),
         command=lambda value, settings: ["--device", value] if value != "auto" else [],
+    ),
+    TrainOption(
+        "threads", "int | str | None", resume="inherit", config="threads", from_cli=_threads_from_cli,
+        help="torch's CPU threads: N, or ``auto`` (the cores this process may use, less the load); None: torch's "
+        "default. A resumed run keeps its count unless given (it may change the rounding). See :mod:`.threads`.",
+        cli=(Cli(("--threads",), str | None, metavar="N|auto", panel=PANEL_LENGTH,
+                 help="CPU threads torch uses: N, or auto (the cores this process may use, less the load of other "
+                 "work). Default: torch's, one per core, which on a busy machine can be many times slower than "
+                 "--threads 1. A resumed run keeps its own."),),
+        command=when_set("--threads"),
     ),
     TrainOption(
         "precision", "str", default="fp32", config="precision", help="``fp32``, ``bf16`` or ``fp16``.",
@@ -491,6 +509,16 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
         from_cli=_tuple_or_none("callback"), command=each("--callback"),
     ),
     TrainOption(
+        "init_from", "str | None", resume="inherit", config="init_from",
+        help="Start a new run from pretrained weights: any source ``ganzoo.load`` takes (a zoo name, an export "
+        "folder, ``hf://``, a URL); G, its EMA and D where the source has them (:mod:`.init_from`).",
+        cli=(Cli(("--init-from",), str | None, metavar="SOURCE", panel=PANEL_RUN,
+                 help="Fine-tune: start this new run from pretrained weights, a zoo name (dcgan-faces.utkface), an "
+                 "export folder, hf://OWNER/REPO or a URL; the discriminator too where the source has one. The "
+                 "model and its options must match the source's."),),
+        card=row("initialised from", "init_from"), command=when_set("--init-from"),
+    ),
+    TrainOption(
         "resume", "bool", default=False, help="Continue the run in ``out`` from its last checkpoint.",
         cli=(Cli(("--resume",), bool, False, panel=PANEL_RUN,
                  help="Continue the run in --out from its last checkpoint."),),
@@ -508,6 +536,17 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
     TrainOption(
         "log_every", "int | None", range=COUNT, resume="inherit", help="Steps between log records (default 50).",
         cli=(Cli(("--log-every",), int | None, panel=PANEL_RUN, help="Steps between log records (default 50)."),),
+    ),
+    TrainOption(
+        "eval_every", "int | None", range=COUNT, resume="inherit", config="eval_every",
+        help="Steps between FID/KID evaluations of the sampler, the best kept as ``checkpoints/best.pt`` and "
+        "exported to ``OUT/export-best`` (:mod:`.snapshot_metrics`); None: none.",
+        cli=(Cli(("--eval-every",), int | None, metavar="STEPS", panel=PANEL_RUN,
+                 help="Score FID/KID (and precision/recall) every STEPS steps and at the end, on a small protocol the "
+                 "log states, with the model's default extractor; log.jsonl, TensorBoard and the curves show them, "
+                 "checkpoints/best.pt keeps the best and OUT/export-best exports it. Default: off."),),
+        card=row("evaluated every", "eval_every", lambda steps: f"{steps} steps (best FID: export-best/)"),
+        command=when_set("--eval-every"),
     ),
     TrainOption(
         "tensorboard", "str | Path | bool | None", resume="inherit", kind="path", config="tensorboard",
@@ -559,6 +598,10 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
     TrainOption(
         "num_samples", "int", default=64, range=NumberRange(low=1, high=MAX_SAMPLE_GRID, integer=True),
         help="Images in the fixed-noise sample grid.",
+    ),
+    TrainOption(
+        "eval_samples", "int", default=1000, range=NumberRange(low=5, high=MAX_EVAL_SAMPLES, integer=True),
+        resume="inherit", help="``eval_every``: generated and reference samples per evaluation.",
     ),
     TrainOption(
         "command", "str | None", help="The command line recorded in the model card (the CLI passes its argv).",

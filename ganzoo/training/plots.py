@@ -108,12 +108,19 @@ def _panel(
 
 
 def plot_curves(history: Sequence[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:
-    """Write the loss and D-output curves of ``history`` (the ``log.jsonl`` records) to ``path``."""
-    width, height = 900, 640
+    """Write the loss and D-output curves of ``history`` (the ``log.jsonl`` records) to ``path``; a run with
+    ``--eval-every`` gets a third panel, its FID (:mod:`.snapshot_metrics`)."""
+    scored = [record for record in history if "fid" in record]
+    history = [record for record in history if "fid" not in record]
+    width, height = 900, 640 + (290 if scored else 0)
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
     steps = [float(record["step"]) for record in history]
-    x_range = (0.0, max(steps) if steps else 1.0)
+    x_range = (0.0, max([*steps, *(float(record["step"]) for record in scored)], default=1.0))
+    if scored:
+        _panel(draw, (70, 660, width - 25, height - 50), [float(record["step"]) for record in scored],
+               [("FID", [float(record["fid"]) for record in scored], BLUE)],
+               f"FID of {scored[-1].get('eval_samples', '?')} samples (--eval-every)", None, x_range)
 
     def column(key: str) -> list[float]:
         return [float(record.get(key, float("nan"))) for record in history]
@@ -129,7 +136,7 @@ def plot_curves(history: Sequence[Mapping[str, Any]], path: str | os.PathLike[st
     )
     _panel(
         draw,
-        (70, 370, width - 25, height - 50),
+        (70, 370, width - 25, 590),
         steps,
         [("D(x)", column("d_real"), GREEN), ("D(G(z))", column("d_fake"), RED)],
         "discriminator outputs (mean sigmoid)",

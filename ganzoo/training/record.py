@@ -90,6 +90,7 @@ def export_training(
     samples_png: str | os.PathLike[str] | None,
     generator_ema: Any = None,
     progress_gif: str | os.PathLike[str] | None = None,
+    metric_notes: Mapping[str, str] | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Write the export folder (weights, config.json, card, samples): the training section from ``settings``
     and ``facts`` (:func:`training_section`), the data's licence, and the card's option rows from the table.
@@ -105,6 +106,7 @@ def export_training(
         spec=spec, dataset=dataset_spec, licence=licence, config=model_config, training=training, metrics=metrics,
         num_params=training.get("num_params"), is_image=is_image, source=path_source(folder),
         progress=PROGRESS_NAME if progress_gif is not None else None, settings=tuple(card_rows(training)),
+        metric_notes=dict(metric_notes or {}),
     ))
     written = write_export(
         folder, spec=spec, config=model_config, generator=generator, generator_ema=generator_ema,

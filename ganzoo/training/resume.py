@@ -110,6 +110,12 @@ _COUPLED = frozenset({"steps", "epochs", "callbacks", "tensorboard", "compile", 
 
 def check_resume_compatible(request: TrainConfig, saved: Mapping[str, Any], out: Path) -> TrainConfig:
     """The request to resume with: unset fields from the checkpoint; a changed fixed setting is an error."""
+    if request.init_from is not None:
+        raise ConfigError(
+            f"--init-from starts a new run from pretrained weights, and --resume continues {out} from its "
+            "checkpoint, which holds its own: drop --init-from (the run keeps the record of where it started), "
+            "or drop --resume and choose a new --out to fine-tune"
+        )
     merged = dataclasses.replace(request)
     for option in config_fields():
         if option.resume != "fixed":

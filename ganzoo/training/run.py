@@ -52,6 +52,19 @@ class RunPaths:
         return self.guard.path("checkpoints", "last.pt")
 
     @property
+    def best_checkpoint(self) -> Path:
+        """The checkpoint of the lowest FID so far (``--eval-every``, :mod:`.snapshot_metrics`)."""
+        return self.guard.path("checkpoints", "best.pt")
+
+    @property
+    def best_export(self) -> Path:
+        return self.guard.path("export-best")
+
+    @property
+    def best_samples(self) -> Path:
+        return self.guard.path("samples", "best.png")
+
+    @property
     def samples(self) -> Path:
         return self.guard.path("samples")
 
@@ -87,7 +100,8 @@ class RunPaths:
     def entries(self) -> list[Path]:
         """Every entry the run reads or writes, each named through the guard: called before any work, it
         refuses a link out of the folder there and then, in one line naming it."""
-        named = [self.checkpoint, self.final_samples, self.progress, self.log, self.curves, self.export]
+        named = [self.checkpoint, self.final_samples, self.progress, self.log, self.curves, self.export,
+                 self.best_checkpoint, self.best_export, self.best_samples]
         return named + [grid for _, grid in self.sample_grids()]
 
     def has_run(self) -> bool:
@@ -149,6 +163,12 @@ class Counters:
     session_start: float = field(default_factory=time.perf_counter)
     session_start_step: int = 0
     session_start_images: int = 0
+    evaluation_s: float = 0.0
+    """Seconds of ``--eval-every`` evaluations, all sessions: part of the wall time, left out of images/s."""
+
+    def training_time(self) -> float:
+        """The wall time less the evaluations': what the run's images/s is measured over."""
+        return max(self.wall_time() - self.evaluation_s, 0.0)
 
     def wall_time(self) -> float:
         return self.wall_before + (time.perf_counter() - self.session_start)
@@ -164,6 +184,7 @@ class Counters:
             "images_seen": self.images_seen,
             "wall_time_s": self.wall_time(),
             "history": list(self.history),
+            "evaluation_s": self.evaluation_s,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -171,6 +192,7 @@ class Counters:
         self.images_seen = int(state.get("images_seen", 0))
         self.wall_before = float(state.get("wall_time_s", 0.0))
         self.history = list(state.get("history", []))
+        self.evaluation_s = float(state.get("evaluation_s", 0.0))
 
 
 @dataclass
@@ -224,6 +246,8 @@ class Run:
     """The generator's moving average, when the run keeps one (``--ema``)."""
     augmenter: Augmenter | None = None
     """D's augmentation (``--augment``), with ADA's ``p``."""
+    threads: int | None = None
+    """torch's CPU thread count that ``--threads`` set (None: torch's default was kept)."""
 
     # ------------------------------------------------------------------ shortcuts for callbacks
     @property

@@ -38,6 +38,7 @@ from .run import Run, RunPaths
 from .runlock import RunFolderLock
 from .step import AdversarialStep, Optimisation, fused_adam
 from .streams import BatchStream, FixedSamples, GlobalRandomState, NoiseStream
+from .threads import apply_threads
 from .window import MetricWindow
 
 __all__ = ["build_run", "check_batch_normalisation", "restore"]
@@ -172,6 +173,10 @@ def build_run(
 def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callbacks: Sequence[Any]) -> Run:
     request, paths = opened.request, opened.paths
     resolved = resolve(request)
+    # before the data are decoded and the networks built: both use torch's threads
+    threads, why = apply_threads(request.threads, group.topology.local_world_size)
+    if why is not None:
+        opened.notes.append(f"--threads {threads} ({why})")
     device = group.device
     precision = resolve_precision(request.precision, device)
     if request.compile:  # what cannot compile here is refused before the data are loaded
@@ -223,6 +228,12 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
             f"{spec.name} produces samples of shape {produced} but {resolved.dataset} has samples of shape "
             f"{tuple(data.sample_shape)}; choose a dataset of that shape or other model options"
         )
+    pretrained = None
+    if request.init_from and not request.resume:  # a resumed run's checkpoint holds its weights already
+        from .init_from import init_from
+
+        pretrained, loaded = init_from(str(request.init_from), spec.name, generator, discriminator)
+        opened.notes.append(loaded)
     channels_last = data.is_image and data.samples.dim() == 4 and (_has_conv(generator) or _has_conv(discriminator))
     memory = torch.channels_last if channels_last else torch.preserve_format
     generator.to(device, memory_format=memory)
@@ -231,6 +242,10 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
     practices = resolve_practices(request, is_image=bool(data.is_image))
     ema = GeneratorEMA(generator, half_life=practices.ema_half_life, rampup=practices.ema_rampup) \
         if practices.ema_half_life else None
+    if ema is not None and pretrained is not None and pretrained.generator_ema is not None:
+        from .init_from import fit_state
+
+        fit_state(ema.module, pretrained.generator_ema, "generator_ema", pretrained)
     g_update = Optimisation(fused_adam(generator.parameters(), resolved.lr, resolved.betas, device),
                             precision.make_scaler(), max_norm=request.grad_clip)
     d_update = Optimisation(fused_adam(discriminator.parameters(), resolved.lr, resolved.betas, device),
@@ -294,6 +309,7 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
         practices=practices,
         ema=ema,
         augmenter=augmenter,
+        threads=threads,
     )
     run.noise.notice = run.global_rng.notice = run.notices.say  # type: ignore[union-attr]
     if run.augmenter is not None:

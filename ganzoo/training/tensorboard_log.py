@@ -37,9 +37,11 @@ TAGS = {
     "d_fake": "D/fake",
     "images_per_s": "speed/images_per_s",
     "epoch": "progress/epoch",
+    **{key: f"eval/{key}" for key in ("fid", "kid_mean", "kid_std", "precision", "recall")},  # --eval-every's
+    "eval_seconds": "eval/seconds",
 }
 """TensorBoard tags of the log record's fields; any other number in a record is ``train/<field>``."""
-NOT_CURVES = ("step", "time", "lr")  # the step is the x axis; the learning rates come from the optimizers
+NOT_CURVES = ("step", "time", "lr", "eval_samples")  # the x axis; from the optimizers; a constant
 
 
 def require_tensorboard() -> Any:
@@ -110,7 +112,7 @@ class TensorBoardLog(Callback):
             step = int(record["step"])
             for tag, value in scalar_tags(record).items():
                 self.writer.add_scalar(tag, value, step)
-            for name, update in (("G", run.g_update), ("D", run.d_update)):
+            for name, update in (("G", run.g_update), ("D", run.d_update)) if "fid" not in record else ():
                 self.writer.add_scalar(f"lr/{name}", float(update.optimizer.param_groups[0]["lr"]), step)
         self.logged = len(history)
 
