@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 import ganzoo
 from ganzoo.cli.app import build_app
 from ganzoo.errors import ConfigError, UnknownNameError, WeightsError
-from ganzoo.sampling import slerp
+from ganzoo.models.sampling import slerp
 
 runner = CliRunner()
 

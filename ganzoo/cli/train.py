@@ -90,7 +90,7 @@ def _command_line(ctx: typer.Context) -> str:
     else:
         words = ["ganzoo", "train", *_given_arguments(ctx)]
     if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
-        from ..training.distributed import launcher_words, topology_from_env
+        from ..training.parallel.distributed import launcher_words, topology_from_env
 
         words = [*launcher_words(topology_from_env()), *words]
     return shlex.join(words)
@@ -290,7 +290,7 @@ def register(app: typer.Typer) -> None:
         train dcgan-faces --data DIR); --batch-size is per GPU.
         """
         if nproc is not None and nproc > 1:
-            from ..training.launch import launch_local
+            from ..training.parallel.launch import launch_local
 
             os.environ[_COMMAND_ENV] = _command_line(ctx)  # the workers record the line the user typed
             try:
@@ -365,7 +365,7 @@ def _rank() -> int:
 def _summary(result: Any) -> None:
     from rich.markup import escape
 
-    from ..export import CARD_NAME, CONFIG_NAME, SAMPLES_NAME, WEIGHTS_NAME
+    from ..cards.folder import CARD_NAME, CONFIG_NAME, SAMPLES_NAME, WEIGHTS_NAME
 
     console = stdout_console()
     steps = result.steps - result.start_step

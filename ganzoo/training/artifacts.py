@@ -11,9 +11,9 @@ from typing import Any
 import torch
 
 from .._version import __version__
-from ..export import jsonable
-from .device import describe_hardware
-from .distributed import DistributedRunError, parameter_checksum
+from ..io.files import jsonable
+from ..models.device import describe_hardware
+from .parallel.distributed import DistributedRunError, parameter_checksum
 from .run import Run
 from .window import METRICS
 
@@ -31,7 +31,7 @@ def sample_metrics(run: Run) -> dict[str, Any]:
     spec = run.config.dataset_spec
     if spec.sample_metrics is None:
         return {}
-    from ..specs import resolve
+    from ..registry.records import resolve
 
     try:
         score = resolve(spec.sample_metrics)
@@ -147,8 +147,8 @@ def training_facts(run: Run, wall: float, checksums: list[str] | None) -> dict[s
 
 def export_run(run: Run) -> None:
     """Final metrics into ``run.metrics``; on rank 0, the export folder with weights, config.json and card."""
-    from ..cards import CardData, data_license, render_card
-    from ..export import PROGRESS_NAME, write_export
+    from ..cards.card import CardData, data_license, render_card
+    from ..cards.folder import PROGRESS_NAME, write_export
 
     wall = run.counters.wall_time()
     run.metrics = final_metrics(run, wall)

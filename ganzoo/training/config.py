@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..cards import MAX_LICENSE_NAME
+from ..cards.card import MAX_LICENSE_NAME
 from ..errors import ConfigError
-from ..export import jsonable
+from ..io.files import jsonable
+from ..models.model_options import coerce_declared, coerce_loss_options, coerce_options
 from ..ranges import COUNT, NON_NEGATIVE, POSITIVE, SEED, NumberRange
-from ..specs import DatasetSpec, LossSpec, ModelSpec
-from .options import coerce_declared, coerce_loss_options, coerce_options
+from ..registry.records import DatasetSpec, LossSpec, ModelSpec
+from .parallel import DEFAULT_DIST_TIMEOUT_S
 
 __all__ = [
     "TRAIN_RANGES",
@@ -53,10 +54,6 @@ DEFAULT_BETAS = (0.5, 0.999)
 DEFAULT_SAMPLE_EVERY = 500
 DEFAULT_CHECKPOINT_EVERY = 1000
 DEFAULT_LOG_EVERY = 50
-DEFAULT_DIST_TIMEOUT_S = 600.0
-"""How long a collective waits for the other processes of a multi-process run (``--dist-timeout``): longer
-than any rank-0-only work (sample grids, checkpoints, the export) or a first decoding of an image folder,
-short enough that a stalled rank does not hold the others' GPUs for torch's default half hour."""
 MAX_EPOCHS = 1e9
 """More passes over the data than any run makes; it keeps ``epochs x batches`` within the step counter."""
 MAX_SAMPLE_GRID = 4096
@@ -157,7 +154,7 @@ class TrainConfig:
     ema_rampup: float | None = None
     """StyleGAN2's EMA ramp-up: the half-life is at most this share of the images seen (default 0.05; 0: none)."""
     augment: str | None = None
-    """D's augmentation: ``none`` (default), ``diffaug[:ops]`` or ``ada[:ops]`` (see :mod:`ganzoo.augment`)."""
+    """D's augmentation: ``none`` (default), ``diffaug[:ops]`` or ``ada[:ops]`` (see :mod:`.practices.augment`)."""
     ada_target: float | None = None
     """``--augment ada``: the target of ``r_t = E[sign(D(real))]`` (default 0.6)."""
     ada_speed: float | None = None
@@ -255,19 +252,19 @@ class ResolvedConfig:
     # bare name another plugin holds, so that a resume or a rerun finds the same record again
     @property
     def model(self) -> str:
-        from ..registry import reference_name
+        from ..registry.catalog import reference_name
 
         return reference_name(self.spec)
 
     @property
     def dataset(self) -> str:
-        from ..registry import reference_name
+        from ..registry.catalog import reference_name
 
         return reference_name(self.dataset_spec)
 
     @property
     def loss(self) -> str:
-        from ..registry import reference_name
+        from ..registry.catalog import reference_name
 
         return reference_name(self.loss_spec)
 
@@ -294,7 +291,7 @@ def default_out(model: str, dataset: str) -> Path:
 
 def resolve(config: TrainConfig) -> ResolvedConfig:
     """Check ``config`` against the registry and fill in the model's defaults."""
-    from ..registry import get_model_spec, get_registry, list_datasets
+    from ..registry.catalog import get_model_spec, get_registry, list_datasets
 
     registry = get_registry()
     spec = get_model_spec(config.model)
@@ -324,7 +321,7 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
     from .practices import resolve_practices
 
     resolve_practices(config, is_image=True)  # the EMA, --augment and R1/R2 settings' checks, before the data
-    from .compiling import check_compile_request
+    from .parallel.compiling import check_compile_request
 
     check_compile_request(config.compile, config.compile_mode)
     check_license_name(config.data_license)
@@ -380,8 +377,8 @@ def _tensorboard(value: Any, out: Path) -> Path | None:
     """The events folder asked for (True: ``OUT/tb``), which needs the ``tensorboard`` extra installed."""
     if value is None or value is False:
         return None
-    from ..outputs import check_output_folder
-    from .tensorboard_log import require_tensorboard
+    from ..extras import require_tensorboard
+    from ..io.files import check_output_folder
 
     require_tensorboard()
     return check_output_folder(out / "tb" if value is True else Path(value), what="--tensorboard-dir")
@@ -389,7 +386,7 @@ def _tensorboard(value: Any, out: Path) -> Path | None:
 
 def _callbacks(names: Any) -> tuple[str, ...]:
     """The requested callbacks, each registered (an unknown name gets suggestions), each once."""
-    from ..registry import get_callback_spec
+    from ..registry.catalog import get_callback_spec
 
     if names is None:
         return ()
@@ -414,9 +411,9 @@ def model_config_for(
 ) -> dict[str, Any]:
     """The constructor configuration: spec config, then the user's options, then presets for the chosen
     options, then what the data dictates (keys the config does not have are left out). One function
-    assembles every model configuration (:func:`ganzoo.modelconfig.assemble_config`); this is its
+    assembles every model configuration (:func:`ganzoo.models.model_config.assemble_config`); this is its
     trainer-side spelling."""
-    from ..modelconfig import assemble_config
+    from ..models.model_config import assemble_config
 
     return assemble_config(
         spec,
