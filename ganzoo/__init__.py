@@ -9,6 +9,12 @@
 ``import ganzoo`` is cheap: the registry and records need no torch. Functions that work
 with tensors (``load``, ``create``, ``save``, ``train``) import their modules, and torch,
 on first use.
+
+The package is layered; each layer imports only its own package and the layers below
+(ARCHITECTURE.md has the table, ``tests/test_layout.py`` checks it with an import graph):
+foundation modules here (``errors``, ``ranges``, ``extras``, ``nn``, ``data``) < ``io`` <
+``registry`` < ``cards`` < ``models`` < ``training``, ``metrics``, ``deploy`` < this public
+API (and ``plugin_api``) < ``lightning``, ``gallery``, ``testing`` < ``cli``.
 """
 
 from __future__ import annotations
