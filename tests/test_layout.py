@@ -232,7 +232,10 @@ def test_an_old_module_path_still_imports_with_a_deprecation_warning(old, new, n
 
 @pytest.mark.parametrize(
     ("package", "name", "new"),
-    [("ganzoo.registry", "get_registry", "ganzoo.registry.catalog"), ("ganzoo.cards", "MAX_LICENSE_NAME", "ganzoo.cards.card")],
+    [
+        ("ganzoo.registry", "get_registry", "ganzoo.registry.catalog"),
+        ("ganzoo.cards", "MAX_LICENSE_NAME", "ganzoo.cards.card"),
+    ],
 )
 def test_an_old_module_that_is_now_a_package_forwards_its_names(package, name, new):
     import importlib
@@ -241,8 +244,8 @@ def test_an_old_module_that_is_now_a_package_forwards_its_names(package, name, n
         warnings.simplefilter("always", DeprecationWarning)
         value = getattr(importlib.import_module(package), name)
     assert value is getattr(importlib.import_module(new), name)
-    assert [str(w.message) for w in caught if w.category is DeprecationWarning][0].startswith(
+    assert next(str(w.message) for w in caught if w.category is DeprecationWarning).startswith(
         f"{package}.{name} moved to {new}.{name}"
     )
     with pytest.raises(AttributeError):
-        importlib.import_module(package).no_such_name
+        _ = importlib.import_module(package).no_such_name
