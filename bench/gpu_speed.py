@@ -42,7 +42,7 @@ import torch
 import ganzoo
 from ganzoo.training import TrainConfig, Trainer
 from ganzoo.training.callbacks import Callback
-from ganzoo.training.compiling import COMPILE_MODES
+from ganzoo.training.parallel.compiling import COMPILE_MODES
 
 PEAKS = {"H200 NVL": {"bf16": 835.0, "fp32": 60.0}, "H200": {"bf16": 989.0, "fp32": 67.0}}
 QUICK_BATCH = 4

@@ -46,7 +46,7 @@ from torch import nn
 
 from ganzoo.training import TrainConfig, Trainer
 from ganzoo.training.allocator import OPT_OUT_ENV, tune_cpu_allocator
-from ganzoo.training.progress import Reporter
+from ganzoo.training.progress_bar import Reporter
 
 LATENT = 100
 

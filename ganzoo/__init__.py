@@ -9,6 +9,12 @@
 ``import ganzoo`` is cheap: the registry and records need no torch. Functions that work
 with tensors (``load``, ``create``, ``save``, ``train``) import their modules, and torch,
 on first use.
+
+The package is layered; each layer imports only its own package and the layers below
+(ARCHITECTURE.md has the table, ``tests/test_layout.py`` checks it with an import graph):
+foundation modules here (``errors``, ``ranges``, ``extras``, ``nn``, ``data``) < ``io`` <
+``registry`` < ``cards`` < ``models`` < ``metrics``, ``deploy`` < ``training`` < this public
+API (and ``plugin_api``) < ``lightning``, ``gallery``, ``testing`` < ``cli``.
 """
 
 from __future__ import annotations
@@ -16,8 +22,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import _moved
 from ._version import __version__
-from .callbackspec import CallbackSpec
 from .errors import (
     ConfigError,
     DataNotFoundError,
@@ -28,9 +34,7 @@ from .errors import (
     UnknownNameError,
     WeightsError,
 )
-from .hookspecs import hookimpl
-from .protocols import Dataset, Discriminator, Generator, Loss
-from .registry import (
+from .registry.catalog import (
     get_callback_spec,
     get_dataset_spec,
     get_extractor_spec,
@@ -44,20 +48,24 @@ from .registry import (
     list_models,
     reset_registry,
 )
-from .specs import DatasetSpec, ExtractorSpec, LossSpec, ModelSpec, WeightsSpec
+from .registry.hookspecs import hookimpl
+from .registry.interfaces import Dataset, Discriminator, Generator, Loss
+from .registry.records import CallbackSpec, DatasetSpec, ExtractorSpec, LossSpec, ModelSpec, WeightsSpec
+
+_moved.install()  # the old flat module names (ganzoo.files ...) still import, with a DeprecationWarning
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .hub import create, load, save
-    from .sampling import GAN, PretrainedGenerator
+    from .models import create, load, save
+    from .models.sampling import GAN, PretrainedGenerator
     from .training import TrainConfig, train
 
 # Public names that import torch, resolved on first attribute access (PEP 562).
 _LAZY = {
-    "load": "ganzoo.hub",
-    "create": "ganzoo.hub",
-    "save": "ganzoo.hub",
-    "PretrainedGenerator": "ganzoo.sampling",
-    "GAN": "ganzoo.sampling",
+    "load": "ganzoo.models",
+    "create": "ganzoo.models",
+    "save": "ganzoo.models",
+    "PretrainedGenerator": "ganzoo.models.sampling",
+    "GAN": "ganzoo.models.sampling",
     "train": "ganzoo.training",
     "TrainConfig": "ganzoo.training",
 }

@@ -28,7 +28,7 @@ class SampleSet(Dataset):
 
     ``license`` is the licence of these samples when the loader knows it better than the
     dataset's spec can (an image folder with a ``LICENSE`` file); empty means "the spec's".
-    Model cards state it (``ganzoo.cards.data_license``).
+    Model cards state it (``ganzoo.cards.card.data_license``).
     """
 
     def __init__(

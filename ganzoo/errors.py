@@ -80,7 +80,7 @@ class UnknownNameError(GanzooError, LookupError):
 
 class DuplicateNameError(GanzooError):
     """One plugin registered a name twice; or, under ``GANZOO_STRICT_PLUGINS``, a plugin registered a name another
-    plugin holds (otherwise that is no error: both records stay, see ``ganzoo.registry``)."""
+    plugin holds (otherwise that is no error: both records stay, see ``ganzoo.registry.catalog``)."""
 
 
 class PluginError(GanzooError):
@@ -142,7 +142,7 @@ class DiskFullError(OutputError):
 class FolderEscapeError(GanzooError):
     """An entry of a folder ganzoo owns (a run, export or gallery folder) that would make it read or write
     outside that folder: a symbolic link leading out, a path that climbs out with ``..``, a recorded path
-    elsewhere, or something that is not a regular file. ``path`` is the entry (see :mod:`ganzoo.folderguard`)."""
+    elsewhere, or something that is not a regular file. ``path`` is the entry (see :mod:`ganzoo.io.folderguard`)."""
 
     def __init__(self, message: str, *, path: object = None):
         super().__init__(message)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import Any
 
-from .errors import MissingExtraError
+from .errors import ConfigError, MissingExtraError
 
-__all__ = ["EXTRAS", "require"]
+__all__ = ["EXTRAS", "EXTRA_HINT", "require", "require_tensorboard"]
 
 EXTRAS: dict[str, tuple[str, ...]] = {
     "onnx": ("onnx", "onnxscript", "onnxruntime"),
@@ -36,3 +37,17 @@ def require(module: str, extra: str, *, what: str) -> ModuleType:
             f'{what} needs the optional extra ganzoo[{extra}] ({failure.name} is not installed): '
             f'pip install "ganzoo[{extra}]"'
         ) from None
+
+
+EXTRA_HINT = 'pip install "ganzoo[tensorboard]"'
+"""How to get TensorBoard (``--tensorboard``), which torch only imports when it is installed."""
+
+
+def require_tensorboard() -> Any:
+    """``torch.utils.tensorboard.SummaryWriter``, or a one-line :class:`ConfigError` naming the extra to install."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as error:
+        raise ConfigError(f"--tensorboard needs the tensorboard package ({error}); install it with "
+                          f"{EXTRA_HINT}") from None
+    return SummaryWriter

@@ -88,7 +88,7 @@ def plugin_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[
 
 
 @pytest.fixture
-def use_plugins() -> Iterator[Callable[..., ganzoo.registry.Registry]]:
+def use_plugins() -> Iterator[Callable[..., ganzoo.registry.catalog.Registry]]:
     """``use_plugins(*plugins)``: for this test, the registry is the built-ins plus temporary plugins.
 
     Each plugin is a module name (``plugin_module``'s) or a module object with ``@ganzoo.hookimpl``
@@ -99,7 +99,7 @@ def use_plugins() -> Iterator[Callable[..., ganzoo.registry.Registry]]:
 
     objects: list[str] = []
 
-    def use(*plugins: object) -> ganzoo.registry.Registry:
+    def use(*plugins: object) -> ganzoo.registry.catalog.Registry:
         objects.extend(p.__name__ for p in plugins if not isinstance(p, str))
         registry = registry_with(*plugins)
         install_registry(registry)

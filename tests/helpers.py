@@ -23,9 +23,9 @@ from ganzoo_plugins.datasets.mnist_family import TORCHVISION_CLASSES
 from PIL import Image
 
 import ganzoo
-import ganzoo.registry
-from ganzoo.plugins import DEFAULT_PLUGINS
-from ganzoo.registry import Registry
+import ganzoo.registry.catalog
+from ganzoo.registry.catalog import Registry
+from ganzoo.registry.discovery import DEFAULT_PLUGINS
 
 # ---------------------------------------------------------------- temporary plugins
 
@@ -48,7 +48,7 @@ def registry_with(*plugins: str | ModuleType) -> Registry:
 
 def install_registry(registry: Registry | None) -> None:
     """Make ``registry`` the process-wide one (None: rediscover on next use); the one place tests set it."""
-    ganzoo.registry._registry = registry
+    ganzoo.registry.catalog._registry = registry
 
 
 def plugin_object(**hooks: object) -> ModuleType:
@@ -147,7 +147,7 @@ def make_folder(root: Path) -> Path:
 def tiny_export(tmp: Path, out: Path | None = None) -> Path:
     """A real export folder: ``dcgan-mnist`` (width 8) trained for two steps on tiny MNIST, then evaluated
     (``record_evaluation``, as ``ganzoo eval --write-card`` does), so its card has measured metrics."""
-    from ganzoo.export import record_evaluation
+    from ganzoo.cards.folder import record_evaluation
     from ganzoo.training import TrainConfig, train
 
     config = TrainConfig(

@@ -17,8 +17,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from ganzoo.cards.folder import CARD_NAME
 from ganzoo.cli.app import build_app
-from ganzoo.export import CARD_NAME
 
 
 def card_commands(card: str) -> tuple[list[str], list[list[str]]]:
@@ -89,7 +89,7 @@ def test_every_command_on_the_lightning_card_works(tmp_path, monkeypatch, folder
 
 
 def test_path_source_spells_a_folder_as_a_path():
-    from ganzoo.loading import Source, parse_source, path_source
+    from ganzoo.models.loading import Source, parse_source, path_source
 
     for folder in ("ring-lightning", "dcgan-mnist", "runs/a/export", "./x", "/abs/x", "path:odd", "my run"):
         spelled = path_source(Path(folder) if folder != "path:odd" else folder)

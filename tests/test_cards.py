@@ -16,11 +16,11 @@ import pytest
 from helpers import tiny_image_folder
 
 import ganzoo
-from ganzoo.cards import CARD_TEMPLATE, CardData, data_license, render_card, update_card_metrics
+from ganzoo.cards.card import CARD_TEMPLATE, CardData, data_license, render_card, update_card_metrics
+from ganzoo.cards.folder import CARD_NAME, CONFIG_NAME, export_config, read_config, record_evaluation, write_config
+from ganzoo.cards.frontmatter import dump_front_matter, parse_front_matter
 from ganzoo.data import SampleSet
 from ganzoo.errors import CardError, ConfigError
-from ganzoo.export import CARD_NAME, CONFIG_NAME, export_config, read_config, record_evaluation, write_config
-from ganzoo.frontmatter import dump_front_matter, parse_front_matter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -232,7 +232,7 @@ def test_save_writes_the_config_export_config_makes(tmp_path):
 
 
 def test_a_packaged_card_is_none_when_absent_and_an_error_when_unreadable(tmp_path, monkeypatch):
-    from ganzoo.sampling import packaged_card
+    from ganzoo.models.sampling import packaged_card
 
     package = tmp_path / "ganzoo_test_cards"
     package.mkdir()

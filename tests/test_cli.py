@@ -160,7 +160,7 @@ def test_info_asks_for_kind_when_a_name_is_registered_twice(monkeypatch):
     import sys
     import types
 
-    from ganzoo.plugins import DEFAULT_PLUGINS, load_plugins
+    from ganzoo.registry.discovery import DEFAULT_PLUGINS, load_plugins
 
     @ganzoo.hookimpl
     def register_feature_extractors(register):
@@ -170,7 +170,7 @@ def test_info_asks_for_kind_when_a_name_is_registered_twice(monkeypatch):
     module.register_feature_extractors = register_feature_extractors
     monkeypatch.setitem(sys.modules, module.__name__, module)
     manager, infos = load_plugins(builtins=(*DEFAULT_PLUGINS, module.__name__), entry_points=False)
-    monkeypatch.setattr(ganzoo.registry, "_registry", ganzoo.registry.Registry(manager, infos))
+    monkeypatch.setattr(ganzoo.registry.catalog, "_registry", ganzoo.registry.catalog.Registry(manager, infos))
     both = invoke("info", "mnist")
     assert both.exit_code == 1
     assert "'mnist' is a dataset and an extractor; choose one with --kind (dataset or extractor)" in both.output

@@ -15,6 +15,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import ganzoo
+import ganzoo.io.paths
 from ganzoo.cli.app import build_app
 
 HELP_WIDTH = {"COLUMNS": "100"}
@@ -221,9 +222,9 @@ def test_the_image_cache_is_a_data_cache_said_once_with_its_size(tmp_path, caplo
         images.load_image_folder(folder, image_size=8)
         images.load_image_folder(folder, image_size=8)  # read from the cache: nothing said
     said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("cached ")]
-    (cached,) = list((ganzoo.paths.data_cache_dir() / "image-folder").glob("*.safetensors"))
+    (cached,) = list((ganzoo.io.paths.data_cache_dir() / "image-folder").glob("*.safetensors"))
     assert len(said) == 1
-    from ganzoo.outputs import describe_size
+    from ganzoo.io.files import describe_size
 
     assert f"cached the 6 decoded images ({describe_size(cached.stat().st_size)}) in {cached}" in said[0]
     assert "'ganzoo cache'" in said[0]
@@ -245,7 +246,7 @@ def test_the_command_line_shows_the_cache_line(tmp_path, capsys, monkeypatch):
 
 def _fill_caches(tmp_path: Path) -> dict[str, Path]:
     """One entry of each kind, as ganzoo writes them, and beside them things that are not ganzoo's."""
-    from ganzoo.caches import CACHE_KINDS
+    from ganzoo.io.caches import CACHE_KINDS
 
     folders = {kind.name: kind.folder() for kind in CACHE_KINDS}
     entries = {
@@ -310,7 +311,7 @@ def test_clearing_removes_only_what_ganzoo_wrote_and_follows_no_link(tmp_path, m
 
 
 def test_a_cache_folder_that_links_out_of_the_weights_cache_is_refused(tmp_path):
-    from ganzoo.caches import CACHE_KINDS
+    from ganzoo.io.caches import CACHE_KINDS
 
     weights = next(kind for kind in CACHE_KINDS if kind.name == "weights").folder()
     weights.mkdir(parents=True)
@@ -337,11 +338,11 @@ def test_clear_needs_a_known_kind_or_all(args, message):
 
 
 def test_cache_folders_are_where_their_owners_write():
-    from ganzoo.caches import find_cache_kind
-    from ganzoo.hfhub import hub_cache
+    from ganzoo.io.caches import find_cache_kind
     from ganzoo.metrics.stats import stats_dir
+    from ganzoo.models.huggingface import hub_cache
 
     assert find_cache_kind("hub").folder() == hub_cache()
     assert find_cache_kind("stats").folder() == stats_dir()
-    assert find_cache_kind("weights").folder() == ganzoo.paths.cache_dir()
+    assert find_cache_kind("weights").folder() == ganzoo.io.paths.cache_dir()
     assert find_cache_kind("data").folder() == Path(os.environ["XDG_CACHE_HOME"]) / "ganzoo" / "data-cache"

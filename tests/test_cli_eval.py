@@ -13,7 +13,7 @@ import pytest
 from helpers import tiny_image_folder, tiny_mnist_root
 from typer.testing import CliRunner
 
-from ganzoo.cards import parse_front_matter
+from ganzoo.cards.card import parse_front_matter
 from ganzoo.cli.app import build_app
 from ganzoo.training import TrainConfig, train
 

@@ -12,7 +12,7 @@ import torch
 import typer
 from typer.testing import CliRunner
 
-from ganzoo.cards import parse_front_matter
+from ganzoo.cards.card import parse_front_matter
 from ganzoo.cli.app import build_app
 from ganzoo.cli.train import parse_options
 from ganzoo.errors import ConfigError

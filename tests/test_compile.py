@@ -11,9 +11,9 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 import ganzoo
+from ganzoo.cards.folder import WEIGHTS_NAME
 from ganzoo.cli.app import build_app
 from ganzoo.errors import ConfigError
-from ganzoo.export import WEIGHTS_NAME
 from ganzoo.training import TrainConfig, Trainer, compiling, train
 
 

@@ -22,7 +22,7 @@ from helpers import make_folder, write_tiny_family
 from typer.testing import CliRunner
 
 import ganzoo
-import ganzoo.registry
+import ganzoo.registry.catalog
 import ganzoo.testing
 from ganzoo.cli.app import build_app
 from ganzoo.errors import GanzooError

@@ -1,7 +1,7 @@
 """CONTRIBUTING.md stays true: every hook is documented with its signature and tested, every environment
 switch is documented and tested, and the tutorial's files make a plugin that installs, lists and trains.
 
-The datasette pattern: adding a hook to ganzoo/hookspecs.py (or a switch to ganzoo/plugins.py) fails
+The datasette pattern: adding a hook to ganzoo/registry/hookspecs.py (or a switch to ganzoo/registry/discovery.py) fails
 here until CONTRIBUTING.md shows it and HOOK_TESTS (or SWITCH_TESTS) names a test that exercises it.
 """
 
@@ -120,7 +120,7 @@ def test_every_hook_has_a_test():
 
 
 def environment_switches() -> set[str]:
-    source = (ROOT / "ganzoo" / "plugins.py").read_text()
+    source = (ROOT / "ganzoo" / "registry" / "discovery.py").read_text()
     return set(re.findall(r"GANZOO_[A-Z_]+", source))
 
 
@@ -222,7 +222,7 @@ def spec_table_tool():
 
 
 def test_every_field_of_every_record_has_a_docstring():
-    assert spec_table_tool().missing_docs() == [], "write a docstring under each field in ganzoo/specs.py"
+    assert spec_table_tool().missing_docs() == [], "write a docstring under each field in ganzoo/registry/records.py"
 
 
 def test_the_field_reference_is_what_the_records_generate():

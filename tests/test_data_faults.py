@@ -16,7 +16,7 @@ from helpers import make_folder, tiny_mnist_root
 
 import ganzoo
 from ganzoo.errors import CorruptDataError
-from ganzoo.files import CacheWarning
+from ganzoo.io.files import CacheWarning
 
 # ---------------------------------------------------------------- MNIST IDX files
 
@@ -112,7 +112,7 @@ def test_a_full_disk_while_caching_is_a_warning_not_a_crash(tmp_path, monkeypatc
     with pytest.warns(CacheWarning, match=r"no space left on the device \(.* free, it needs "):
         data = images_module.load_image_folder(folder, image_size=8)
     assert len(data) == 6
-    assert not list((ganzoo.paths.data_cache_dir() / "image-folder").glob("*"))  # nothing half-written
+    assert not list((ganzoo.io.paths.data_cache_dir() / "image-folder").glob("*"))  # nothing half-written
 
 
 # ---------------------------------------------------------------- symbolic links in an image folder

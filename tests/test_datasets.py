@@ -160,7 +160,7 @@ def test_unknown_split_is_refused():
 
 
 def cache_files() -> list[Path]:
-    return sorted((ganzoo.paths.data_cache_dir() / "image-folder").glob("*"))
+    return sorted((ganzoo.io.paths.data_cache_dir() / "image-folder").glob("*"))
 
 
 def test_image_folder_resizes_crops_and_caches(tmp_path):

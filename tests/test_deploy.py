@@ -23,7 +23,7 @@ import ganzoo
 from ganzoo.cli.app import build_app
 from ganzoo.deploy import export_generator, read_metadata
 from ganzoo.errors import ConfigError, ExportError, MissingExtraError
-from ganzoo.sampling import PretrainedGenerator
+from ganzoo.models.sampling import PretrainedGenerator
 
 runner = CliRunner()
 FORMATS = ("onnx", "torchscript")

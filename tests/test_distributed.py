@@ -33,7 +33,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from ganzoo.errors import ConfigError, TrainingDivergedError, UnknownNameError
 from ganzoo.training import TrainConfig, Trainer, train
 from ganzoo.training.checkpoint import load_checkpoint
-from ganzoo.training.distributed import DistributedRunError, Topology, launcher_words, setup, topology_from_env
+from ganzoo.training.parallel.distributed import DistributedRunError, Topology, launcher_words, setup, topology_from_env
 
 WORLD = 2
 ATOL = 1e-6

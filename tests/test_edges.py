@@ -128,7 +128,7 @@ def test_sample_writes_the_format_its_suffix_names(tmp_path, monkeypatch):
 def test_sample_refuses_a_suffix_that_names_another_format_before_drawing(tmp_path, monkeypatch, option, name,
                                                                           expected):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("ganzoo.sampling.Sampler.latents", _never("Sampler.latents"))
+    monkeypatch.setattr("ganzoo.models.sampling.Sampler.latents", _never("Sampler.latents"))
     line = _one_line(runner.invoke(build_app(), ["sample", "dcgan-mnist", "--offline", "-n", "4", option, name]))
     assert line.startswith(f"error: cannot write {name} ({option}")
     assert expected in line
@@ -151,9 +151,9 @@ def _interrupt(*args, **kwargs):
 @pytest.mark.parametrize(
     ("patched", "argv"),
     [
-        ("ganzoo.hub.load", ["eval", "dcgan-mnist"]),
-        ("ganzoo.hub.load", ["sample", "dcgan-mnist", "-n", "4"]),
-        ("ganzoo.hfhub.push_export", ["push", "export", "me/model"]),
+        ("ganzoo.models.load", ["eval", "dcgan-mnist"]),
+        ("ganzoo.models.load", ["sample", "dcgan-mnist", "-n", "4"]),
+        ("ganzoo.models.huggingface.push_export", ["push", "export", "me/model"]),
     ],
 )
 def test_ctrl_c_in_a_command_is_said_once_by_the_cli(tmp_path, monkeypatch, capsys, patched, argv):

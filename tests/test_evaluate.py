@@ -15,7 +15,7 @@ from ganzoo.metrics import (
     evaluate,
     evaluate_real,
 )
-from ganzoo.specs import DatasetSpec
+from ganzoo.registry.records import DatasetSpec
 
 # conftest.py gives every test a private XDG_CACHE_HOME, so the stats cache starts empty.
 
@@ -110,10 +110,10 @@ def test_evaluate_explains_a_shape_mismatch_and_a_broken_generator():
 
 
 def test_evaluate_resolves_a_registered_dataset_name(monkeypatch):
-    import ganzoo.registry
+    import ganzoo.registry.catalog
 
     spec = _tiny_spec("kmnist")
-    monkeypatch.setattr(ganzoo.registry, "get_dataset_spec", lambda name: spec if name == "kmnist" else None)
+    monkeypatch.setattr(ganzoo.registry.catalog, "get_dataset_spec", lambda name: spec if name == "kmnist" else None)
     result = evaluate(lambda n, labels: torch.rand(n, 1, 28, 28) * 2 - 1, dataset="kmnist", n=16,
                       extractor="random-conv")
     assert result.protocol["dataset"] == "kmnist" and result.protocol["extractor"] == "random-conv"

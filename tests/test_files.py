@@ -1,4 +1,4 @@
-"""ganzoo.files: the one durable-write helper, and every caller that writes a file ganzoo keeps."""
+"""ganzoo.io.files: the one durable-write helper, and every caller that writes a file ganzoo keeps."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 import ganzoo
-from ganzoo.files import write_atomic, write_bytes, write_text
+from ganzoo.io.files import write_atomic, write_bytes, write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,7 +85,7 @@ def test_the_file_and_the_folder_are_fsynced(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------ every durable write goes through it
 def _png(path: Path) -> None:
-    from ganzoo.imaging import save_grid
+    from ganzoo.io.imaging import save_grid
 
     save_grid(torch.zeros(4, 1, 8, 8), path, nrow=2)
 
@@ -97,7 +97,7 @@ def _checkpoint(path: Path) -> None:
 
 
 def _generator_weights(path: Path) -> None:
-    from ganzoo.export import write_generator_weights
+    from ganzoo.cards.folder import write_generator_weights
 
     gan = ganzoo.create("mlp-gan", dataset="ring-8", seed=0)
     write_generator_weights(path, gan.generator, model="mlp-gan", config=gan.config)
@@ -131,7 +131,7 @@ def _image_cache(path: Path) -> None:
 
 
 def _download(path: Path) -> None:
-    from ganzoo.weights import download_file
+    from ganzoo.cards.weights import download_file
 
     source = path.parent / "source.bin"
     source.write_bytes(b"weights")
@@ -140,7 +140,7 @@ def _download(path: Path) -> None:
 
 
 def _sample_tensor(path: Path) -> None:
-    from ganzoo.samplefiles import TensorFile
+    from ganzoo.io.samplefiles import TensorFile
 
     TensorFile(path, 2, (2,), torch.zeros(2, 3), None, {"model": "m", "seed": 0}).write([torch.zeros(2, 2)])
 
@@ -187,12 +187,12 @@ def test_each_durable_write_keeps_the_old_file_when_it_fails(what, tmp_path, mon
 
 
 def test_no_other_module_renames_temporary_files_itself():
-    """One mechanism: a new durable write must use ganzoo.files, not a sixth copy of it."""
+    """One mechanism: a new durable write must use ganzoo.io.files, not a sixth copy of it."""
     pattern = re.compile(r"mkstemp|NamedTemporaryFile|os\.replace\(|os\.rename\(|\.partial\b")
     offenders = []
     for folder in ("ganzoo", "plugins"):
         for path in (ROOT / folder).rglob("*.py"):
-            if path == ROOT / "ganzoo" / "files.py":
+            if path == ROOT / "ganzoo" / "io" / "files.py":
                 continue
             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
                 if pattern.search(line):
@@ -201,7 +201,7 @@ def test_no_other_module_renames_temporary_files_itself():
 
 
 def test_temporaries_have_a_name_only_ganzoo_gives(tmp_path):
-    from ganzoo.files import is_temporary
+    from ganzoo.io.files import is_temporary
 
     made = []
     write_atomic(tmp_path / "last.pt", lambda file: made.append(Path(file.name).name))

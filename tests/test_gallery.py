@@ -21,8 +21,8 @@ from ganzoo.cli.app import build_app
 from ganzoo.gallery.runs import MAX_GRIDS, build_runs
 from ganzoo.gallery.site import Site
 from ganzoo.gallery.zoo import build_zoo
-from ganzoo.imaging import make_grid
-from ganzoo.registry import Registry
+from ganzoo.io.imaging import make_grid
+from ganzoo.registry.catalog import Registry
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parent.parent

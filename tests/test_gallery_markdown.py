@@ -68,7 +68,7 @@ def test_dangerous_addresses_are_dropped():
 
 
 def test_every_shipped_card_renders_its_sections():
-    from ganzoo.frontmatter import split_front_matter
+    from ganzoo.cards.frontmatter import split_front_matter
 
     for card in sorted(CARDS.glob("*.*.md")):
         _, body = split_front_matter(card.read_text(encoding="utf-8"))

@@ -53,7 +53,7 @@ def test_the_quick_cpu_run_of_the_gpu_check_measures_every_part(tmp_path):
     # for the input of its first layer: 2D + 2D + 2(D - D1)), then G's update: G and D forward, D's input
     # gradients (D), G's weight and input gradients (G + G - G1)
     import ganzoo
-    from ganzoo.specs import call_with_accepted
+    from ganzoo.registry.records import call_with_accepted
     from ganzoo.training.config import model_config_for
 
     spec = ganzoo.get_model_spec("mlp-gan")

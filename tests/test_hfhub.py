@@ -23,10 +23,10 @@ from helpers import tiny_export
 from hubserver import LocalHub
 
 import ganzoo
+from ganzoo.cards.frontmatter import parse_front_matter
 from ganzoo.errors import ConfigError, MissingExtraError, OutputError, WeightsError
-from ganzoo.frontmatter import parse_front_matter
-from ganzoo.hfhub import parse_hf, push_export
-from ganzoo.loading import parse_source
+from ganzoo.models.huggingface import parse_hf, push_export
+from ganzoo.models.loading import parse_source
 
 
 @pytest.fixture(scope="module")
@@ -307,7 +307,7 @@ def test_the_card_front_matter_is_hub_metadata(export_folder):
 
 def test_push_refuses_a_card_the_hub_would_not_index_before_sending_anything(hub, export_folder, tmp_path):
     from ganzoo.errors import CardError
-    from ganzoo.hfhub import push_export
+    from ganzoo.models.huggingface import push_export
 
     untrained = ganzoo.save(ganzoo.create("dcgan-mnist", seed=0), tmp_path / "untrained", samples=False)
     needs = r"the front matter needs library_name: ganzoo and a license \(missing: license\)"
@@ -328,7 +328,7 @@ def test_push_refuses_a_card_the_hub_would_not_index_before_sending_anything(hub
 def test_push_refuses_an_export_file_that_links_out_of_the_folder_before_sending_anything(hub, export_folder,
                                                                                            tmp_path):
     from ganzoo.errors import FolderEscapeError
-    from ganzoo.hfhub import push_export
+    from ganzoo.models.huggingface import push_export
 
     folder = tmp_path / "export"
     shutil.copytree(export_folder, folder)

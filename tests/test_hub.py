@@ -16,10 +16,10 @@ from safetensors.torch import load_file, save_file
 from toyhub import TOY_CONFIG, cache_files, expected_output, sha256, toy_generator
 
 import ganzoo
+from ganzoo.cards.folder import write_generator_weights
+from ganzoo.cards.weights import cached_weights_path
 from ganzoo.errors import ConfigError, FolderEscapeError, UnknownNameError, WeightsError
-from ganzoo.export import write_generator_weights
-from ganzoo.hub import parse_source
-from ganzoo.weights import cached_weights_path
+from ganzoo.models import parse_source
 
 # ---------------------------------------------------------------------------------------------
 # Sources are told apart by spelling

@@ -18,8 +18,8 @@ from helpers import tiny_mnist_root
 from torch.utils.data import DataLoader, TensorDataset
 
 import ganzoo
+from ganzoo.cards.folder import read_export
 from ganzoo.errors import ConfigError
-from ganzoo.export import read_export
 from ganzoo.lightning import GANDataModule, GANModule
 from ganzoo.training import TrainConfig, Trainer
 from ganzoo.training.window import METRICS

@@ -11,8 +11,8 @@ from torch import nn
 
 import ganzoo
 from ganzoo.errors import ConfigError
-from ganzoo.lossapi import generator_loss, generator_loss_takes_real_logits
 from ganzoo.nn import interpolate_gradient_norms
+from ganzoo.registry.loss_calls import generator_loss, generator_loss_takes_real_logits
 
 LOSSES = ganzoo.list_losses()
 

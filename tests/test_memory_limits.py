@@ -2,8 +2,8 @@
 
 ``ganzoo sample -n 3000000``, ``eval --image-size 20000`` and a 20000x20000 PNG in an image folder
 ended in allocator tracebacks or in a message blaming the dataset plugin. Each is now refused in
-one line naming the option or the file and the limit (``ganzoo.memory.require_memory`` and the
-one picture limit of ``ganzoo.imaging``), and a large ``-n`` streams to disk a batch at a time.
+one line naming the option or the file and the limit (``ganzoo.io.memory.require_memory`` and the
+one picture limit of ``ganzoo.io.imaging``), and a large ``-n`` streams to disk a batch at a time.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def _png_header(path: Path, width: int, height: int) -> Path:
 
 
 def _limit_memory(monkeypatch, megabytes: float) -> None:
-    monkeypatch.setattr("ganzoo.memory.available_memory", lambda: int(megabytes * 10**6))
+    monkeypatch.setattr("ganzoo.io.memory.available_memory", lambda: int(megabytes * 10**6))
 
 
 # ---------------------------------------------------------------- the one memory check
@@ -60,7 +60,7 @@ def _limit_memory(monkeypatch, megabytes: float) -> None:
 
 def test_available_memory_is_read_and_a_request_beyond_it_is_refused_naming_it():
     from ganzoo.errors import MemoryLimitError
-    from ganzoo.memory import available_memory, require_memory
+    from ganzoo.io.memory import available_memory, require_memory
 
     free = available_memory()
     assert free is not None and free > 0  # Linux: /proc/meminfo
@@ -77,7 +77,7 @@ def test_available_memory_is_read_and_a_request_beyond_it_is_refused_naming_it()
 
 def test_sample_refuses_a_grid_of_three_million_images_before_drawing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("ganzoo.sampling.Sampler.latents", _never("Sampler.latents"))
+    monkeypatch.setattr("ganzoo.models.sampling.Sampler.latents", _never("Sampler.latents"))
     line = _one_line(runner.invoke(build_app(), ["sample", "dcgan-mnist", "--offline", "-n", "3000000"]))
     assert line.startswith("error: -n 3,000,000 in a grid of 1733 per row (-o/--output) makes a picture of ")
     assert "over the 179.0-megapixel limit of one picture" in line and "--save-individual" in line
@@ -87,7 +87,7 @@ def test_sample_refuses_a_grid_of_three_million_images_before_drawing(tmp_path, 
 def test_sample_refuses_latents_that_cannot_fit_naming_n_and_the_memory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _limit_memory(monkeypatch, 50)
-    monkeypatch.setattr("ganzoo.sampling.Sampler.latents", _never("Sampler.latents"))
+    monkeypatch.setattr("ganzoo.models.sampling.Sampler.latents", _never("Sampler.latents"))
     args = ["sample", "dcgan-mnist", "--offline", "-n", "200000", "--tensor", "x.safetensors"]
     assert _one_line(runner.invoke(build_app(), args)) == (  # the latents, and a batch of 256 held twice
         "error: -n 200,000 (the latents: 81.6 MB) needs at least 83.2 MB of memory, more than the 50.0 MB available: "
@@ -99,17 +99,17 @@ def test_sample_refuses_latents_that_cannot_fit_naming_n_and_the_memory(tmp_path
 def test_a_large_n_streams_to_disk_a_batch_at_a_time(tmp_path, monkeypatch):
     """The samples are never all in memory: the grid, the files and the tensor are written as batches come."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("ganzoo.samplefiles.MAX_BATCH", 3)
-    monkeypatch.setattr("ganzoo.sampling.Sampler.decode", _never("Sampler.decode (every sample at once)"))
+    monkeypatch.setattr("ganzoo.io.samplefiles.MAX_BATCH", 3)
+    monkeypatch.setattr("ganzoo.models.sampling.Sampler.decode", _never("Sampler.decode (every sample at once)"))
     seen = []
-    batches = ganzoo.sampling.Sampler.decode_batches
+    batches = ganzoo.models.sampling.Sampler.decode_batches
 
     def counted(self, *args, **kwargs):
         for batch in batches(self, *args, **kwargs):
             seen.append(len(batch))
             yield batch
 
-    monkeypatch.setattr("ganzoo.sampling.Sampler.decode_batches", counted)
+    monkeypatch.setattr("ganzoo.models.sampling.Sampler.decode_batches", counted)
     args = ["sample", "cgan-mnist", "--offline", "-n", "10", "--seed", "4", "-o", "grid.png", "--tensor",
             "all.safetensors", "--save-individual", "each"]
     result = runner.invoke(build_app(), args)
@@ -131,7 +131,7 @@ def test_decode_checks_the_memory_of_all_its_samples_before_drawing(monkeypatch)
 
     model = ganzoo.load("dcgan-mnist")
     _limit_memory(monkeypatch, 1)
-    monkeypatch.setattr("ganzoo.sampling.Sampler.decode_batches", _never("decode_batches"))
+    monkeypatch.setattr("ganzoo.models.sampling.Sampler.decode_batches", _never("decode_batches"))
     with pytest.raises(MemoryLimitError, match=r"^1,000 samples of shape \(1, 28, 28\) needs at least 3.1 MB"):
         model.decode(torch.zeros(1000, model.latent_dim))
 

@@ -14,14 +14,14 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 import ganzoo
-import ganzoo.building
-import ganzoo.loading
-import ganzoo.modelconfig
+import ganzoo.models.creating
+import ganzoo.models.loading
+import ganzoo.models.model_config
+from ganzoo.cards.folder import write_generator_weights
 from ganzoo.errors import ConfigConflictError, ConfigError
-from ganzoo.export import write_generator_weights
-from ganzoo.modelconfig import ModelConfig, assemble_config
-from ganzoo.plugins import DEFAULT_PLUGINS, load_plugins
-from ganzoo.specs import call_with_accepted
+from ganzoo.models.model_config import ModelConfig, assemble_config
+from ganzoo.registry.discovery import DEFAULT_PLUGINS, load_plugins
+from ganzoo.registry.records import call_with_accepted
 from ganzoo.training.config import model_config_for
 
 
@@ -37,7 +37,7 @@ def use_models(monkeypatch: pytest.MonkeyPatch, *specs: ganzoo.ModelSpec) -> Non
     module.register_models = register_models
     monkeypatch.setitem(sys.modules, module.__name__, module)
     manager, infos = load_plugins(builtins=(*DEFAULT_PLUGINS, module.__name__), entry_points=False)
-    monkeypatch.setattr(ganzoo.registry, "_registry", ganzoo.registry.Registry(manager, infos))
+    monkeypatch.setattr(ganzoo.registry.catalog, "_registry", ganzoo.registry.catalog.Registry(manager, infos))
 
 
 class FlexibleGenerator(nn.Module):
@@ -130,15 +130,15 @@ def test_presets_apply_to_keys_no_source_set():
 @pytest.fixture
 def assemble_calls(monkeypatch):
     calls = []
-    real = ganzoo.modelconfig.assemble_config
+    real = ganzoo.models.model_config.assemble_config
 
     def spy(spec, **kwargs):
         calls.append((spec.name, kwargs))
         return real(spec, **kwargs)
 
-    monkeypatch.setattr(ganzoo.modelconfig, "assemble_config", spy)
-    monkeypatch.setattr(ganzoo.building, "assemble_config", spy)
-    monkeypatch.setattr(ganzoo.loading, "assemble_config", spy)
+    monkeypatch.setattr(ganzoo.models.model_config, "assemble_config", spy)
+    monkeypatch.setattr(ganzoo.models.creating, "assemble_config", spy)
+    monkeypatch.setattr(ganzoo.models.loading, "assemble_config", spy)
     return calls
 
 
@@ -167,7 +167,7 @@ def test_a_registry_record_that_contradicts_its_file_is_refused(tmp_path):
     record = ganzoo.WeightsSpec(tag="w", dataset="mnist", sha256="0" * 64, url="https://example.org/w",
                                 config={"width": 8})
     with pytest.raises(ConfigConflictError, match=r"width=4 but the registry record of 'dcgan-mnist.w' has width=8"):
-        ganzoo.loading._from_file(path, str(path), spec=spec, weights=record)
+        ganzoo.models.loading._from_file(path, str(path), spec=spec, weights=record)
 
 
 def test_an_export_whose_config_json_contradicts_its_weights_metadata_is_refused(tmp_path):

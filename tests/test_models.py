@@ -18,10 +18,10 @@ from helpers import tiny_dataset_for
 from torch import nn
 
 import ganzoo
+from ganzoo.cards.folder import read_export
 from ganzoo.errors import ConfigError, GanzooError
-from ganzoo.export import read_export
 from ganzoo.nn import count_parameters, dcgan_init
-from ganzoo.specs import call_with_accepted, resolve
+from ganzoo.registry.records import call_with_accepted, resolve
 from ganzoo.testing.models import unreached_parameters
 from ganzoo.training import TrainConfig, Trainer
 from ganzoo.training.callbacks import Callback

@@ -14,11 +14,11 @@ from torch import nn
 from typer.testing import CliRunner
 
 import ganzoo
+from ganzoo.cards.folder import CONFIG_NAME, WEIGHTS_NAME, write_config
 from ganzoo.cli.app import build_app
 from ganzoo.errors import ConfigError
-from ganzoo.export import CONFIG_NAME, WEIGHTS_NAME, write_config
 from ganzoo.ranges import SEED, NumberRange
-from ganzoo.specs import ModelSpec
+from ganzoo.registry.records import ModelSpec
 from ganzoo.training import TrainConfig, train
 from ganzoo.training.config import TRAIN_RANGES, resolve
 from ganzoo.training.setup import check_batch_normalisation

@@ -180,7 +180,7 @@ def test_lightning_clips_and_its_config_json_holds_the_tables_keys(tmp_path):
     import lightning as L
     from helpers import tiny_mnist_root
 
-    from ganzoo.export import read_export
+    from ganzoo.cards.folder import read_export
     from ganzoo.lightning import GANModule
 
     root = tiny_mnist_root(tmp_path / "data", count=16)

@@ -1,4 +1,4 @@
-"""Output paths (ganzoo.outputs): checked before the work, and every OS error on one is a single line.
+"""Output paths (ganzoo.io.files): checked before the work, and every OS error on one is a single line.
 
 ``unwritable`` is a folder that nothing can be written into, made by the ``lock`` fixture
 (conftest.py): a read-only bind mount, a ``chmod 555`` folder, or an injected error.
@@ -19,8 +19,15 @@ from typer.testing import CliRunner
 import ganzoo
 from ganzoo.cli.app import build_app
 from ganzoo.errors import DiskFullError, OutputError, WeightsError
-from ganzoo.files import write_atomic, write_bytes, write_text
-from ganzoo.outputs import check_output_file, check_output_folder, find_os_error, make_folder
+from ganzoo.io.files import (
+    check_output_file,
+    check_output_folder,
+    find_os_error,
+    make_folder,
+    write_atomic,
+    write_bytes,
+    write_text,
+)
 
 runner = CliRunner()
 
@@ -172,7 +179,7 @@ def test_sample_refuses_each_bad_output_in_one_line_before_drawing(tmp_path, mon
     Path("taken").write_text("a file")
     Path("folder").mkdir()
     drawn = []
-    monkeypatch.setattr("ganzoo.sampling.Sampler.latents", lambda self, *a, **k: drawn.append(1))
+    monkeypatch.setattr("ganzoo.models.sampling.Sampler.latents", lambda self, *a, **k: drawn.append(1))
     bad = {"-o": ["-o", "folder"], "--tensor": ["--tensor", "taken/x.safetensors"],
            "--save-individual": ["--save-individual", "taken"]}[which]
     result = runner.invoke(build_app(), ["sample", "dcgan-mnist", "--offline", "-n", "4", *bad])

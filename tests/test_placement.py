@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from ganzoo.training import placement
-from ganzoo.training.placement import DEVICE_DATA_SHARE, decide_placement, place_data
+from ganzoo.training.parallel.placement import DEVICE_DATA_SHARE, decide_placement, place_data
 from ganzoo.training.streams import BatchStream
 
 GIB = 2**30

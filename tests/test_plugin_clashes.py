@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 from ganzoo import plugins
 from ganzoo.cli.app import build_app
 from ganzoo.errors import PluginError, UnknownNameError
-from ganzoo.plugins import PluginWarning
-from ganzoo.registry import Registry
+from ganzoo.registry.catalog import Registry
+from ganzoo.registry.discovery import PluginWarning
 from ganzoo.training import TrainConfig, train
 from ganzoo.training.config import resolve
 

@@ -134,8 +134,8 @@ def test_strict_plugins_re_raises_with_the_traceback(crashing, monkeypatch, tmp_
 
 
 def test_a_spec_no_plugin_registered_raises_as_it_is():
-    from ganzoo.modelconfig import ModelConfig
-    from ganzoo.specs import call_with_accepted
+    from ganzoo.models.model_config import ModelConfig
+    from ganzoo.registry.records import call_with_accepted
 
     def exploding(**config):
         raise RuntimeError("boom")

@@ -1,4 +1,4 @@
-"""The environment switches of ganzoo/plugins.py, as CONTRIBUTING.md documents them.
+"""The environment switches of ganzoo/registry/discovery.py, as CONTRIBUTING.md documents them.
 
 tests/test_entry_points.py covers GANZOO_LOAD_PLUGINS by distribution name and GANZOO_STRICT_PLUGINS
 for a plugin that fails at import, through real installs; tests/test_registry.py covers a duplicate
@@ -18,8 +18,8 @@ from helpers import run_ganzoo
 
 from ganzoo import plugins
 from ganzoo.errors import PluginError
-from ganzoo.plugins import PluginWarning
-from ganzoo.registry import Registry
+from ganzoo.registry.catalog import Registry
+from ganzoo.registry.discovery import PluginWarning
 
 MODEL = '''
 import ganzoo

@@ -6,11 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from ganzoo.augment import ADA_INTERVAL, LEAK_P, OPERATIONS, Augmenter, parse_augment
 from ganzoo.errors import ConfigError
 from ganzoo.training.config import TrainConfig
-from ganzoo.training.ema import GeneratorEMA
-from ganzoo.training.regularize import GradientPenalty, gradient_penalty
+from ganzoo.training.practices.augment import ADA_INTERVAL, LEAK_P, OPERATIONS, Augmenter, parse_augment
+from ganzoo.training.practices.ema import GeneratorEMA
+from ganzoo.training.practices.regularize import GradientPenalty, gradient_penalty
 
 
 class TinyGenerator(nn.Module):

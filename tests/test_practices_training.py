@@ -11,11 +11,11 @@ from helpers import tiny_mnist_root
 from typer.testing import CliRunner
 
 import ganzoo
-from ganzoo.augment import LEAK_P
+from ganzoo.cards.folder import WEIGHTS_NAME, write_generator_weights
 from ganzoo.cli.app import build_app
 from ganzoo.errors import ConfigError, WeightsError
-from ganzoo.export import WEIGHTS_NAME, write_generator_weights
 from ganzoo.training import TrainConfig, Trainer, train
+from ganzoo.training.practices.augment import LEAK_P
 
 PRACTICES = {
     "ema": 200.0, "augment": "ada", "ada_speed": 500.0, "ada_target": 0.1, "r1_gamma": 1.0, "r2_gamma": 0.5,
@@ -83,7 +83,7 @@ def test_ema_zero_and_point_data_train_without_an_average(mnist, tmp_path):
 
 
 def test_the_sample_grids_and_the_export_use_the_average(mnist, tmp_path):
-    from ganzoo.imaging import save_samples
+    from ganzoo.io.imaging import save_samples
 
     trainer = Trainer(dcgan(mnist, tmp_path / "run", steps=2, ema=50.0))
     result = trainer.run()

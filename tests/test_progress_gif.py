@@ -12,10 +12,10 @@ import pytest
 from helpers import crash_at, tiny_mnist_root
 from PIL import Image
 
-from ganzoo.animation import MIN_FRAME_MS, frame_durations, pick_frames
+from ganzoo.io.animation import MIN_FRAME_MS, frame_durations, pick_frames
 from ganzoo.training import TrainConfig, train
 from ganzoo.training.callbacks import Callback
-from ganzoo.training.progress_gif import progress_frames
+from ganzoo.training.callbacks.progress_animation import progress_frames
 
 SETTINGS = {"model": "dcgan-mnist", "options": {"width": 4}, "batch_size": 8, "log_every": 2, "sample_every": 2,
             "quiet": True, "device": "cpu"}
@@ -107,7 +107,7 @@ def test_an_animation_plays_in_at_most_ten_seconds_at_a_rate_browsers_honour(cou
 
 
 def test_a_grid_that_is_rewritten_is_read_again(tmp_path):
-    from ganzoo.training.progress_gif import FrameCache, write_progress_gif
+    from ganzoo.training.callbacks.progress_animation import FrameCache, write_progress_gif
 
     cache = FrameCache()  # what the callback keeps between grids
     samples = tmp_path / "samples"
@@ -123,7 +123,7 @@ def test_a_grid_that_is_rewritten_is_read_again(tmp_path):
 
 
 def test_a_long_run_keeps_a_hundred_evenly_spaced_frames_of_a_bounded_width(tmp_path):
-    from ganzoo.training.progress_gif import FRAME_WIDTH, MOST_FRAMES, write_progress_gif
+    from ganzoo.training.callbacks.progress_animation import FRAME_WIDTH, MOST_FRAMES, write_progress_gif
 
     samples = tmp_path / "samples"
     samples.mkdir()

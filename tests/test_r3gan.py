@@ -17,7 +17,7 @@ from torch import nn
 
 import ganzoo
 from ganzoo.errors import ConfigError
-from ganzoo.specs import call_with_accepted
+from ganzoo.registry.records import call_with_accepted
 from ganzoo.testing.models import unreached_parameters
 from ganzoo.training.config import model_config_for
 

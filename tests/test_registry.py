@@ -10,9 +10,9 @@ from helpers import registry_with
 
 import ganzoo
 from ganzoo.errors import ConfigError, PluginError, UnknownNameError
-from ganzoo.plugins import PluginWarning
-from ganzoo.registry import Registry, natural_key
-from ganzoo.specs import resolve
+from ganzoo.registry.catalog import Registry, natural_key
+from ganzoo.registry.discovery import PluginWarning
+from ganzoo.registry.records import resolve
 
 BUILTIN_MODELS = ["cgan-mnist", "cnn-gan", "dcgan-faces", "dcgan-mnist", "mlp-gan", "r3gan"]
 
@@ -287,5 +287,5 @@ def test_model_names_may_not_contain_a_dot(plugin_module):
     assert f"plugin {module.replace('_', '-')!r}" in message and "'dotted.gan'" in message and "\n" not in message
     assert "dotted.gan" not in registry.models.records
     # the other kinds may still use dots, and a weights tag splits off at the first one
-    assert ganzoo.specs.LossSpec(name="my.loss", summary="x", builder="a.b:c").name == "my.loss"
-    assert ganzoo.registry.split_weights_name("dcgan-mnist.mnist.v2") == ("dcgan-mnist", "mnist.v2")
+    assert ganzoo.registry.records.LossSpec(name="my.loss", summary="x", builder="a.b:c").name == "my.loss"
+    assert ganzoo.registry.catalog.split_weights_name("dcgan-mnist.mnist.v2") == ("dcgan-mnist", "mnist.v2")

@@ -9,10 +9,10 @@ import pytest
 from helpers import tiny_image_folder
 from typer.testing import CliRunner
 
-from ganzoo.cards import format_wall_time
+from ganzoo.cards.card import format_wall_time
+from ganzoo.cards.folder import CARD_NAME, read_config
 from ganzoo.cli.app import build_app
 from ganzoo.errors import ConfigError
-from ganzoo.export import CARD_NAME, read_config
 from ganzoo.training import TrainConfig, train
 
 UTKFACE = "UTKFace: non-commercial research only"

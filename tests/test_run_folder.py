@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 
 from ganzoo.cli.app import build_app
 from ganzoo.errors import ConfigError, DiskFullError, FolderEscapeError, TrainingDivergedError
-from ganzoo.files import write_atomic
+from ganzoo.io.files import write_atomic
 from ganzoo.training import Callback, TrainConfig, TrainingStopped, train
 from ganzoo.training.checkpoint import load_checkpoint
-from ganzoo.training.runlock import LOCK_NAME, RunFolderLock
+from ganzoo.training.parallel.runlock import LOCK_NAME, RunFolderLock
 
 RING = {"model": "mlp-gan", "dataset": "ring-8", "batch_size": 16, "quiet": True, "device": "cpu", "log_every": 1}
 
@@ -43,7 +43,7 @@ def generator_of(path) -> dict:
 # ---------------------------------------------------------------- one writer
 HOLD = """
 import sys, time
-from ganzoo.training.runlock import RunFolderLock
+from ganzoo.training.parallel.runlock import RunFolderLock
 RunFolderLock(sys.argv[1]).acquire()
 print("holding", flush=True)
 time.sleep(120)

@@ -11,9 +11,9 @@ import torch
 from helpers import tiny_mnist_root
 from typer.testing import CliRunner
 
+from ganzoo.cards.folder import WEIGHTS_NAME
 from ganzoo.cli.app import build_app
 from ganzoo.errors import ConfigError
-from ganzoo.export import WEIGHTS_NAME
 from ganzoo.training import TrainConfig, Trainer, train
 from ganzoo.training.schedules import Schedule, parse_schedule, parse_schedules
 

@@ -13,7 +13,7 @@ import ganzoo
 from ganzoo.cli.app import build_app
 from ganzoo.cli.train import parse_options
 from ganzoo.errors import ConfigError, WeightsError
-from ganzoo.sampling import MIN_TRUNCATION
+from ganzoo.models.sampling import MIN_TRUNCATION
 
 runner = CliRunner()
 

@@ -170,7 +170,7 @@ def test_an_unwritable_folder_is_refused_before_training(tmp_path):
 
 
 def test_every_number_a_log_record_gains_becomes_a_curve():
-    from ganzoo.training.tensorboard_log import scalar_tags
+    from ganzoo.training.callbacks.tensorboard import scalar_tags
 
     record = {"step": 8, "epoch": 2, "loss_d": 1.25, "d_fake": 0.5, "ema_beta": 0.999, "augment_p": 0.1,
               "time": 12.5, "lr": 2e-4, "note": "text", "flag": True}

@@ -13,10 +13,12 @@ from helpers import tiny_image_folder, tiny_mnist_root
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import ganzoo
+from ganzoo.cards.folder import read_export
 from ganzoo.errors import ConfigError
 from ganzoo.training import TrainConfig, Trainer, train
+from ganzoo.training.callbacks import CpuSpeedWatch
 from ganzoo.training.checkpoint import load_checkpoint
-from ganzoo.training.threads import CpuSpeedWatch, SpeedWatch, auto_threads, parse_threads
+from ganzoo.training.threads import SpeedWatch, auto_threads, parse_threads
 
 RING = dict(model="mlp-gan", dataset="ring-8", batch_size=16, limit=256, device="cpu", quiet=True, log_every=2,
             sample_every=1000, checkpoint_every=1000, threads=1)
@@ -100,8 +102,8 @@ FACES = dict(model="dcgan-faces", batch_size=4, device="cpu", quiet=True, log_ev
 def test_fine_tuning_starts_a_new_run_from_an_exports_g_ema_and_d(tmp_path):
     first = train(TrainConfig(**FACES, data_dir=tiny_image_folder(tmp_path / "a", count=8), steps=2, ema=50,
                               out=tmp_path / "pre"))
-    weights = ganzoo.export.read_export(first.export_dir, ema=False)
-    average = ganzoo.export.read_export(first.export_dir, ema=True)[1]
+    weights = read_export(first.export_dir, ema=False)
+    average = read_export(first.export_dir, ema=True)[1]
     data = tiny_image_folder(tmp_path / "b", count=8)
     trainer = Trainer(TrainConfig(**FACES, data_dir=data, steps=2, ema=50, init_from=str(first.export_dir),
                                   out=tmp_path / "tuned", seed=7)).prepare()
@@ -115,7 +117,7 @@ def test_fine_tuning_starts_a_new_run_from_an_exports_g_ema_and_d(tmp_path):
     assert training["init_from"] == str(first.export_dir)
     assert f"--init-from {first.export_dir}" in training["command"]
     assert f"| initialised from | {first.export_dir} |" in result.card.read_text()
-    assert not states_equal(weights[1], ganzoo.export.read_export(result.export_dir, ema=False)[1])  # it trained
+    assert not states_equal(weights[1], read_export(result.export_dir, ema=False)[1])  # it trained
 
 
 def test_a_zoo_name_gives_the_generator_and_a_fresh_discriminator(tmp_path):
@@ -175,7 +177,7 @@ def test_evaluations_are_logged_timed_kept_as_best_and_exported(tmp_path):
 
 
 def test_evaluation_time_is_left_out_of_images_per_s(tmp_path, monkeypatch):
-    from ganzoo.training import snapshot_metrics
+    from ganzoo.training.callbacks import snapshot_metrics
 
     offset = [0.0]
     real_clock = time.perf_counter

@@ -19,15 +19,15 @@ from ganzoo_plugins.datasets.mnist_family import TORCHVISION_CLASSES
 from helpers import tiny_dataset_for, tiny_image_folder, tiny_mnist_root
 
 import ganzoo
-from ganzoo.cards import parse_front_matter
+from ganzoo.cards.card import parse_front_matter
+from ganzoo.cards.folder import read_export
 from ganzoo.errors import ConfigError, TrainingDivergedError
-from ganzoo.export import read_export
-from ganzoo.specs import call_with_accepted
+from ganzoo.models.device import describe_hardware, resolve_device, resolve_precision
+from ganzoo.registry.records import call_with_accepted
 from ganzoo.training import TrainConfig, Trainer, train
 from ganzoo.training.checkpoint import load_checkpoint
 from ganzoo.training.config import coerce_options, model_config_for, resolve
-from ganzoo.training.device import describe_hardware, resolve_device, resolve_precision
-from ganzoo.training.progress import Reporter
+from ganzoo.training.progress_bar import Reporter
 
 MODELS = ganzoo.list_models()
 MNIST_FOLDERS = TORCHVISION_CLASSES

@@ -13,13 +13,13 @@ import torch
 from PIL import Image
 
 import ganzoo
-from ganzoo.cards import dump_front_matter, parse_front_matter
+from ganzoo.cards.card import dump_front_matter, parse_front_matter
+from ganzoo.cards.folder import write_generator_weights
 from ganzoo.errors import ConfigError
-from ganzoo.export import write_generator_weights
-from ganzoo.imaging import make_grid, save_samples
-from ganzoo.specs import call_with_accepted
+from ganzoo.io.imaging import make_grid, save_samples
+from ganzoo.registry.records import call_with_accepted
+from ganzoo.training.callbacks.plots import nice_ticks, plot_curves
 from ganzoo.training.checkpoint import load_checkpoint, save_checkpoint
-from ganzoo.training.plots import nice_ticks, plot_curves
 
 
 def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):

@@ -25,10 +25,10 @@ from torch import nn
 from typer.testing import CliRunner
 
 import ganzoo
+from ganzoo.cards.folder import write_generator_weights
+from ganzoo.cards.frontmatter import parse_front_matter
 from ganzoo.cli.app import build_app
 from ganzoo.errors import CardError, ConfigError, WeightsError
-from ganzoo.export import write_generator_weights
-from ganzoo.frontmatter import parse_front_matter
 from ganzoo.training.checkpoint import load_checkpoint, save_checkpoint
 
 # Six aliases, each of the one before three times: 729 strings expanded; the same shape nine levels deep is a
@@ -107,8 +107,8 @@ def test_deep_nesting_in_a_card_config_json_or_the_weights_metadata_is_one_line(
 
 
 def test_a_card_or_config_json_larger_than_ganzoo_reads_is_refused_before_it_is_parsed(export, tmp_path):
-    from ganzoo.export import read_card
-    from ganzoo.untrusted import MAX_CARD_BYTES, MAX_JSON_BYTES
+    from ganzoo.cards.folder import read_card
+    from ganzoo.io.untrusted import MAX_CARD_BYTES, MAX_JSON_BYTES
 
     (export / "README.md").write_text("---\nlibrary_name: ganzoo\n---\n" + "x" * MAX_CARD_BYTES, encoding="utf-8")
     with pytest.raises(CardError, match=r"README.md is 1,048,6\d\d bytes long, more than the 1,048,576"):

@@ -12,9 +12,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import ganzoo
-from ganzoo.animation import grid_frame
 from ganzoo.cli.app import build_app
-from ganzoo.sampling import loop_path, slerp
+from ganzoo.io.animation import grid_frame
+from ganzoo.models.sampling import loop_path, slerp
 
 runner = CliRunner()
 

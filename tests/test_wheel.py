@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 import ganzoo
-from ganzoo.plugins import load_plugins
-from ganzoo.registry import Registry
+from ganzoo.registry.catalog import Registry
+from ganzoo.registry.discovery import load_plugins
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "LICENSE.txt", "MANIFEST.in", "ganzoo", "plugins", "model_cards")
@@ -80,7 +80,7 @@ def run_installed(installed: dict[str, Path], code: str) -> subprocess.Completed
 def test_wheel_holds_plugins_weights_and_model_cards(installed):
     names = set(zipfile.ZipFile(installed["wheel"]).namelist())
     for module in ("ganzoo_plugins/__init__.py", "ganzoo_plugins/weights/__init__.py",
-                   "ganzoo_plugins/model_cards/__init__.py", "ganzoo/hub.py", "ganzoo/cli/sample.py"):
+                   "ganzoo_plugins/model_cards/__init__.py", "ganzoo/models/__init__.py", "ganzoo/cli/sample.py"):
         assert module in names
     assert not any(name.startswith(("plugins/", "model_cards/")) for name in names)  # no generic top-level names
     for path in (ROOT / "plugins" / "weights").glob("*.safetensors"):

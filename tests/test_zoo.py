@@ -16,10 +16,10 @@ from importlib import resources
 import pytest
 
 import ganzoo
-from ganzoo.cards import parse_front_matter
-from ganzoo.modelconfig import plain_tuples
-from ganzoo.specs import DEFAULT_CARD_PACKAGE
-from ganzoo.weights import read_header
+from ganzoo.cards.card import parse_front_matter
+from ganzoo.cards.weights import read_header
+from ganzoo.models.model_config import plain_tuples
+from ganzoo.registry.records import DEFAULT_CARD_PACKAGE
 
 ENTRIES = [
     (name, weights)

@@ -23,8 +23,8 @@ from helpers import plugin_object
 from torch import nn
 
 import ganzoo
-from ganzoo.export import write_generator_weights
-from ganzoo.paths import cache_dir
+from ganzoo.cards.folder import write_generator_weights
+from ganzoo.io.paths import cache_dir
 
 # ---------------------------------------------------------------------------------------------
 # A tiny test plugin

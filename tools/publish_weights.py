@@ -75,8 +75,8 @@ def _card_for_zoo(
     text: str, *, export: Path, name: str, picture: str, animation: str | None, sections: str
 ) -> str:
     """The export's card with the zoo name where it names the run folder, and ``sections`` before "Data"."""
-    from ganzoo.cards import split_front_matter
-    from ganzoo.export import PROGRESS_NAME
+    from ganzoo.cards.card import split_front_matter
+    from ganzoo.cards.folder import PROGRESS_NAME
 
     front, body = split_front_matter(text)
     for spelling in {str(export), str(export.resolve()), str(export) + "/"}:
@@ -160,10 +160,10 @@ def publish(
     import torch
 
     import ganzoo
-    from ganzoo.cards import format_wall_time
-    from ganzoo.export import CARD_NAME, PROGRESS_NAME, read_export, write_generator_weights
-    from ganzoo.files import write_bytes, write_text
-    from ganzoo.imaging import save_samples
+    from ganzoo.cards.card import format_wall_time
+    from ganzoo.cards.folder import CARD_NAME, PROGRESS_NAME, read_export, write_generator_weights
+    from ganzoo.io.files import write_bytes, write_text
+    from ganzoo.io.imaging import save_samples
 
     document, g_state, _ = read_export(export)
     model = document["model"]
@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
                         "(image-folder): e.g. UTKFace; ganzoo info shows it")
     parser.add_argument("--spec-out", type=Path, help="also write the WeightsSpec literal to this file")
     args = parser.parse_args(argv)
-    from ganzoo.export import CONFIG_NAME
+    from ganzoo.cards.folder import CONFIG_NAME
 
     if not (args.export / CONFIG_NAME).is_file():
         print(f"error: {args.export} is not an export folder (no {CONFIG_NAME}); pass OUT/export", file=sys.stderr)

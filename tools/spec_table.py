@@ -1,8 +1,8 @@
 """Print CONTRIBUTING.md's tables of every public field of every record a plugin registers.
 
 The tables are made from the dataclasses themselves: each field's name, its type annotation,
-its default and the attribute docstring written under it in ``ganzoo/specs.py`` (or
-``ganzoo/callbackspec.py``), the one place its meaning is written. CONTRIBUTING.md shows them
+its default and the attribute docstring written under it in ``ganzoo/registry/records.py``, the one
+place its meaning is written. CONTRIBUTING.md shows them
 between ``<!-- spec-table -->`` and ``<!-- /spec-table -->``; ``tests/test_contributing.py``
 checks that they equal what this script prints, so a new or changed field cannot go
 undocumented.

@@ -104,7 +104,7 @@ def build_app() -> typer.Typer:
 
 def _add_unavailable(app: typer.Typer, command: str, module_name: str, failure: BaseException) -> None:
     """Stand in for a command whose module failed to import: it is listed, and running it prints why."""
-    from ..plugins import describe_error
+    from ..registry.discovery import describe_error
 
     reason = f"the '{command}' command is unavailable: {module_name} failed to import ({describe_error(failure)})"
 
@@ -116,8 +116,8 @@ def _add_unavailable(app: typer.Typer, command: str, module_name: str, failure: 
 
 def _add_plugin_commands(app: typer.Typer) -> None:
     """Let plugins add commands; a plugin whose hook raises is reported and skipped."""
-    from ..plugins import plugin_hook_callers, report_failure
-    from ..registry import get_registry
+    from ..registry.catalog import get_registry
+    from ..registry.discovery import plugin_hook_callers, report_failure
 
     registry = get_registry()
     for info, caller in plugin_hook_callers(registry.manager, registry.plugins, "register_commands"):

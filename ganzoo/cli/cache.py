@@ -2,7 +2,7 @@
 sizes, and ``ganzoo cache clear`` to free it.
 
 Every kind is re-made on demand (a download, a decoding) when it is gone, so clearing loses nothing but
-time. What each kind is, where it lives and what clearing may remove is :mod:`ganzoo.caches`.
+time. What each kind is, where it lives and what clearing may remove is :mod:`ganzoo.io.caches`.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ def register(app: typer.Typer) -> None:
         """
         if ctx.invoked_subcommand is not None:
             return
-        from ..caches import CACHE_KINDS, scan_cache
-        from ..outputs import describe_size
+        from ..io.caches import CACHE_KINDS, scan_cache
+        from ..io.files import describe_size
 
         rows = []
         for kind in CACHE_KINDS:
@@ -86,8 +86,8 @@ def register(app: typer.Typer) -> None:
 
         Only the files ganzoo writes there are removed, and no symbolic link is followed.
         """
-        from ..caches import CACHE_KINDS, clear_cache, find_cache_kind
-        from ..outputs import describe_size
+        from ..io.caches import CACHE_KINDS, clear_cache, find_cache_kind
+        from ..io.files import describe_size
 
         if everything and kinds:
             raise ConfigError("give cache kinds or --all, not both")

@@ -66,7 +66,7 @@ def user_errors(function: F) -> F:
 
 def complete_model(incomplete: str) -> Iterator[tuple[str, str]]:
     """Shell completion: registered model names (and their weights tags) with their summaries."""
-    from ..registry import get_registry
+    from ..registry.catalog import get_registry
 
     for spec in get_registry().models.records.values():
         names = [spec.name] + [f"{spec.name}.{w.tag}" for w in spec.weights]

@@ -143,7 +143,7 @@ def register(app: typer.Typer) -> None:
         check_numbers([("-n", n, NumberRange(low=2, high=COUNT.high, integer=True)), ("--seed", seed, SEED),
                        ("--batch-size", batch_size, COUNT), ("--truncation", truncation, TRUNCATION)])
         if save_stats is not None:
-            from ..outputs import check_output_file
+            from ..io.files import check_output_file
 
             check_output_file(save_stats, what="--save-stats", suffixes=(".npz",))
         options: dict[str, Any] = {
@@ -170,7 +170,7 @@ def register(app: typer.Typer) -> None:
             })
             title = f"real {redact(dataset or source)} train vs {result.protocol['reference_split']} (the floor)"
         else:
-            from ..hub import load
+            from ..models import load
 
             model = load(source, device=device, ema=ema)
             card_folder = _card_folder(model) if write_card else None  # checked before the evaluation
@@ -203,10 +203,10 @@ def _extractor_options(
 
 def _card_folder(model: Any) -> Path:
     """The export folder ``--write-card`` writes into, checked writable, and its card readable (bounded,
-    UTF-8, front matter that :func:`ganzoo.export.read_card` accepts), before minutes of evaluation."""
+    UTF-8, front matter that :func:`ganzoo.cards.folder.read_card` accepts), before minutes of evaluation."""
+    from ..cards.folder import CARD_NAME, CONFIG_NAME, read_card
     from ..errors import ConfigError
-    from ..export import CARD_NAME, CONFIG_NAME, read_card
-    from ..outputs import check_output_file
+    from ..io.files import check_output_file
 
     source = getattr(model, "source", None)
     folder = Path(source) if source else None
@@ -221,7 +221,7 @@ def _card_folder(model: Any) -> Path:
 def _write_card(folder: Path, result: Any, truncation: float | None) -> None:
     """Record the metrics in an export folder: config.json's "metrics" and the card's front matter; a truncated
     evaluation goes into the card's truncation table instead, next to the untruncated numbers."""
-    from ..export import record_evaluation, record_truncation
+    from ..cards.folder import record_evaluation, record_truncation
 
     if truncation is not None:
         record_truncation(folder, truncation=truncation, metrics=result.metrics)

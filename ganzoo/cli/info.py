@@ -14,11 +14,11 @@ from typing import Any
 
 import typer
 
-from ..builders import describe_builder
 from ..errors import ConfigError, UnknownNameError
-from ..export import jsonable
-from ..registry import Registry, get_registry, split_weights_name
-from ..specs import DEFAULT_CARD_PACKAGE, DatasetSpec, ExtractorSpec, LossSpec, ModelSpec, WeightsSpec
+from ..io.files import jsonable
+from ..registry.builders import describe_builder
+from ..registry.catalog import Registry, get_registry, split_weights_name
+from ..registry.records import DEFAULT_CARD_PACKAGE, DatasetSpec, ExtractorSpec, LossSpec, ModelSpec, WeightsSpec
 from .common import complete_model, is_terminal, stdout_console, user_errors
 
 __all__ = [
@@ -95,7 +95,7 @@ def model_info(spec: ModelSpec) -> dict[str, Any]:
 def _identity(record: str, spec: Any) -> dict[str, Any]:
     """What every record's description starts with: its kind, name, summary and plugin (the name that finds it:
     ``PLUGIN:NAME`` for a record whose bare name an earlier plugin holds)."""
-    from ..registry import reference_name
+    from ..registry.catalog import reference_name
 
     return {"record": record, "name": reference_name(spec), "summary": spec.summary, "plugin": spec.plugin}
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import typer
 
-from ..registry import Table, get_registry
-from ..specs import ModelSpec
+from ..registry.catalog import Table, get_registry
+from ..registry.records import ModelSpec
 from .common import is_terminal, stdout_console, user_errors
 
 __all__ = ["model_row", "register"]
@@ -36,7 +36,7 @@ def _note_clashes() -> None:
 
 def model_row(spec: ModelSpec) -> dict[str, Any]:
     """The facts ``ganzoo list`` shows for one model (also its JSON record)."""
-    from ..registry import reference_name
+    from ..registry.catalog import reference_name
 
     return {
         "name": reference_name(spec),

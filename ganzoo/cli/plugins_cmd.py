@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from ..registry import HOOKS, get_registry
+from ..registry.catalog import HOOKS, get_registry
 from .common import is_terminal, stdout_console, user_errors
 
 __all__ = ["register"]

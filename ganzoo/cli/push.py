@@ -1,7 +1,7 @@
 """``ganzoo push EXPORT_DIR OWNER/REPO [--private] [--revision BRANCH]``: an export folder onto the Hugging Face Hub.
 
-The folder is checked before anything is sent (:func:`ganzoo.hubcard.check_export`), then
-uploaded with ``HfApi.upload_folder`` (:func:`ganzoo.hfhub.push_export`); the token comes from
+The folder is checked before anything is sent (:func:`ganzoo.models.huggingface.check_export`), then
+uploaded with ``HfApi.upload_folder`` (:func:`ganzoo.models.huggingface.push_export`); the token comes from
 where huggingface_hub keeps it and is never printed. huggingface_hub is imported only when the
 command runs.
 """
@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         Example:
           ganzoo push runs/mnist/export you/dcgan-mnist
         """
-        from ..hfhub import push_export
+        from ..models.huggingface import push_export
 
         url = push_export(folder, repo_id, private=private, revision=revision)
         where = f"hf://{repo_id}" + (f"@{revision}" if revision else "")

@@ -6,7 +6,7 @@ MODEL_OR_PATH follows ``ganzoo.load``'s explicit rules: a bare word (``dcgan-mni
 a Hugging Face Hub repository. So a
 folder that happens to be called ``dcgan-mnist`` never replaces the zoo model.
 
-The samples are drawn and written a batch at a time (:mod:`ganzoo.samplefiles`), and what a
+The samples are drawn and written a batch at a time (:mod:`ganzoo.io.samplefiles`), and what a
 request holds at once (its latents, its picture) is checked against the memory available
 before anything is drawn, so a large ``-n`` either streams to ``--save-individual`` or
 ``--tensor`` or is refused in one line naming the option.
@@ -31,7 +31,7 @@ from ..ranges import COUNT, SEED, TRUNCATION, NumberRange, check_numbers
 from .common import complete_model, user_errors
 
 if TYPE_CHECKING:
-    from ..imaging import GridCanvas
+    from ..io.imaging import GridCanvas
 
 __all__ = ["free_name", "parse_labels", "picture_facts", "register"]
 
@@ -111,7 +111,7 @@ def _interpolation(model: Any, rows: int, steps: int, seed: int, labels: str | N
     """Latents and labels of ``rows`` spherical paths of ``steps`` points, row ``i`` from seed+2i to seed+2i+1."""
     import torch
 
-    from ..sampling import slerp
+    from ..models.sampling import slerp
 
     paths = [
         slerp(model.latents(1, seed=seed + 2 * row)[0], model.latents(1, seed=seed + 2 * row + 1)[0], steps)
@@ -187,10 +187,10 @@ def register(app: typer.Typer) -> None:
           ganzoo sample ./runs/faces/export --interpolate
           ganzoo sample dcgan-mnist --interpolate --gif walk.gif -n 16
         """
-        from ..hub import load
-        from ..imaging import picture_suffixes
-        from ..outputs import check_output_file, check_output_folder, make_folder
-        from ..samplefiles import EachPicture, TensorFile, batch_size_for, write_batches
+        from ..io.files import check_output_file, check_output_folder, make_folder
+        from ..io.imaging import picture_suffixes
+        from ..io.samplefiles import EachPicture, TensorFile, batch_size_for, write_batches
+        from ..models import load
 
         check_numbers([("-n", count, COUNT), ("--seed", seed, SEED), ("--nrow", nrow, COUNT),
                        ("--truncation", truncation, TRUNCATION)])
@@ -268,7 +268,7 @@ def _pictures(
 ) -> list[Any]:
     """The picture ``-o`` names: a grid of images, or a scatter plot of points (refused when too large); either
     records ``facts`` (:func:`picture_facts`)."""
-    from ..samplefiles import GridPicture, ScatterPicture
+    from ..io.samplefiles import GridPicture, ScatterPicture
 
     if len(shape) == 3:
         return [GridPicture(output, count, shape, nrow=columns, what="-o/--output", text=facts)]
@@ -277,7 +277,7 @@ def _pictures(
 
 def _walk_frames(model: Any, count: int, columns: int) -> GridCanvas:
     """The canvas of one frame of ``--gif``'s walk (refused when it is larger than a picture may be)."""
-    from ..imaging import GridCanvas, check_picture_size, grid_scale
+    from ..io.imaging import GridCanvas, check_picture_size, grid_scale
 
     shape = model.sample_shape
     canvas = GridCanvas(count, shape, nrow=columns, scale=grid_scale(shape))
@@ -297,9 +297,9 @@ def _check_memory(
     its latent paths and every frame (one byte a pixel once paletted); a batch is held twice (the
     generator's output and its copy on the CPU).
     """
-    from ..memory import require_memory
-    from ..outputs import describe_size
-    from ..samplefiles import batch_size_for
+    from ..io.files import describe_size
+    from ..io.memory import require_memory
+    from ..io.samplefiles import batch_size_for
 
     latent_bytes = total * model.latent_dim * 4 + total * 8  # the labels: int64
     if truncation is not None:
@@ -331,8 +331,8 @@ def _check_memory(
 
 def _write_walk(path: Path, model: Any, count: int, seed: int, labels: str | None, columns: int) -> Path:
     """``count`` looping walks through :data:`WALK_KEYS` seeds each, tiled ``columns`` wide, as one GIF."""
-    from ..animation import frame_durations, grid_frame, paletted, save_gif
-    from ..imaging import grid_scale
+    from ..io.animation import frame_durations, grid_frame, paletted, save_gif
+    from ..io.imaging import grid_scale
 
     walk_labels = parse_labels(labels, count, model.num_classes)
     scale = grid_scale(model.sample_shape)

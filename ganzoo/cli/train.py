@@ -21,7 +21,7 @@ from typing import Any
 import typer
 
 from ..errors import GanzooError
-from ..training.options import parse_options
+from ..models.model_options import parse_options
 from .common import complete_model, stdout_console, user_errors
 
 __all__ = ["config_values", "parse_options", "register"]
@@ -66,7 +66,7 @@ def _command_line(ctx: typer.Context) -> str:
     else:
         words = ["ganzoo", "train", *_given_arguments(ctx)]
     if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
-        from ..training.distributed import launcher_words, topology_from_env
+        from ..training.parallel.distributed import launcher_words, topology_from_env
 
         words = [*launcher_words(topology_from_env()), *words]
     return shlex.join(words)
@@ -121,7 +121,7 @@ def register(app: typer.Typer) -> None:
         """
         nproc = values["nproc"]
         if nproc is not None and nproc > 1:
-            from ..training.launch import launch_local
+            from ..training.parallel.launch import launch_local
 
             os.environ[_COMMAND_ENV] = _command_line(ctx)  # the workers record the line the user typed
             try:
@@ -162,8 +162,8 @@ def _rank() -> int:
 def _summary(result: Any) -> None:
     from rich.markup import escape
 
-    from ..export import export_files
-    from ..loading import path_source
+    from ..cards.folder import export_files
+    from ..models.loading import path_source
 
     console = stdout_console()
     steps = result.steps - result.start_step

@@ -54,7 +54,7 @@ def _weights_sha256(model: Any) -> str:
     weights = getattr(model, "weights", None)
     if weights is not None:
         return str(weights.sha256)
-    from ..export import WEIGHTS_NAME
+    from ..cards.folder import WEIGHTS_NAME
 
     source = getattr(model, "source", None)
     if not source:
@@ -89,11 +89,11 @@ def deploy_metadata(model: Any) -> dict[str, str]:
 
 
 def _model(source: Any, load_options: dict[str, Any]) -> Any:
-    from ..sampling import Sampler
+    from ..models.sampling import Sampler
 
     if isinstance(source, Sampler):
         return source
-    from ..loading import load
+    from ..models.loading import load
 
     return load(source, **load_options)
 
@@ -111,8 +111,7 @@ def export_generator(
     ``download`` are passed on), or a model ``load`` or ``create`` returned. ``path`` is
     replaced only by a file that passed the check.
     """
-    from ..files import write_atomic
-    from ..outputs import check_output_file
+    from ..io.files import check_output_file, write_atomic
     from . import graph
 
     format = check_format(format)

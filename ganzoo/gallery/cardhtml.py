@@ -4,7 +4,7 @@ then its Markdown body, with the pictures it shows copied next to the page.
 The protocol of each metric comes from the card itself, where ganzoo writes it: the
 "how it was measured" column of the training metrics table, and the protocol block that
 ``ganzoo eval --write-card`` puts under "Evaluation" for the measured ones. A metric the card
-does not explain gets ganzoo's own note (:data:`ganzoo.cards.METRIC_NOTES`), or none.
+does not explain gets ganzoo's own note (:data:`ganzoo.cards.card.METRIC_NOTES`), or none.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..cards import EVALUATION_HEADING, METRIC_NOTES
-from ..folderguard import FolderGuard
-from ..frontmatter import parse_front_matter, split_front_matter
+from ..cards.card import EVALUATION_HEADING, METRIC_NOTES
+from ..cards.frontmatter import parse_front_matter, split_front_matter
+from ..io.folderguard import FolderGuard
 from .markdown import escape, render_inline, render_markdown
 from .pages import metrics_table
 from .site import Site
@@ -95,7 +95,7 @@ def read_card(text: str, *, source: str) -> CardView:
 def image_copier(base: Any, site: Site, folder: str) -> Callable[[str], str | None]:
     """Resolve a card's image address against ``base`` and copy the file into the entry's ``folder``.
 
-    ``base`` is the card's folder: a :class:`~ganzoo.folderguard.FolderGuard` (a run's export folder, an
+    ``base`` is the card's folder: a :class:`~ganzoo.io.folderguard.FolderGuard` (a run's export folder, an
     installed card's folder), which refuses a picture that is a link out of it in one line, or an
     ``importlib.resources`` folder of a zipped package (which holds no links). An address that is not a
     file below ``base`` (a URL, an absolute path, one that climbs with ``..``) is None: not ours to copy."""

@@ -2,7 +2,7 @@
 
 * a sample grid: 64 samples of seed 0 (the card's own grid uses the same seed);
 * an interpolation GIF: four latent walks side by side, each a loop through four seeds along
-  :meth:`ganzoo.sampling.Sampler.interpolate`'s spherical paths (a conditional model walks
+  :meth:`ganzoo.models.sampling.Sampler.interpolate`'s spherical paths (a conditional model walks
   within one class per walk), so the animation shows where the latent space is smooth;
 * for a conditional model, one sample per class (seed 0, classes in order).
 
@@ -54,7 +54,7 @@ class Pictures:
 def _image(samples: Any, nrow: int, scale: int) -> Any:
     from PIL import Image
 
-    from ..imaging import make_grid
+    from ..io.imaging import make_grid
 
     grid = make_grid(samples, nrow=nrow)
     image = Image.fromarray(grid[:, :, 0], mode="L") if grid.shape[2] == 1 else Image.fromarray(grid, mode="RGB")
@@ -79,11 +79,11 @@ def _walk_frames(model: Any, scale: int) -> list[Any]:
 
 
 def draw_pictures(model: Any, site: Site, folder: str) -> Pictures:
-    """Draw and save the pictures of ``model`` (a :class:`~ganzoo.sampling.Sampler`) into ``folder``."""
+    """Draw and save the pictures of ``model`` (a :class:`~ganzoo.models.sampling.Sampler`) into ``folder``."""
     shape = model.sample_shape
     samples = model.sample(GRID, seed=SEED)
     if len(shape) != 3:  # 2-D points: a scatter plot says more than any grid
-        from ..imaging import save_samples
+        from ..io.imaging import save_samples
 
         save_samples(samples, site.path(folder, "samples.png"), title=f"{model.name}, seed {SEED}")
         return Pictures("samples.png", f"{GRID} samples, seed {SEED}.")

@@ -6,7 +6,7 @@ A run page shows the fixed-noise grids over time (``samples/step_*.png`` in step
 curves (``curves.png``), the last record of ``log.jsonl`` and the command that trained it (from
 the export's ``config.json``, when the run got that far). Only what is there is shown; a folder
 with neither a log nor samples is not a run folder and is refused in one line. Everything is read
-through the run folder's :class:`~ganzoo.folderguard.FolderGuard`: a picture that is a link out of
+through the run folder's :class:`~ganzoo.io.folderguard.FolderGuard`: a picture that is a link out of
 the folder is refused, never copied into the site.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..folderguard import FolderGuard
+from ..io.folderguard import FolderGuard
 from .cardhtml import CardView, heading, image_copier, read_card
 from .markdown import escape
 from .pages import code_block, figure, format_value, metrics_table, page, table
@@ -61,7 +61,7 @@ LOG_TAIL_BYTES = 1 << 20
 def _last_record(guard: FolderGuard, log: Path) -> dict[str, Any]:
     """The last complete JSON line of the log (a run killed mid-write can leave half a line after it), read
     from the log's last :data:`LOG_TAIL_BYTES` and parsed as untrusted JSON (bounded in depth)."""
-    from ..untrusted import parse_json
+    from ..io.untrusted import parse_json
 
     with guard.check(log).open("rb") as file:
         size = file.seek(0, 2)
@@ -82,8 +82,8 @@ def _last_record(guard: FolderGuard, log: Path) -> dict[str, Any]:
 def _command(guard: FolderGuard, export: Path) -> str:
     """The training command the export's ``config.json`` records; "" for a run without a readable export
     (one still training, or killed before it wrote one)."""
-    from ..export import CONFIG_NAME
-    from ..untrusted import MAX_JSON_BYTES, parse_json, read_text
+    from ..cards.folder import CONFIG_NAME
+    from ..io.untrusted import MAX_JSON_BYTES, parse_json, read_text
 
     path = export / CONFIG_NAME
     if not path.is_file():
@@ -104,8 +104,8 @@ def read_run(path: str | Path) -> RunFolder:
     Where things are is the trainer's own :class:`~ganzoo.training.run.RunPaths` (which imports torch:
     a run gallery is not a start-up path), so the gallery follows the layout if it ever changes.
     """
-    from ..export import CARD_NAME
-    from ..frontmatter import read_card_text
+    from ..cards.folder import CARD_NAME
+    from ..cards.frontmatter import read_card_text
     from ..training.run import RunPaths
 
     folder = Path(path).expanduser()

@@ -1,4 +1,4 @@
-"""The output folder of a gallery: checked before any work, written through :mod:`ganzoo.files`.
+"""The output folder of a gallery: checked before any work, written through :mod:`ganzoo.io.files`.
 
 Each entry (a weights entry, a run) gets its own sub-folder holding its page (``index.html``)
 and every picture that page shows, so all addresses are relative and short (``walk.gif``,
@@ -8,7 +8,7 @@ instead of scattering pages among the user's files. A gallery is marked as one (
 before its first file is written, so a build that was interrupted leaves a folder the next
 build recognises; a gallery from before the mark is recognised by its ``index.html``.
 
-Every path is named through the site's :class:`~ganzoo.folderguard.FolderGuard`: an earlier
+Every path is named through the site's :class:`~ganzoo.io.folderguard.FolderGuard`: an earlier
 gallery whose entry folder is a link out of the site is refused, not written through.
 """
 
@@ -22,9 +22,8 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import OutputError
-from ..files import write_atomic, write_bytes, write_text
-from ..folderguard import FolderGuard
-from ..outputs import check_output_folder
+from ..io.files import check_output_folder, write_atomic, write_bytes, write_text
+from ..io.folderguard import FolderGuard
 from .pages import GENERATOR
 
 __all__ = ["Site", "href"]

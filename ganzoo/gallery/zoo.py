@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GanzooError
-from ..folderguard import FolderGuard
-from ..registry import get_registry
-from ..specs import DEFAULT_CARD_PACKAGE, ModelSpec, WeightsSpec
+from ..io.folderguard import FolderGuard
+from ..registry.catalog import get_registry
+from ..registry.records import DEFAULT_CARD_PACKAGE, ModelSpec, WeightsSpec
 from .cardhtml import CardView, heading, image_copier, read_card
 from .markdown import escape
 from .pages import code_block, format_value, page, table
@@ -54,7 +54,7 @@ def _card(weights: WeightsSpec) -> tuple[str | None, Any]:
     """The card's text and the resources folder it lives in (for its pictures)."""
     from importlib import resources
 
-    from ..sampling import packaged_card
+    from ..models.sampling import packaged_card
 
     if not weights.card:
         return None, None

@@ -1,7 +1,7 @@
 """``GANModule.export``: the networks a Lightning fit trained, as the export folder ``ganzoo train`` writes.
 
-The folder is written by the trainer's own writers (:func:`ganzoo.export.write_export` and the model card of
-:func:`ganzoo.cards.render_card`), so ``ganzoo.load``, ``ganzoo sample``, ``ganzoo eval --write-card`` and
+The folder is written by the trainer's own writers (:func:`ganzoo.cards.folder.write_export` and the model card of
+:func:`ganzoo.cards.card.render_card`), so ``ganzoo.load``, ``ganzoo sample``, ``ganzoo eval --write-card`` and
 ``ganzoo info`` read it like any other. The training facts are the ones a Lightning fit knows: steps, images,
 hyper-parameters, precision, device and time; the command line only when the caller gives it.
 """
@@ -9,18 +9,18 @@ hyper-parameters, precision, device and time; the command line only when the cal
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import lightning as L
 import torch
 
 from .._version import __version__
-from ..export import SAMPLES_NAME
-from ..training.device import describe_hardware
+from ..cards.folder import SAMPLES_NAME
+from ..models.device import describe_hardware
 from ..training.window import METRICS
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .module import GANModule
+GANModule = Any
+"""A :class:`ganzoo.lightning.GANModule` (named, not imported: the module imports this one to export itself)."""
 
 __all__ = ["TRAINER", "export_module", "training_facts"]
 
@@ -73,8 +73,8 @@ def training_facts(module: GANModule, command: str | None) -> dict[str, Any]:
 def export_module(module: GANModule, folder: Path, *, command: str | None = None) -> Path:
     """Write ``folder``: weights, config.json, the model card and the fixed-noise grid, through the trainer's
     own writer (:func:`ganzoo.training.record.export_training`)."""
-    from ..imaging import save_samples
-    from ..outputs import make_folder
+    from ..io.files import make_folder
+    from ..io.imaging import save_samples
     from ..training.record import export_training, run_settings
 
     config = module.config

@@ -76,7 +76,7 @@ class GANDataModule(L.LightningDataModule):
         image_size: int | None = None,
     ):
         super().__init__()
-        from ..registry import get_dataset_spec
+        from ..registry.catalog import get_dataset_spec
 
         self.spec = get_dataset_spec(dataset)
         if split not in self.spec.splits:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -29,9 +30,9 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..specs import call_with_accepted
+from ..models.device import Precision
+from ..registry.records import call_with_accepted
 from ..training.config import TrainConfig, model_config_for, resolve
-from ..training.device import Precision
 from ..training.step import AdversarialStep, fused_adam
 from ..training.streams import NoiseStream
 from ..training.window import METRICS
@@ -287,8 +288,6 @@ class GANModule(L.LightningModule):
 
     def log_samples(self) -> None:
         """The fixed-noise grid to every logger of the trainer (rank 0 only)."""
-        from .grids import log_grid
-
         if self.trainer.is_global_zero:
             log_grid(self.trainer.loggers, self.sample_grid(), nrow=self.fixed.nrow, step=self.global_step)
 
@@ -298,3 +297,33 @@ class GANModule(L.LightningModule):
         from .artifacts import export_module
 
         return export_module(self, Path(path), command=command)
+
+
+# ---- The grid to the trainer's loggers ----
+# The fixed-noise grid to whatever loggers a ``lightning.Trainer`` has.
+#
+# Loggers differ in what they take: TensorBoard's writer takes an image array (``add_image``); loggers
+# with a ``log_image`` method (Weights & Biases, for one) take a list of images; the others (CSV, say)
+# have only a folder, so the grid goes there as ``samples/step_NNNNNN.png``, the name ``ganzoo train``
+# gives its grids. A trainer without loggers gets nothing.
+
+GRID_TAG = "samples"
+
+
+def log_grid(loggers: Iterable[Any], images: torch.Tensor, *, nrow: int, step: int) -> None:
+    """Log ``images`` (``(N, C, H, W)`` in ``[-1, 1]``) as one grid at ``step`` to each of ``loggers``."""
+    from ..io.imaging import make_grid, save_samples
+
+    loggers = list(loggers)
+    if not loggers:
+        return
+    grid = make_grid(images, nrow=nrow) if images.dim() == 4 else None  # (H, W, C) uint8; None for 2-D points
+    for logger in loggers:
+        experiment = getattr(logger, "experiment", None)
+        if grid is not None and hasattr(experiment, "add_image"):
+            experiment.add_image(GRID_TAG, grid, step, dataformats="HWC")
+        elif grid is not None and callable(getattr(logger, "log_image", None)):
+            logger.log_image(key=GRID_TAG, images=[grid], step=step)
+        elif getattr(logger, "log_dir", None):
+            where = Path(logger.log_dir) / GRID_TAG / f"step_{step:06d}.png"
+            save_samples(images, where, nrow=nrow, title=f"step {step}")

@@ -84,7 +84,7 @@ def evaluate(
         ``extractor`` and ``seed`` may be given instead (or as well, when they agree);
         unset, they are ``EvalProtocol``'s defaults.
     data_dir:
-        Data root passed to the dataset loader (None: ``ganzoo.paths.data_dir()``).
+        Data root passed to the dataset loader (None: ``ganzoo.io.paths.data_dir()``).
     split:
         The reference split; None means ``"test"``, or the only split of datasets that
         have one (image folders: ``"train"``). When it holds more than ``n`` samples a

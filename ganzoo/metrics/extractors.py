@@ -84,7 +84,7 @@ def _matches(patterns: tuple[str, ...], dataset: str) -> bool:
 
 def auto_extractor_name(dataset: str, registry: Any = None) -> str | None:
     """The registered extractor made for ``dataset`` (its ``datasets`` patterns match), if any."""
-    from ganzoo.registry import get_registry
+    from ganzoo.registry.catalog import get_registry
 
     registry = registry or get_registry()
     for name in registry.extractors.names():
@@ -145,6 +145,6 @@ def resolve_extractor(
 
 
 def _build_registered(name: str, device: Any, options: dict[str, Any]) -> Any:
-    from ganzoo.registry import get_extractor_spec
+    from ganzoo.registry.catalog import get_extractor_spec
 
     return get_extractor_spec(name).build(**{**options, "device": str(device)})

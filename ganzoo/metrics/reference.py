@@ -29,7 +29,7 @@ Progress = Callable[[str, int, int], None]
 def resolve_dataset(dataset: Any) -> Any:
     """A registered dataset name, or a ``DatasetSpec`` as it is."""
     if isinstance(dataset, str):
-        from ganzoo.registry import get_dataset_spec
+        from ganzoo.registry.catalog import get_dataset_spec
 
         return get_dataset_spec(dataset)
     if hasattr(dataset, "load") and hasattr(dataset, "name"):
@@ -101,8 +101,8 @@ def check_memory(setting: Setting, sample_shape: tuple[int, ...], n: int) -> Non
     precision/recall's nearest neighbours take blocks of ``BLOCK_ROWS`` rows of distances to every
     sample; a batch of samples is held as float32 twice (the batch and the extractor's input).
     """
-    from ganzoo.memory import require_memory
-    from ganzoo.outputs import describe_size
+    from ganzoo.io.files import describe_size
+    from ganzoo.io.memory import require_memory
 
     from .precision_recall import BLOCK_ROWS
 

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 from ganzoo.errors import ConfigError
-from ganzoo.untrusted import parse_json
+from ganzoo.io.untrusted import parse_json
 
 __all__ = ["MAX_STATS_BYTES", "MAX_STATS_DIM", "ReferenceStats", "load_reference_stats", "save_reference_stats"]
 
@@ -156,11 +156,11 @@ def save_reference_stats(
 ) -> Path:
     """Write ``mu`` and ``sigma`` (float64) as pytorch-fid writes them (``np.savez_compressed``), with ganzoo's record.
 
-    The file is written under a temporary name and renamed (:func:`ganzoo.files.write_atomic`).
+    The file is written under a temporary name and renamed (:func:`ganzoo.io.files.write_atomic`).
     """
     import numpy as np
 
-    from ganzoo.files import write_atomic
+    from ganzoo.io.files import write_atomic
 
     arrays = {
         "mu": mu.detach().to("cpu", torch.float64).numpy(),

@@ -3,12 +3,12 @@
 Every evaluation of every model compares against the same real features; extracting them
 again costs as much as the whole evaluation (minutes with Inception on a CPU). They are
 stored as safetensors under ``<cache>/stats/<key>.safetensors``, where ``<cache>`` is the
-one cache directory the weights use (:func:`ganzoo.paths.cache_dir`: ``$GANZOO_CACHE_DIR``,
+one cache directory the weights use (:func:`ganzoo.io.paths.cache_dir`: ``$GANZOO_CACHE_DIR``,
 else ``~/.cache/ganzoo/weights``). The key hashes everything that changes the features:
 dataset name, split, extractor name, the sha256 of the extractor's weights, the number of
 samples, the sample shape and a sha256 of the sample bytes themselves (so a re-downloaded or
 edited image folder with the same name is never mistaken for the old one). Files are written
-with :mod:`ganzoo.files` (a temporary name, then a rename), so an interrupted run never leaves a
+with :mod:`ganzoo.io.files` (a temporary name, then a rename), so an interrupted run never leaves a
 truncated cache entry.
 
 The whole feature matrix is cached, not just its mean and covariance: KID and
@@ -27,9 +27,9 @@ from typing import Any
 
 import torch
 
-from ganzoo.files import write_cache
+from ganzoo.io.files import write_cache
+from ganzoo.io.paths import cache_dir
 from ganzoo.nn import uint8_to_unit
-from ganzoo.paths import cache_dir
 
 from .extractors import extract_batch
 from .fid import feature_stats
@@ -67,7 +67,7 @@ class FeatureSet:
 
 
 def stats_dir(cache: str | os.PathLike[str] | None = None) -> Path:
-    """Where real-data features are cached: ``stats/`` in :func:`ganzoo.paths.cache_dir` (``cache`` overrides it)."""
+    """Where real-data features are cached: ``stats/`` in :func:`ganzoo.io.paths.cache_dir` (``cache`` overrides it)."""
     return cache_dir(cache) / "stats"
 
 

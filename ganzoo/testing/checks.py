@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GanzooError
-from ..registry import get_registry
+from ..registry.catalog import get_registry
 from .core import ContractError, DataRoots, one_thread, plugin_names
 from .datasets import check_dataset_load, check_dataset_missing, needs_files
 from .extractors import EXTRACTOR_ASPECTS, check_extractor_aspect

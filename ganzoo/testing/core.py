@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GanzooError
-from ..registry import get_registry
+from ..registry.catalog import get_registry
 
 TRAIN_STEPS = 2
 TRAIN_BATCH = 4

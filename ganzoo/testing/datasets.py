@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import GanzooError
-from ..registry import get_registry
-from ..specs import DatasetSpec
+from ..registry.catalog import get_registry
+from ..registry.records import DatasetSpec
 from .core import SYNTHETIC_IMAGE_SIZE, SYNTHETIC_SAMPLES, fail
 
 __all__ = ["check_dataset", "check_dataset_load", "check_dataset_missing", "dataset_for_training", "needs_files"]

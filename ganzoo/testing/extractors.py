@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import GanzooError, WeightsError
-from ..registry import get_registry
-from ..specs import ExtractorSpec
+from ..registry.catalog import get_registry
+from ..registry.records import ExtractorSpec
 from .core import SYNTHETIC_IMAGE_SIZE, fail
 
 __all__ = ["ANY_IMAGES", "EXTRACTOR_ASPECTS", "check_extractor", "check_extractor_aspect", "extractor_inputs"]

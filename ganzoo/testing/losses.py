@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..registry import get_registry
-from ..specs import LossSpec
+from ..registry.catalog import get_registry
+from ..registry.records import LossSpec
 from .core import fail
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,7 +33,7 @@ def check_loss(name: str) -> None:
     import torch
 
     import ganzoo
-    from ganzoo.lossapi import generator_loss
+    from ganzoo.registry.loss_calls import generator_loss
 
     spec = get_registry().losses.get(name)
     try:

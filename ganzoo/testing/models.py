@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import GanzooError
-from ..registry import get_registry
-from ..specs import DEFAULT_CARD_PACKAGE, DatasetSpec, ModelSpec, call_with_accepted, shape_text
+from ..registry.catalog import get_registry
+from ..registry.records import DEFAULT_CARD_PACKAGE, DatasetSpec, ModelSpec, call_with_accepted, shape_text
 from .core import SYNTHETIC_SAMPLES, TRAIN_BATCH, TRAIN_STEPS, ContractError, fail, one_thread, output_folder
 from .datasets import dataset_for_training
 
@@ -167,7 +167,7 @@ def _model_build(spec: ModelSpec) -> None:
 
 def _check_meta_build(spec: ModelSpec, generator: nn.Module) -> None:
     """``ganzoo.load`` builds the generator on the meta device first, to compare a weights file's shapes before
-    allocating anything (:func:`ganzoo.weights.check_generator_shapes`): the builder must work there too."""
+    allocating anything (:func:`ganzoo.cards.weights.check_generator_shapes`): the builder must work there too."""
     import torch
 
     try:
@@ -295,7 +295,7 @@ def _model_train(spec: ModelSpec, out: str | os.PathLike[str] | None = None, ste
 
     import ganzoo
 
-    from ..export import WEIGHTS_NAME, read_export
+    from ..cards.folder import WEIGHTS_NAME, read_export
     from ..training import TrainConfig, Trainer
 
     dataset = _training_dataset(spec)

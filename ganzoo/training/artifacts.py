@@ -11,8 +11,8 @@ from typing import Any
 import torch
 
 from .._version import __version__
-from .device import describe_hardware
-from .distributed import DistributedRunError, parameter_checksum
+from ..models.device import describe_hardware
+from .parallel.distributed import DistributedRunError, parameter_checksum
 from .run import Run
 from .window import METRICS
 
@@ -30,7 +30,7 @@ def sample_metrics(run: Run) -> dict[str, Any]:
     spec = run.config.dataset_spec
     if spec.sample_metrics is None:
         return {}
-    from ..specs import resolve
+    from ..registry.records import resolve
 
     try:
         score = resolve(spec.sample_metrics)

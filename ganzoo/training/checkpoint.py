@@ -12,7 +12,7 @@ one flat dict. :func:`load_checkpoint` reads both and returns the version-2 shap
 
 Only tensors, dicts, lists, tuples and plain numbers are stored, so the file loads with
 ``torch.load(weights_only=True)``: opening a checkpoint never runs code. What it holds is then
-checked like any untrusted record (:func:`ganzoo.untrusted.check_fields`): the parts and
+checked like any untrusted record (:func:`ganzoo.io.untrusted.check_fields`): the parts and
 settings a resume reads must be there, of their kinds, or the file is refused in one line
 naming it and the field (:data:`CHECKPOINT_FIELDS`, :data:`VERSION_1_FIELDS`, :data:`RUN_FIELDS`).
 Writes go to a temporary file in the same folder, are fsynced and then renamed over the old
@@ -29,8 +29,8 @@ from typing import Any
 import torch
 
 from ..errors import ConfigError
-from ..files import write_atomic
-from ..untrusted import Field, check_fields
+from ..io.files import write_atomic
+from ..io.untrusted import Field, check_fields
 
 __all__ = [
     "CHECKPOINT_FIELDS",
@@ -90,7 +90,7 @@ _GLOBAL_RNG_FIELDS = {"torch_rng": Field("any", required=True), "python_rng": Fi
 
 
 def save_checkpoint(path: str | os.PathLike[str], state: Mapping[str, Any]) -> Path:
-    """Write ``state`` to ``path`` atomically (:func:`ganzoo.files.write_atomic`)."""
+    """Write ``state`` to ``path`` atomically (:func:`ganzoo.io.files.write_atomic`)."""
     payload = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **state}
     return write_atomic(path, lambda file: torch.save(payload, file))
 

@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..cards import MAX_LICENSE_NAME
+from ..cards.card import MAX_LICENSE_NAME
 from ..errors import ConfigError
-from ..export import jsonable
-from ..specs import DatasetSpec, LossSpec, ModelSpec
+from ..io.files import jsonable
+from ..models.model_options import coerce_declared, coerce_loss_options, coerce_options
+from ..registry.records import DatasetSpec, LossSpec, ModelSpec
 from . import optiontable
-from .options import coerce_declared, coerce_loss_options, coerce_options
 from .optiontable import TrainOption, config_fields
 
 __all__ = [
@@ -176,19 +176,19 @@ class ResolvedConfig:
     # bare name another plugin holds, so that a resume or a rerun finds the same record again
     @property
     def model(self) -> str:
-        from ..registry import reference_name
+        from ..registry.catalog import reference_name
 
         return reference_name(self.spec)
 
     @property
     def dataset(self) -> str:
-        from ..registry import reference_name
+        from ..registry.catalog import reference_name
 
         return reference_name(self.dataset_spec)
 
     @property
     def loss(self) -> str:
-        from ..registry import reference_name
+        from ..registry.catalog import reference_name
 
         return reference_name(self.loss_spec)
 
@@ -215,7 +215,7 @@ def default_out(model: str, dataset: str) -> Path:
 
 def resolve(config: TrainConfig) -> ResolvedConfig:
     """Check ``config`` against the registry and fill in the model's defaults."""
-    from ..registry import get_model_spec, get_registry, list_datasets
+    from ..registry.catalog import get_model_spec, get_registry, list_datasets
 
     registry = get_registry()
     spec = get_model_spec(config.model)
@@ -245,7 +245,7 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
     from .practices import resolve_practices
 
     resolve_practices(config, is_image=True)  # the EMA, --augment and R1/R2 settings' checks, before the data
-    from .compiling import check_compile_request
+    from .parallel.compiling import check_compile_request
 
     check_compile_request(config.compile, config.compile_mode)
     check_license_name(config.data_license)
@@ -304,8 +304,8 @@ def _tensorboard(value: Any, out: Path) -> Path | None:
     """The events folder asked for (True: ``OUT/tb``), which needs the ``tensorboard`` extra installed."""
     if value is None or value is False:
         return None
-    from ..outputs import check_output_folder
-    from .tensorboard_log import require_tensorboard
+    from ..extras import require_tensorboard
+    from ..io.files import check_output_folder
 
     require_tensorboard()
     return check_output_folder(out / "tb" if value is True else Path(value), what="--tensorboard-dir")
@@ -313,7 +313,7 @@ def _tensorboard(value: Any, out: Path) -> Path | None:
 
 def _callbacks(names: Any) -> tuple[str, ...]:
     """The requested callbacks, each registered (an unknown name gets suggestions), each once."""
-    from ..registry import get_callback_spec
+    from ..registry.catalog import get_callback_spec
 
     if names is None:
         return ()
@@ -338,9 +338,9 @@ def model_config_for(
 ) -> dict[str, Any]:
     """The constructor configuration: spec config, then the user's options, then presets for the chosen
     options, then what the data dictates (keys the config does not have are left out). One function
-    assembles every model configuration (:func:`ganzoo.modelconfig.assemble_config`); this is its
+    assembles every model configuration (:func:`ganzoo.models.model_config.assemble_config`); this is its
     trainer-side spelling."""
-    from ..modelconfig import assemble_config
+    from ..models.model_config import assemble_config
 
     return assemble_config(
         spec,

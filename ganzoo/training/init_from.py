@@ -47,7 +47,7 @@ class Pretrained:
 
 def _weights_file(loaded: Any) -> Path | None:
     """The ganzoo weights file a non-registry source was read from (an export folder's, or the file itself)."""
-    from ..export import WEIGHTS_NAME, export_file
+    from ..cards.folder import WEIGHTS_NAME, export_file
 
     where = Path(str(loaded.source))
     if where.is_dir():
@@ -57,8 +57,8 @@ def _weights_file(loaded: Any) -> Path | None:
 
 def pretrained_states(source: str, *, download: bool = True) -> Pretrained:
     """Load ``source`` as :func:`ganzoo.load` does (all its checks), then every network's tensors it holds."""
-    from ..loading import load
-    from ..weights import read_header, read_tensors
+    from ..cards.weights import read_header, read_tensors
+    from ..models.loading import load
 
     loaded = load(source, download=download)
     model = loaded.spec.name if loaded.spec is not None else str(loaded.name)

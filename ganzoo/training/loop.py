@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..cards.folder import CARD_NAME
 from ..errors import DiskFullError, OutputError
-from ..export import CARD_NAME
 from .callbacks import Callback, CallbackList, builtin_callbacks
 from .config import TrainConfig
-from .distributed import Group, setup
-from .progress import Reporter
+from .parallel.distributed import Group, setup
+from .progress_bar import Reporter
 from .run import Run, RunPaths, equivalent_command
 from .setup import build_run
 

@@ -1,6 +1,6 @@
 """Every option of a training run, declared once: the table the CLI, the config, the resume and the records read.
 
-A :class:`TrainOption` says, for one setting, everything ganzoo does with it: its type and default
+A :class:`~.option_declaration.TrainOption` says, for one setting, everything ganzoo does with it: its type and default
 (a :class:`~ganzoo.training.config.TrainConfig` field), its numeric range (:mod:`ganzoo.ranges`), its
 ``ganzoo train`` spelling (flags, help, panel), what a resume does with it (:attr:`TrainOption.resume`),
 and where a run records it: the checkpoint's run record (every option a resume compares or inherits),
@@ -17,11 +17,12 @@ trainer: the CLI builds its signature from it on every start.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ..ranges import COUNT, NON_NEGATIVE, POSITIVE, SEED, NumberRange
+from .option_declaration import Cli, TrainOption, always, each, row, when_set
+from .parallel import DEFAULT_DIST_TIMEOUT_S
 
 __all__ = [
     "PANELS",
@@ -35,16 +36,6 @@ __all__ = [
     "options_by_name",
 ]
 
-Resume = Literal["fixed", "inherit", "session"]
-"""What a resume does with an option: ``fixed``: the run keeps it for life (unset, the checkpoint's value; a
-different value is refused, because exact resume depends on it); ``inherit``: unset, the checkpoint's value,
-given, the new one (the learning rate of a run rescued from divergence); ``session``: this session's only,
-never recorded (the device, ``--quiet``)."""
-Words = Callable[[Any, Mapping[str, Any]], list[str]]
-"""``(value, settings) -> words`` of the equivalent command; ``settings`` are the run's other options."""
-Rows = Callable[[Mapping[str, Any]], list[tuple[str, Any]]]
-"""``config.json``'s ``training`` section -> the card's hyper-parameter rows."""
-
 PANEL_DATA = "Data"
 PANEL_LENGTH = "Length and optimisation"
 PANEL_RUN = "Run folder and output"
@@ -52,10 +43,6 @@ PANEL_PRACTICE = "Training practices (EMA, augmentation, R1/R2); a resumed run k
 PANEL_DIST = "Several GPUs or machines (torch.distributed)"
 PANELS = (PANEL_DATA, PANEL_LENGTH, PANEL_RUN, PANEL_PRACTICE, PANEL_DIST)
 
-DEFAULT_DIST_TIMEOUT_S = 600.0
-"""How long a collective waits for the other processes of a multi-process run (``--dist-timeout``): longer
-than any rank-0-only work (sample grids, checkpoints, the export) or a first decoding of an image folder,
-short enough that a stalled rank does not hold the others' GPUs for torch's default half hour."""
 MAX_EPOCHS = 1e9
 """More passes over the data than any run makes; it keeps ``epochs x batches`` within the step counter."""
 MAX_SAMPLE_GRID = 4096
@@ -71,93 +58,6 @@ DEFAULT_EMA_RAMPUP = 0.05
 """StyleGAN2's EMA ramp-up (:mod:`.ema` uses it)."""
 
 
-@dataclass(frozen=True)
-class Cli:
-    """One ``ganzoo train`` parameter: ``typer.Option(default, *flags, help=..., ...)``, or the positional
-    argument when ``flags`` is empty. ``param`` is the Python name Typer passes it by (default: the option's)."""
-
-    flags: tuple[str, ...]
-    type: Any
-    default: Any = None
-    param: str = ""
-    metavar: str | None = None
-    panel: str | None = None
-    help: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    """Other ``typer.Option`` keywords (``min=1``); ``autocompletion`` is named here and set by the CLI."""
-
-
-@dataclass(frozen=True)
-class TrainOption:
-    """One training option (see the module docstring); ``field=False``: a ``ganzoo train`` option only (``--nproc``)."""
-
-    name: str
-    annotation: str
-    """The ``TrainConfig`` field's type, as written in :mod:`.config`."""
-    default: Any = None
-    """The field's default; None means "the model's default" (or "none") for most options."""
-    help: str = ""
-    """What the option does, for Python users (``TrainConfig``'s docstring); the CLI's help is :attr:`Cli.help`."""
-    cli: tuple[Cli, ...] = ()
-    from_cli: Callable[[Mapping[str, Any]], Any] | None = None
-    """The field's value from the parsed command line (all parameters by name); default: its parameter as is."""
-    range: NumberRange | None = None
-    resume: Resume = "session"
-    before: Any = None
-    """A ``fixed`` option's value for a checkpoint written before the option existed (what that run did)."""
-    kind: Literal["", "path", "tuple", "dict"] = ""
-    """How the value is stored in JSON and checkpoints: paths as strings, tuples as lists, dicts made plain."""
-    config: str | None = None
-    """The key of ``config.json``'s ``training`` section that records it (None: not recorded there)."""
-    config_value: Callable[[Mapping[str, Any]], Any] | None = None
-    """Its recorded value from the run's settings; default: the setting itself, made plain."""
-    card: Rows | None = None
-    command: Words | None = None
-    field: bool = True
-    default_factory: Callable[[], Any] | None = None
-
-    @property
-    def flag(self) -> str:
-        """How messages name the option: its (first) long flag, or the field's name for an API-only one."""
-        if not self.cli or not self.cli[0].flags:
-            return self.name
-        return max(self.cli[0].flags, key=len).split("/")[0]
-
-    @property
-    def recorded(self) -> bool:
-        """Whether the checkpoint's run record holds it: every option a resume compares or inherits."""
-        return self.resume != "session"
-
-
-# ---------------------------------------------------------------------------------------------- record helpers
-def always(flag: str, spell: Callable[[Any], str] = str) -> Words:
-    """The flag and the value, always (the value is the run's, defaults filled in)."""
-    return lambda value, settings: [flag, spell(value)]
-
-
-def when_set(flag: str, spell: Callable[[Any], str] = str) -> Words:
-    """The flag and the value when it is set (not None, not zero, not empty)."""
-    return lambda value, settings: [flag, spell(value)] if value else []
-
-
-def each(flag: str, spell: Callable[[Any], str] = str) -> Words:
-    """The flag once per item (``--callback A --callback B``; ``--option k=v`` for a mapping)."""
-    def words(value: Any, settings: Mapping[str, Any]) -> list[str]:
-        items = [f"{k}={v}" for k, v in value.items()] if isinstance(value, Mapping) else list(value or ())
-        return [part for item in items for part in (flag, spell(item))]
-    return words
-
-
-def row(label: str, key: str, spell: Callable[[Any], Any] | None = None) -> Rows:
-    """One card row ``label``: the training section's ``key`` (spelled), when it is there and not None."""
-    def rows(training: Mapping[str, Any]) -> list[tuple[str, Any]]:
-        value = training.get(key)
-        if value is None:
-            return []
-        return [(label, spell(value) if spell is not None else value)]
-    return rows
-
-
 def _g(value: Any) -> str:
     return f"{value:g}"
 
@@ -166,13 +66,13 @@ def _loss_options(options: Mapping[str, Any] | None) -> str | None:
     """``gp_weight=5, d_steps=2`` (``--loss-option`` as given); None, so no row, when the loss was built as is."""
     if not options:
         return None
-    from ..cards import format_value
+    from ..cards.card import format_value
 
     return ", ".join(f"{key}={format_value(value)}" for key, value in options.items())
 
 
 def _practice_rows(training: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    from ..practicerows import practice_rows
+    from ..cards.card import practice_rows
 
     return practice_rows(training)
 
@@ -183,14 +83,14 @@ def _ema_record(settings: Mapping[str, Any]) -> Any:
 
 
 def _augment_record(settings: Mapping[str, Any]) -> Any:
-    from ..augment.policy import parse_augment
+    from .practices.augment import parse_augment
 
     return parse_augment(settings.get("augment"), target=settings.get("ada_target"),
                          speed=settings.get("ada_speed")).record()
 
 
 def _penalty_record(settings: Mapping[str, Any]) -> Any:
-    from .regularize import GradientPenalty
+    from .practices.regularize import GradientPenalty
 
     penalty = GradientPenalty(float(settings.get("r1_gamma") or 0.0), float(settings.get("r2_gamma") or 0.0),
                               int(settings.get("reg_every") or 1))
@@ -224,13 +124,13 @@ def _tensorboard_words(value: Any, settings: Mapping[str, Any]) -> list[str]:
 
 
 def _options_from_cli(values: Mapping[str, Any]) -> Any:
-    from .options import parse_options
+    from ..models.model_options import parse_options
 
     return parse_options(values["option"], values["image_size"])
 
 
 def _loss_options_from_cli(values: Mapping[str, Any]) -> Any:
-    from .options import parse_options
+    from ..models.model_options import parse_options
 
     return parse_options(values["loss_option"], flag="--loss-option", example="d_steps=2")
 
@@ -441,7 +341,7 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
     ),
     TrainOption(
         "augment", "str | None", resume="fixed", before="none", config="augment", config_value=_augment_record,
-        help="D's augmentation: ``none`` (default), ``diffaug[:ops]`` or ``ada[:ops]`` (see :mod:`ganzoo.augment`).",
+        help="D's augmentation: ``none`` (default), ``diffaug[:ops]`` or ``ada[:ops]`` (see :mod:`.practices.augment`).",
         cli=(Cli(("--augment",), str | None, metavar="KIND[:OPS]", panel=PANEL_PRACTICE,
                  help="Augment what D sees, reals and fakes alike: diffaug (DiffAugment) or ada (adaptive, "
                  "StyleGAN2-ADA's p), with ops from color,translation,cutout (default all), e.g. --augment "
@@ -540,7 +440,7 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
     TrainOption(
         "eval_every", "int | None", range=COUNT, resume="inherit", config="eval_every",
         help="Steps between FID/KID evaluations of the sampler, the best kept as ``checkpoints/best.pt`` and "
-        "exported to ``OUT/export-best`` (:mod:`.snapshot_metrics`); None: none.",
+        "exported to ``OUT/export-best`` (:mod:`.callbacks.snapshot_metrics`); None: none.",
         cli=(Cli(("--eval-every",), int | None, metavar="STEPS", panel=PANEL_RUN,
                  help="Score FID/KID (and precision/recall) every STEPS steps and at the end, on a small protocol the "
                  "log states, with the model's default extractor; log.jsonl, TensorBoard and the curves show them, "

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..export import jsonable as plain
+from ..cards.folder import jsonable as plain
 from .config import ResolvedConfig
 from .optiontable import card_rows, config_fields
 
@@ -95,9 +95,9 @@ def export_training(
     """Write the export folder (weights, config.json, card, samples): the training section from ``settings``
     and ``facts`` (:func:`training_section`), the data's licence, and the card's option rows from the table.
     Returns the folder and the training section."""
-    from ..cards import CardData, data_license, render_card
-    from ..export import PROGRESS_NAME, write_export
-    from ..loading import path_source
+    from ..cards.card import CardData, data_license, render_card
+    from ..cards.folder import PROGRESS_NAME, write_export
+    from ..models.loading import path_source
 
     training = training_section(settings, facts)
     licence = data_license(dataset_spec, data)

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..export import jsonable
-from ..folderguard import FolderGuard
+from ..io.files import jsonable
+from ..io.folderguard import FolderGuard
+from ..models.model_options import coerce_loss_options, coerce_options
 from .config import TrainConfig, restored
-from .options import coerce_loss_options, coerce_options
 from .optiontable import TRAIN_OPTIONS, TrainOption, config_fields
 from .schedules import parse_schedules
 
@@ -32,7 +32,7 @@ FIXED_ON_RESUME = tuple(option.name for option in TRAIN_OPTIONS if option.resume
 def _typed(key: str, values: Mapping[str, Any], request: TrainConfig, saved: Mapping[str, Any]) -> dict[str, Any]:
     """``--option``/``--loss-option`` values as the run recorded them: typed by the model's (or loss's)
     declared options, so ``d_steps=2`` from the command line equals the checkpoint's ``2``."""
-    from ..registry import get_model_spec, get_registry
+    from ..registry.catalog import get_model_spec, get_registry
 
     model = get_model_spec(request.model)
     if key == "options":

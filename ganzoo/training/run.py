@@ -19,15 +19,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..augment import Augmenter
-from ..export import CONFIG_NAME, PROGRESS_NAME
-from ..folderguard import FolderGuard
+from ..cards.folder import CONFIG_NAME, PROGRESS_NAME
+from ..io.folderguard import FolderGuard
+from ..models.device import Precision
 from .config import ResolvedConfig
-from .device import Precision
-from .distributed import Group
-from .ema import GeneratorEMA
+from .parallel.distributed import Group
 from .practices import Practices
-from .progress import Reporter
+from .practices.augment import Augmenter
+from .practices.ema import GeneratorEMA
+from .progress_bar import Reporter
 from .record import equivalent_command
 from .step import AdversarialStep, Optimisation
 from .streams import BatchStream, FixedSamples, GlobalRandomState, NoiseStream
@@ -39,7 +39,7 @@ __all__ = ["Counters", "Notices", "Run", "RunPaths", "callback_name", "equivalen
 @dataclass(frozen=True)
 class RunPaths:
     """Where a run keeps its files under ``OUT``: every entry is named through the run folder's
-    :class:`~ganzoo.folderguard.FolderGuard`, so a link that leads out of the folder is refused, not followed."""
+    :class:`~ganzoo.io.folderguard.FolderGuard`, so a link that leads out of the folder is refused, not followed."""
 
     out: Path
 
@@ -53,7 +53,7 @@ class RunPaths:
 
     @property
     def best_checkpoint(self) -> Path:
-        """The checkpoint of the lowest FID so far (``--eval-every``, :mod:`.snapshot_metrics`)."""
+        """The checkpoint of the lowest FID so far (``--eval-every``, :mod:`.callbacks.snapshot_metrics`)."""
         return self.guard.path("checkpoints", "best.pt")
 
     @property
@@ -113,7 +113,7 @@ class RunPaths:
         return self.log.exists() or self.samples.is_dir()
 
     def stale_temporaries(self) -> list[Path]:
-        """Temporary files of ganzoo's writes that were killed (see :func:`ganzoo.files.is_temporary`), in the
+        """Temporary files of ganzoo's writes that were killed (see :func:`ganzoo.io.files.is_temporary`), in the
         folders the run writes; found without following links, never outside the run folder."""
         folders = (self.out, self.out / "checkpoints", self.out / "samples", self.out / "export")
         return self.guard.temporaries(folders)
@@ -142,7 +142,7 @@ _GRID = re.compile(r"step_(\d+)\.png")
 
 def grid_files(samples: Path) -> list[tuple[int, Path]]:
     """``(step, path)`` of the step grids (:meth:`RunPaths.sample_grid`) in the folder ``samples``; a grid
-    that is a link out of the folder is refused (:class:`~ganzoo.folderguard.FolderGuard`), not read."""
+    that is a link out of the folder is refused (:class:`~ganzoo.io.folderguard.FolderGuard`), not read."""
     if not samples.is_dir():
         return []
     guard = FolderGuard(samples, what="samples folder")

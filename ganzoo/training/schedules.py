@@ -17,12 +17,12 @@ import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ConfigError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .run import Run
+Run = Any
+"""A :class:`ganzoo.training.run.Run` (named, not imported: the run holds the practices that hold the schedules)."""
 
 __all__ = ["MAX_SCHEDULE_IMAGES", "SCHEDULABLE", "SHAPES", "Schedule", "apply_schedules", "parse_schedules"]
 

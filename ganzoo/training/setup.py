@@ -18,24 +18,24 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..augment import Augmenter
 from ..errors import ConfigError
-from ..export import jsonable
-from ..specs import call_with_accepted
+from ..io.files import jsonable
+from ..models.device import resolve_precision
+from ..registry.records import call_with_accepted
 from .allocator import tune_cpu_allocator
 from .checkpoint import load_checkpoint
-from .compiling import check_compile, compile_networks
 from .config import TrainConfig, default_out, model_config_for, resolve
-from .device import resolve_precision
-from .distributed import RANK_SEED_STRIDE, Group, check_world_size, launcher_words
-from .ema import GeneratorEMA
-from .placement import place_data
+from .parallel.compiling import check_compile, compile_networks
+from .parallel.distributed import RANK_SEED_STRIDE, Group, check_world_size, launcher_words
+from .parallel.placement import place_data
+from .parallel.runlock import RunFolderLock
 from .practices import resolve_practices
-from .progress import Reporter, make_reporter
+from .practices.augment import Augmenter
+from .practices.ema import GeneratorEMA
+from .progress_bar import Reporter, make_reporter
 from .record import equivalent_command
 from .resume import check_resume_compatible
 from .run import Run, RunPaths
-from .runlock import RunFolderLock
 from .step import AdversarialStep, Optimisation, fused_adam
 from .streams import BatchStream, FixedSamples, GlobalRandomState, NoiseStream
 from .threads import apply_threads
@@ -89,7 +89,7 @@ class OpenedFolder:
 def _open_run_folder(request: TrainConfig, group: Group) -> OpenedFolder:
     """Lock the run folder (rank 0), clear what killed writes left, and read the checkpoint to resume from
     (rank 0 reads it and hands it to the others: no shared disk needed)."""
-    from ..registry import get_model_spec
+    from ..registry.catalog import get_model_spec
 
     spec = get_model_spec(request.model)
     out = Path(request.out) if request.out else default_out(spec.name, request.dataset or spec.default_dataset)
@@ -318,7 +318,7 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
 
 
 def _registered_callbacks(names: Sequence[str]) -> list[Any]:
-    from ..registry import get_callback_spec
+    from ..registry.catalog import get_callback_spec
 
     built = []
     for name in names:

@@ -20,12 +20,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..augment import Augmenter
-from ..lossapi import generator_loss_takes_real_logits
-from .compiling import CompiledNetworks
-from .device import Precision
-from .ema import GeneratorEMA
-from .regularize import GradientPenalty
+from ..models.device import Precision
+from ..registry.loss_calls import generator_loss_takes_real_logits
+from .parallel.compiling import CompiledNetworks
+from .practices.augment import Augmenter
+from .practices.ema import GeneratorEMA
+from .practices.regularize import GradientPenalty
 from .streams import BatchStream, NoiseStream
 
 __all__ = ["AdversarialStep", "Optimisation", "clip_gradients", "fused_adam"]

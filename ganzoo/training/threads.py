@@ -13,7 +13,7 @@ keeps its own unless given another (like ``--compile``, it changes the rounding 
 resume holds by default. The card's hardware row states it.
 
 :class:`SpeedWatch` reads the log records' speed (evaluation time excluded, see
-:mod:`.snapshot_metrics`): when it falls far below what the first records showed, for two records in
+:mod:`.callbacks.snapshot_metrics`): when it falls far below what the first records showed, for two records in
 a row, it says once, in one line, that the CPU is oversubscribed and what to do about it.
 """
 
@@ -21,21 +21,18 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
 from typing import Any
 
 from ..errors import ConfigError
-from .callbacks import Callback
-from .run import Run
 
 __all__ = [
     "MAX_THREADS",
-    "CpuSpeedWatch",
     "SpeedWatch",
     "apply_threads",
     "auto_threads",
     "available_cores",
     "choose_threads",
+    "cpu_facts",
     "parse_threads",
 ]
 
@@ -151,34 +148,8 @@ def oversubscribed_message(speed: float, reference: float, threads: int, cores: 
     )
 
 
-class CpuSpeedWatch(Callback):
-    """On the CPU: after each log record, its speed goes to a :class:`SpeedWatch`; a fall is said once, as a
-    notice (shown even with ``--quiet``, kept in the export's ``config.json``)."""
-
-    def __init__(self, facts: Callable[[], tuple[int, int, float]] | None = None) -> None:
-        self.facts = facts or _cpu_facts
-        self.watch = SpeedWatch()
-        self.seen = 0
-
-    def on_train_start(self, run: Run) -> None:
-        self.seen = len(run.counters.history)  # a resumed run's own speeds start anew
-
-    def on_step_end(self, run: Run) -> None:
-        history = run.counters.history
-        if run.device.type != "cpu" or len(history) == self.seen:
-            return
-        for record in history[self.seen :]:
-            speed = record.get("images_per_s")
-            if speed is None:
-                continue  # an evaluation's record
-            reference = self.watch.observe(float(speed))
-            if reference is not None:
-                threads, cores, load = self.facts()
-                run.notice(oversubscribed_message(float(speed), reference, threads, cores, load))
-        self.seen = len(history)
-
-
-def _cpu_facts() -> tuple[int, int, float]:
+def cpu_facts() -> tuple[int, int, float]:
+    """(torch threads, cores available to this process, load average): what the oversubscription line cites."""
     import torch
 
     return torch.get_num_threads(), available_cores(), _load_average()

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from .distributed import Group
+from .parallel.distributed import Group
 
 __all__ = ["METRICS", "MetricWindow", "NonFinite"]
 

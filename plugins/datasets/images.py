@@ -32,13 +32,17 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ganzoo.cards import MAX_LICENSE_NAME
 from ganzoo.data import SampleSet
 from ganzoo.errors import ConfigError, DataNotFoundError, MemoryLimitError
-from ganzoo.files import write_cache
-from ganzoo.imaging import check_picture_size, open_image
-from ganzoo.memory import require_memory
-from ganzoo.paths import data_cache_dir, data_dir
+from ganzoo.plugin_api import (
+    MAX_LICENSE_NAME,
+    check_picture_size,
+    data_cache_dir,
+    data_dir,
+    open_image,
+    require_memory,
+    write_cache,
+)
 
 __all__ = [
     "DEFAULT_IMAGE_SIZE",

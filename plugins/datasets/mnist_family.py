@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ganzoo.data import SampleSet
 from ganzoo.errors import ConfigError, CorruptDataError, DataNotFoundError
-from ganzoo.paths import data_dir
+from ganzoo.plugin_api import data_dir
 
 __all__ = ["TORCHVISION_CLASSES", "load_fashion_mnist", "load_kmnist", "load_mnist"]
 

@@ -31,8 +31,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from ganzoo.errors import DataNotFoundError, WeightsError
-from ganzoo.files import write_atomic
 from ganzoo.nn import uint8_to_unit
+from ganzoo.plugin_api import write_atomic
 
 __all__ = ["FEATURE_DIM", "MnistClassifier", "MnistClassifierNet", "build", "main", "train_classifier"]
 

@@ -4,7 +4,7 @@ Jolicoeur-Martineau ("The relativistic discriminator: a key element missing from
 2019) introduced both; Huang et al. ("The GAN is dead; long live the GAN! A Modern GAN Baseline",
 NeurIPS 2024, R3GAN) showed that the paired form (RpGAN) with R1 and R2 trains stably without tricks.
 Both need the real logits in the generator's loss, so their ``generator_loss`` takes them as a second
-argument (see :mod:`ganzoo.lossapi`); logits are raw, ``softplus(-t)`` is ``-log sigmoid(t)``.
+argument (see ``ganzoo.plugin_api.generator_loss``); logits are raw, ``softplus(-t)`` is ``-log sigmoid(t)``.
 """
 
 from __future__ import annotations
