@@ -341,7 +341,7 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
     ),
     TrainOption(
         "augment", "str | None", resume="fixed", before="none", config="augment", config_value=_augment_record,
-        help="D's augmentation: ``none`` (default), ``diffaug[:ops]`` or ``ada[:ops]`` (see :mod:`.practices.augment`).",
+        help="D's augmentation: ``none`` (default), ``diffaug[:ops]`` or ``ada[:ops]`` (:mod:`.practices.augment`).",
         cli=(Cli(("--augment",), str | None, metavar="KIND[:OPS]", panel=PANEL_PRACTICE,
                  help="Augment what D sees, reals and fakes alike: diffaug (DiffAugment) or ada (adaptive, "
                  "StyleGAN2-ADA's p), with ops from color,translation,cutout (default all), e.g. --augment "
