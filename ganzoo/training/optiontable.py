@@ -457,7 +457,7 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
             Cli(("--tensorboard",), bool, False, panel=PANEL_RUN,
                 help="Also write TensorBoard events (losses, D(x), D(G(z)), images/s, learning rates, the sample "
                 "grids) to OUT/tb; watch with 'tensorboard --logdir OUT/tb'. Needs pip install "
-                "\"ganzoo\\[tensorboard]\". Give it again with --resume: the curves continue."),
+                "\"ganzoo\\[tensorboard]\". A resumed run keeps writing them: the curves continue."),
             Cli(("--tensorboard-dir",), Path | None, param="tensorboard_dir", metavar="DIR", panel=PANEL_RUN,
                 help="--tensorboard, writing to DIR instead of OUT/tb."),
         ),
