@@ -232,7 +232,8 @@ def test_sample_console_script_writes_a_png_without_torchvision_or_the_trainer(t
     # the CLI declares `train` from the table of training options (torch-free modules); nothing of the
     # trainer itself, and no torchvision, is loaded to sample
     loaded = set(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
-    declarations = {"ganzoo.training.optiontable", "ganzoo.training.option_declaration", "ganzoo.training.parallel"}
+    declarations = {"ganzoo.training.optiontable", "ganzoo.training.option_declaration", "ganzoo.training.parallel",
+                    "ganzoo.training.threads"}
     assert loaded <= declarations, loaded - declarations
 
 

@@ -47,7 +47,7 @@ def test_auto_threads_takes_the_free_cores_of_the_affinity_less_the_load(monkeyp
 
 @pytest.mark.parametrize("given", ["0", "-2", "2.5", "many", "2000"])
 def test_a_bad_thread_count_is_one_line(given):
-    with pytest.raises(ConfigError, match=r"--threads takes a count from 1 to 1024 or 'auto'"):
+    with pytest.raises(ConfigError, match=r"--threads takes a whole number from 1 to 1024 or 'auto'"):
         parse_threads(given)
     assert parse_threads("auto") == "auto" and parse_threads("3") == 3 and parse_threads(None) is None
 

@@ -100,7 +100,7 @@ class TrainConfig:
         """Every numeric field is held to its declared range (:data:`TRAIN_RANGES`) whenever it is set: at
         construction, by a resume that merges in a checkpoint's record, by a caller's later assignment. So no
         request that reaches the trainer or the Lightning module holds ``inf``, ``nan`` or a seed torch refuses."""
-        if name in TRAIN_RANGES and not (value is None and name in _MAY_BE_UNSET):
+        if name in TRAIN_RANGES and not (value is None and name in _MAY_BE_UNSET) and not _is_word(name, value):
             checked = check_training_number(name, value)
             if TRAIN_RANGES[name].integer:
                 value = checked  # 3.0 -> 3: a seed or a count is an int from here on
@@ -141,6 +141,11 @@ def restored(option: TrainOption, value: Any) -> Any:
     if option.kind == "dict" and value is not None:
         return dict(value)
     return value
+
+
+def _is_word(name: str, value: Any) -> bool:
+    """A word the option declares besides its numbers (``threads='auto'``): checked by the option's parser."""
+    return isinstance(value, str) and value.strip().lower() in optiontable.TRAIN_WORDS.get(name, ())
 
 
 _MAY_BE_UNSET = frozenset(f.name for f in dataclasses.fields(TrainConfig) if f.default is None)

@@ -59,6 +59,8 @@ class TrainOption:
     from_cli: Callable[[Mapping[str, Any]], Any] | None = None
     """The field's value from the parsed command line (all parameters by name); default: its parameter as is."""
     range: NumberRange | None = None
+    words: tuple[str, ...] = ()
+    """Words a numeric option takes besides its numbers (``--threads auto``); any other text is held to ``range``."""
     resume: Resume = "session"
     before: Any = None
     """A ``fixed`` option's value for a checkpoint written before the option existed (what that run did)."""

@@ -23,11 +23,13 @@ from typing import Any
 from ..ranges import COUNT, NON_NEGATIVE, POSITIVE, SEED, NumberRange
 from .option_declaration import Cli, TrainOption, always, each, row, when_set
 from .parallel import DEFAULT_DIST_TIMEOUT_S
+from .threads import THREADS, parse_threads
 
 __all__ = [
     "PANELS",
     "TRAIN_OPTIONS",
     "TRAIN_RANGES",
+    "TRAIN_WORDS",
     "Cli",
     "TrainOption",
     "card_rows",
@@ -140,8 +142,6 @@ def _tensorboard_from_cli(values: Mapping[str, Any]) -> Any:
 
 
 def _threads_from_cli(values: Mapping[str, Any]) -> Any:
-    from .threads import parse_threads
-
     return parse_threads(values["threads"])
 
 
@@ -240,6 +240,7 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
     ),
     TrainOption(
         "threads", "int | str | None", resume="inherit", config="threads", from_cli=_threads_from_cli,
+        range=THREADS, words=("auto",),
         help="torch's CPU threads: N, or ``auto`` (the cores this process may use, less the load); None: torch's "
         "default. A resumed run keeps its count unless given (it may change the rounding). See :mod:`.threads`.",
         cli=(Cli(("--threads",), str | None, metavar="N|auto", panel=PANEL_LENGTH,
@@ -520,6 +521,8 @@ def config_fields() -> tuple[TrainOption, ...]:
 
 
 TRAIN_RANGES: dict[str, NumberRange] = {option.name: option.range for option in TRAIN_OPTIONS if option.range}
+TRAIN_WORDS: dict[str, tuple[str, ...]] = {option.name: option.words for option in TRAIN_OPTIONS if option.words}
+"""The words a numeric option takes besides its numbers (``--threads auto``), keyed like :data:`TRAIN_RANGES`."""
 """The range of every numeric training option, keyed by its ``TrainConfig`` field: the one declaration that
 :class:`~ganzoo.training.config.TrainConfig` holds each value to when it is set (from the command line, from
 Python, from a resumed checkpoint's record) and :func:`~ganzoo.training.config.resolve` holds a model's default

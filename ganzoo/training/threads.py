@@ -24,9 +24,11 @@ import os
 from typing import Any
 
 from ..errors import ConfigError
+from ..ranges import NumberRange
 
 __all__ = [
     "MAX_THREADS",
+    "THREADS",
     "SpeedWatch",
     "apply_threads",
     "auto_threads",
@@ -37,7 +39,9 @@ __all__ = [
 ]
 
 MAX_THREADS = 1024
-"""More threads than any machine ganzoo trains on offers; a larger number is a typo."""
+"""More torch threads than any machine ganzoo trains on offers; a larger number is a typo."""
+THREADS = NumberRange(low=1, high=MAX_THREADS, integer=True)
+"""The range of ``--threads`` (the option table declares it with this object)."""
 SLOWDOWN = 4.0
 """A record this many times slower than the first ones is no hiccup: the issue's runs were 5-30x slower."""
 FIRST_RECORDS = 3
@@ -47,18 +51,17 @@ SLOW_RECORDS = 2
 
 
 def parse_threads(value: Any) -> int | str | None:
-    """``--threads``: None (torch's default), a count from 1 to :data:`MAX_THREADS`, or ``auto``."""
+    """``--threads``: None (torch's default), ``auto``, or a count held to :data:`THREADS` (the range the option
+    table declares for it), with 'auto' named in the message."""
     if value is None:
         return None
     if isinstance(value, str) and value.strip().lower() == "auto":
         return "auto"
     try:
-        number = float(str(value).strip()) if not isinstance(value, (int, float)) else float(value)
-    except ValueError:
-        number = math.nan
-    if isinstance(value, bool) or not number.is_integer() or not 1 <= number <= MAX_THREADS:
-        raise ConfigError(f"--threads takes a count from 1 to {MAX_THREADS} or 'auto', got {value!r}")
-    return int(number)
+        number = float(value.strip()) if isinstance(value, str) else value
+        return int(THREADS.check("--threads", number))
+    except (ValueError, ConfigError):
+        raise ConfigError(f"--threads takes {THREADS.describe()} or 'auto', got {value!r}") from None
 
 
 def available_cores() -> int:
