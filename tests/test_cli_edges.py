@@ -346,3 +346,40 @@ def test_cache_folders_are_where_their_owners_write():
     assert find_cache_kind("stats").folder() == stats_dir()
     assert find_cache_kind("weights").folder() == ganzoo.io.paths.cache_dir()
     assert find_cache_kind("data").folder() == Path(os.environ["XDG_CACHE_HOME"]) / "ganzoo" / "data-cache"
+
+
+# --- one style for every error: usage errors too ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "said", "command"),
+    [
+        (["train", "mlp-gan", "--bogus"], "No such option: --bogus", "ganzoo train"),
+        (["nosuch"], "No such command 'nosuch'", "ganzoo"),
+        (["train", "mlp-gan", "--steps", "abc"], "Invalid value for '--steps'", "ganzoo train"),
+        (["sample"], "Missing argument 'MODEL_OR_PATH'", "ganzoo sample"),
+    ],
+)
+def test_a_usage_error_is_said_like_every_other_error(args, said, command):
+    result = invoke(*args)
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith("error: ") and said in lines[0]  # ganzoo's own prefix, not a boxed "Error" panel
+    assert lines[1:] == [f"Try '{command} -h' for help."]
+    assert "╭" not in result.output and "Error" not in result.output
+
+
+def test_usage_errors_and_ganzoos_own_errors_share_the_prefix():
+    usage, own = invoke("train", "mlp-gan", "--bogus"), invoke("info", "nosuchmodel")
+    assert usage.output.split(":", 1)[0] == own.output.split(":", 1)[0] == "error"
+
+
+def test_pictures_decoded_into_the_old_location_are_listed_and_cleared(tmp_path):
+    old = ganzoo.io.paths.cache_dir() / "image-folder" / ("b" * 32 + ".safetensors")  # where ganzoo 0.1 put them
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"x" * 700)
+    listed = invoke("cache")
+    assert re.search(r"^old-image-folder\s+700 bytes\s+1 entry\s", listed.stdout, re.MULTILINE), listed.stdout
+    result = invoke("cache", "clear", "old-image-folder")
+    assert result.exit_code == 0, result.output
+    assert not old.exists()

@@ -50,6 +50,8 @@ def register(app: typer.Typer) -> None:
         rows = []
         for kind in CACHE_KINDS:
             folder, found = scan_cache(kind)
+            if kind.legacy and not found:
+                continue  # an older ganzoo's cache is listed only while it holds something
             rows.append({
                 "kind": kind.name, "what": kind.what, "folder": str(folder), "setting": kind.setting,
                 "count": len(found), "size": sum(entry.size for entry in found),
@@ -63,13 +65,15 @@ def register(app: typer.Typer) -> None:
         counts = [_count(row["count"]) for row in rows]
         width = max(len(size) for size in sizes)
         count_width = max(len(count) for count in counts)
+        name_width = max(len("total"), *(len(row["kind"]) for row in rows))
         for row, size, count in zip(rows, sizes, counts, strict=True):
-            typer.echo(f"{row['kind']:<8} {size:>{width}}  {count:<{count_width}}  {row['folder']}  ({row['what']})")
+            typer.echo(f"{row['kind']:<{name_width}} {size:>{width}}  {count:<{count_width}}  {row['folder']}  "
+                       f"({row['what']})")
             if entries:
                 for entry in row["entries"]:
                     typer.echo(f"    {describe_size(entry['size']):>{width}}  {entry['path']}")
         total = sum(row["size"] for row in rows)
-        typer.echo(f"{'total':<8} {describe_size(total):>{width}}")
+        typer.echo(f"{'total':<{name_width}} {describe_size(total):>{width}}")
         typer.echo("Clear one with 'ganzoo cache clear KIND' (KIND: "
                    + ", ".join(row["kind"] for row in rows) + "), all with 'ganzoo cache clear --all'; "
                    "each is made again when it is needed.")

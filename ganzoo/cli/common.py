@@ -17,7 +17,7 @@ from ..errors import GanzooError
 
 __all__ = [
     "PlainCommand", "PlainGroup", "complete_model", "error", "is_terminal", "plain_help", "plain_text", "reflow",
-    "stderr_console", "stdout_console", "user_errors",
+    "stderr_console", "stdout_console", "usage_error", "user_errors",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -136,8 +136,20 @@ def _unset(cls: Any, default: type) -> bool:
     return value is None or value is default
 
 
+def usage_error(failure: typer.TyperException) -> NoReturn:
+    """A usage error (unknown option, missing argument, a value of the wrong type) in the style of every other
+    error: ``error: ...`` and how to get help, on stderr, exit status 2 (Typer would draw a boxed "Error" panel,
+    another style for the same kind of message)."""
+    context = getattr(failure, "ctx", None)
+    hint = None
+    if context is not None and context.help_option_names:
+        hint = f"Try '{context.command_path} {context.help_option_names[0]}' for help."
+    error(failure.format_message(), hint, code=failure.exit_code)
+
+
 class _PlainHelp:
-    """What ganzoo's commands and groups share (:func:`plain_help`): plain help text, flags without a type."""
+    """What ganzoo's commands and groups share (:func:`plain_help`): plain help text, flags without a type,
+    and usage errors said as every error is (:func:`usage_error`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -148,6 +160,24 @@ class _PlainHelp:
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _without_flag_types(super().get_params(ctx))  # type: ignore[misc]
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)  # type: ignore[misc]
+        except typer.TyperException as failure:
+            _said_as_usage_error(failure)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)  # type: ignore[misc]
+        except typer.TyperException as failure:
+            _said_as_usage_error(failure)
+
+
+def _said_as_usage_error(failure: typer.TyperException) -> NoReturn:
+    if type(failure).__name__ == "NoArgsIsHelpError":  # not an error: the framework shows the help for it
+        raise failure
+    usage_error(failure)
 
 
 class PlainCommand(_PlainHelp, TyperCommand):

@@ -70,6 +70,10 @@ def _in_weights_cache(name: str) -> Callable[[], Path]:
     return folder
 
 
+OLD_DATA_FOLDERS = ("image-folder", "celeba")
+"""Where ganzoo 0.1 kept decoded pictures: sub-folders of the weights cache, before the data cache existed."""
+
+
 @dataclass(frozen=True)
 class CacheKind:
     """One kind of cached file: its name (``ganzoo cache clear NAME``), what it is, its folder, and which
@@ -87,6 +91,8 @@ class CacheKind:
     depth: int = 1
     setting: str = ""
     """Where the user moves it (an environment variable), for the listing."""
+    legacy: bool = False
+    """Left behind by an older ganzoo: listed only while it holds something."""
 
 
 CACHE_KINDS: tuple[CacheKind, ...] = (
@@ -98,6 +104,10 @@ CACHE_KINDS: tuple[CacheKind, ...] = (
               _safetensors_file, setting="in GANZOO_CACHE_DIR"),
     CacheKind("data", "data sets decoded once: an image folder's pictures as one tensor", data_cache_dir,
               _safetensors_file, depth=2, setting="GANZOO_DATA_CACHE_DIR"),
+    *(CacheKind(f"old-{data}", f"{data} pictures decoded by ganzoo 0.1 into the weights cache; nothing reads "
+                "them now (the data cache replaced them): clear them", _in_weights_cache(data), _safetensors_file,
+                setting="in GANZOO_CACHE_DIR", legacy=True)
+      for data in OLD_DATA_FOLDERS),
 )
 """Every cache ganzoo keeps, in the order ``ganzoo cache`` lists them."""
 
