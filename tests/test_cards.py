@@ -295,3 +295,16 @@ def test_evaluating_again_replaces_the_model_index_values_instead_of_adding_copi
     text = update_card_metrics(text, {"fid": 3.0}, "second")
     metrics = parse_front_matter(text)["model-index"][0]["results"][0]["metrics"]
     assert sorted((m["type"], m["value"]) for m in metrics) == [("fid", 3.0), ("recall", 0.5)]
+
+
+@pytest.mark.parametrize(
+    ("licence", "identifier"),
+    [("CC0-1.0", "cc0-1.0"), ("cc0-1.0", "cc0-1.0"), ("CC BY 4.0", "cc-by-4.0"), ("CC BY-SA 3.0", "cc-by-sa-3.0"),
+     ("cc by-sa 4.0", "cc-by-sa-4.0"), ("MIT License", "mit"), ("Apache License 2.0", "apache-2.0"),
+     ("GPL-3.0-only", "gpl-3.0"), ("BSD-3-Clause", "bsd-3-clause"), ("CC BY-NC 4.0", "cc-by-nc-4.0"),
+     ("generated", "apache-2.0"), ("UTKFace: non-commercial research only", "other"), ("unknown", "other")],
+)
+def test_a_data_licence_becomes_the_hubs_identifier_whatever_its_case(licence, identifier):
+    from ganzoo.cards.card import license_id
+
+    assert license_id(licence) == identifier

@@ -135,7 +135,7 @@ def test_commands_that_list_do_not_import_torch():
         ("mnist", "dataset", ["CC BY-SA 3.0", "1, 28, 28", "train, test", "dcgan-mnist"]),
         ("mnist-classifier", "extractor", ["ganzoo_plugins.extractors.mnist_classifier:build", "classifier"]),
         # the weights' digest as the registry records it (test_zoo checks the record against the file)
-        ("dcgan-mnist.mnist", "model", [ganzoo.get_model_spec("dcgan-mnist").weights[0].sha256[:16], "Radford"]),
+        ("dcgan-mnist.mnist", "weights", [ganzoo.get_model_spec("dcgan-mnist").weights[0].sha256[:16], "Radford"]),
     ],
 )
 def test_info_shows_any_kind_of_record(name, record, facts):
@@ -144,7 +144,7 @@ def test_info_shows_any_kind_of_record(name, record, facts):
     for fact in facts:
         assert fact in result.output, fact
     info = json.loads(invoke("info", name, "--json").output)
-    assert info["record"] == record and info["name"] == name.split(".")[0]
+    assert info["record"] == record and info["name"] == name  # a weights name (model.tag) is its own record
 
 
 def test_info_suggests_names_of_every_kind():

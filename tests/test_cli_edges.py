@@ -383,3 +383,20 @@ def test_pictures_decoded_into_the_old_location_are_listed_and_cleared(tmp_path)
     result = invoke("cache", "clear", "old-image-folder")
     assert result.exit_code == 0, result.output
     assert not old.exists()
+
+
+def test_info_of_a_weights_name_shows_that_entry_not_the_whole_model():
+    entry, model = invoke("info", "dcgan-mnist.mnist"), invoke("info", "dcgan-mnist")
+    assert entry.exit_code == 0 and model.exit_code == 0, entry.output
+    assert entry.output != model.output
+    first = entry.output.splitlines()[0]
+    assert first == "dcgan-mnist.mnist: pretrained weights of dcgan-mnist, the model's default"
+    for field in ("file:", "sha256:", "metrics: fid=", "trained: ganzoo train dcgan-mnist", "card:"):
+        assert field in entry.output, field
+    assert "architecture" not in entry.output.split("model:")[0]  # the model's own fields are one command away
+    import json
+
+    described = json.loads(invoke("info", "dcgan-mnist.mnist", "--json").stdout)
+    assert described["model"] == "dcgan-mnist" and described["tag"] == "mnist" and described["sha256"]
+    unknown = invoke("info", "dcgan-mnist.nosuch")
+    assert unknown.exit_code == 1 and "dcgan-mnist.mnist" in unknown.output

@@ -207,20 +207,36 @@ def _print_plain(info: dict[str, Any]) -> None:
     for weights in info["weights"]:
         default = " (default)" if weights["tag"] == info["default_weights"] else ""
         echo(f"  weights {info['name']}.{weights['tag']}{default}:")
-        data = f"{weights['data']} ({weights['dataset']})" if weights.get("data") else weights["dataset"]
-        echo(f"    dataset: {data}   license: {weights['license']}")
-        echo(f"    sha256:  {weights['sha256']}")
-        if weights["num_params"]:
-            echo(f"    params:  {weights['num_params']:,}")
-        if weights["metrics"]:
-            echo("    metrics: " + ", ".join(f"{k}={v}" for k, v in weights["metrics"].items()))
-        if weights["recipe"]:  # one command a line (a resumed run's recipe has several), each under the first
-            echo("    trained: " + "\n             ".join(weights["recipe"].splitlines()))
-        for key in ("seed", "steps", "train_time", "hardware", "storage"):
-            if key in weights:
-                echo(f"    {key}: {weights[key]}")
-        if weights["card"]:
-            echo(f"    card:    {weights['card']}")
+        _print_weights(weights, "    ")
+
+
+def _print_weights(weights: dict[str, Any], indent: str) -> None:
+    """One weights entry: where the file is, its hash and size, what it scored, how it was trained, its card."""
+    echo = typer.echo
+    data = f"{weights['data']} ({weights['dataset']})" if weights.get("data") else weights["dataset"]
+    echo(f"{indent}dataset: {data}   license: {weights['license']}")
+    for key in ("file", "url"):
+        if weights.get(key):
+            echo(f"{indent}{key + ':':<9}{weights[key]}")
+    echo(f"{indent}sha256:  {weights['sha256']}")
+    if weights["num_params"]:
+        echo(f"{indent}params:  {weights['num_params']:,}")
+    if weights["metrics"]:
+        echo(f"{indent}metrics: " + ", ".join(f"{k}={v}" for k, v in weights["metrics"].items()))
+    if weights["recipe"]:  # one command a line (a resumed run's recipe has several), each under the first
+        echo(f"{indent}trained: " + f"\n{indent}         ".join(weights["recipe"].splitlines()))
+    for key in ("seed", "steps", "train_time", "hardware", "storage"):
+        if key in weights:
+            echo(f"{indent}{key}: {weights[key]}")
+    if weights["card"]:
+        echo(f"{indent}card:    {weights['card']}")
+
+
+def weights_info(spec: ModelSpec, tag: str) -> dict[str, Any]:
+    """``ganzoo info NAME.TAG``: the weights entry itself, with the model it belongs to."""
+    weights = spec.get_weights(tag)
+    return {"record": "weights", "name": f"{spec.name}.{weights.tag}", "model": spec.name, "summary": spec.summary,
+            "default": weights.tag == spec.default_weights, **_weights_info(weights)}
 
 
 def _print_record(info: dict[str, Any]) -> None:
@@ -273,6 +289,18 @@ def register(app: typer.Typer) -> None:
         if len(found) > 1:
             raise ConfigError(f"{name!r} is {kinds}; choose one with --kind ({' or '.join(k for k, _ in found)})")
         record_kind, spec = found[0]
+        _, tag = split_weights_name(name)
+        if record_kind == "model" and tag is not None and get_registry().models.find(name) is None:
+            described = weights_info(spec, tag)  # NAME.TAG is the weights entry, not the whole model again
+            if as_json:
+                typer.echo(json.dumps(described, indent=2))
+                return
+            default = ", the model's default" if described["default"] else ""
+            typer.echo(f"{described['name']}: pretrained weights of {described['model']}{default}")
+            _print_weights(described, "  ")
+            typer.echo(f"  model:   {described['model']}: {described['summary']}")
+            typer.echo(f"           'ganzoo info {described['model']}' shows its architecture, options and weights")
+            return
         clash = get_registry().table_of(spec).clash_line(spec.name)
         if clash:  # stdout stays the record; the other plugins' records of the name are one line on stderr
             from .common import stderr_console
