@@ -22,7 +22,7 @@ import pytest
 from helpers import run_ganzoo
 
 import ganzoo
-from ganzoo import hookspecs
+from ganzoo.registry import hookspecs
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "CONTRIBUTING.md"
@@ -238,3 +238,34 @@ def test_the_field_reference_covers_every_record_ganzoo_exports():
     assert all(dataclasses.is_dataclass(getattr(ganzoo, name)) for name in exported)
     shown = {record.__name__ for record in spec_table_tool().RECORDS}
     assert exported == shown, "add the record to RECORDS in tools/spec_table.py"
+
+
+def test_the_weights_snippet_keeps_the_moving_average(tmp_path, monkeypatch):
+    """The guide's snippet, run on an export trained with the EMA: the file it writes holds the average as the
+    average (``generator_ema.*``), and an ``ema=`` that contradicts what ganzoo.load gave is refused."""
+    import torch
+
+    from ganzoo.cards.folder import write_generator_weights
+    from ganzoo.errors import ConfigError
+    from ganzoo.training import TrainConfig, train
+
+    blocks = re.findall(r"```python\n(.*?)```", GUIDE.read_text(encoding="utf-8"), re.S)
+    (snippet,) = [block for block in blocks if "write_generator_weights(" in block and "ganzoo.load(" in block]
+    result = train(TrainConfig("mlp-gan", dataset="ring-8", steps=4, batch_size=16, ema=100.0, quiet=True,
+                               device="cpu", out=tmp_path / "runs" / "moons"))
+    assert result.export_dir == tmp_path / "runs" / "moons" / "export"
+    (tmp_path / "ganzoo_foo" / "weights").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    exec(snippet.replace('"foo-mlp"', '"mlp-gan"'), {})  # the plugin's model name is the tutorial's; mlp-gan here
+    written = tmp_path / "ganzoo_foo" / "weights" / "foo-mlp-moons.safetensors"
+    average, loaded = ganzoo.load(str(written)), ganzoo.load("runs/moons/export")
+    assert loaded.ema and average.ema  # stored as the average, so it loads as one
+    for name, value in loaded.generator.state_dict().items():
+        assert torch.equal(value, average.generator.state_dict()[name]), name
+    with pytest.raises(ConfigError, match=r"ema=False, but ganzoo.load gave this generator as its moving average"):
+        write_generator_weights(tmp_path / "wrong.safetensors", loaded.generator, model="mlp-gan",
+                                config=loaded.config, ema=False)
+    trained = ganzoo.load("runs/moons/export", ema=False)
+    write_generator_weights(tmp_path / "trained.safetensors", trained.generator, model="mlp-gan",
+                            config=trained.config)  # left out: it follows what ganzoo.load gave
+    assert not ganzoo.load(str(tmp_path / "trained.safetensors")).ema

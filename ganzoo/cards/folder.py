@@ -48,6 +48,7 @@ __all__ = [
     "EXPORT_FILES",
     "EXPORT_FORMAT",
     "EXPORT_FORMAT_VERSION",
+    "MOVING_AVERAGE_MARK",
     "PROGRESS_NAME",
     "SAMPLES_NAME",
     "WEIGHTS_NAME",
@@ -64,6 +65,11 @@ __all__ = [
     "write_export",
     "write_generator_weights",
 ]
+
+MOVING_AVERAGE_MARK = "ganzoo_moving_average"
+"""The attribute ``ganzoo.load`` sets on the generator it returns: True when its weights are the moving
+average, False when they are the trained ones. :func:`write_generator_weights` reads it, so a generator
+written back to a file keeps what it is."""
 
 EXPORT_FORMAT = "ganzoo-export"
 EXPORT_FORMAT_VERSION = 1
@@ -408,13 +414,24 @@ def write_generator_weights(
     config: Mapping[str, Any],
     dtype: torch.dtype | None = None,
     metadata: Mapping[str, Any] | None = None,
-    ema: bool = False,
+    ema: bool | None = None,
 ) -> Path:
     """Write a generator-only weights file (the zoo's shipped format; ``dtype`` float16 halves it).
 
     ``ema=True`` says that ``generator`` is a moving average: its tensors are named ``generator_ema.*``.
+    Left out, it is what ``ganzoo.load`` marked the module as (:data:`MOVING_AVERAGE_MARK`: the average of
+    an export trained with ``--ema``, the default for images), else False; given against that mark, it is
+    refused, because a moving average stored as trained weights (or the reverse) misdescribes the file.
     """
     import torch
+
+    marked = getattr(generator, MOVING_AVERAGE_MARK, None)
+    if ema is None:
+        ema = bool(marked)
+    elif marked is not None and bool(marked) != bool(ema):
+        what = "its moving average" if marked else "its trained weights"
+        raise ConfigError(f"write_generator_weights: ema={ema}, but ganzoo.load gave this generator as {what}; "
+                          f"pass ema={bool(marked)} (the loaded model's .ema) or leave ema out")
 
     tensors = _tensors("generator_ema" if ema else "generator", generator, dtype or torch.float32)
     extra = dict(metadata or {})

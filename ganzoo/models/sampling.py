@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..cards.folder import MOVING_AVERAGE_MARK
 from ..errors import CardError, ConfigError
 from ..io.memory import require_memory
 from ..ranges import SEED, TRUNCATION, NumberRange
@@ -352,6 +353,7 @@ class PretrainedGenerator(Sampler):
         card_file: Path | None = None,
     ):
         super().__init__(generator.eval(), spec=spec, config=config, name=name)
+        setattr(generator, MOVING_AVERAGE_MARK, bool(ema))  # so the module alone still says what it holds
         self.ema = ema
         """True when the weights are the generator's moving average (``ganzoo train --ema``)."""
         self.weights = weights
