@@ -59,7 +59,8 @@ def test_eval_json_and_conditional_accuracy(trained):
     assert result.exit_code == 0, result.output
     document = json.loads(result.output)
     metrics = document["metrics"]
-    assert {"fid", "kid_mean", "kid_std", "precision", "recall", "classes_covered"} <= metrics.keys()
+    assert {"fid", "kid_mean", "precision", "recall", "classes_covered"} <= metrics.keys()
+    assert "kid_std" not in metrics and "not reported" in document["protocol"]["kid"]["std"]  # N vs N: no spread
     assert 0.0 <= metrics["conditional_accuracy"] <= 1.0
     assert document["protocol"]["reference_split"] == "test" and document["protocol"]["seed"] == 1
 

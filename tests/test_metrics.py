@@ -223,3 +223,12 @@ def test_balanced_labels_are_balanced_and_seeded():
     assert int(counts.max() - counts.min()) <= 1 and int(counts.sum()) == 103
     assert torch.equal(labels, balanced_labels(103, 10, seed=0))
     assert not torch.equal(labels, balanced_labels(103, 10, seed=1))
+
+
+def test_kid_has_no_spread_when_every_subset_is_the_whole_of_both_sets():
+    x = torch.randn(40, 4, generator=torch.Generator().manual_seed(0))
+    y = torch.randn(40, 4, generator=torch.Generator().manual_seed(1)) + 0.5
+    mean, std = kid(x, y, subset_size=1000, subsets=10)  # 40 <= 1000: each subset is all 40 of each set
+    assert math.isnan(std) and mean == pytest.approx(kid(x, y, subset_size=40, subsets=1)[0], rel=1e-12)
+    assert kid(x, y, subset_size=20, subsets=10)[1] > 1e-6  # smaller subsets do spread
+    assert kid(x[:30], y, subset_size=1000, subsets=10)[1] > 1e-6  # the larger set's subsets still differ

@@ -9,9 +9,11 @@ torch-fidelity / clean-fid.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-__all__ = ["effective_subset_size", "kid", "mmd2_unbiased", "polynomial_kernel"]
+__all__ = ["effective_subset_size", "kid", "mmd2_unbiased", "polynomial_kernel", "spread_is_defined"]
 
 
 def polynomial_kernel(x: torch.Tensor, y: torch.Tensor, degree: int = 3, coef0: float = 1.0) -> torch.Tensor:
@@ -54,17 +56,26 @@ def kid(
     y = features2.detach().to("cpu", torch.float64)
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
         raise ValueError(f"features must be (N, D) with equal D, got {tuple(x.shape)} and {tuple(y.shape)}")
-    size = min(subset_size, len(x), len(y))
+    size = effective_subset_size(len(x), len(y), subset_size)
     generator = torch.Generator().manual_seed(seed)
     values = torch.empty(subsets, dtype=torch.float64)
     for i in range(subsets):
         pick_x = torch.randperm(len(x), generator=generator)[:size]
         pick_y = torch.randperm(len(y), generator=generator)[:size]
         values[i] = mmd2_unbiased(x[pick_x], y[pick_y], degree, coef0)
-    std = float(values.std()) if subsets > 1 else 0.0
+    std = float(values.std()) if spread_is_defined(len(x), len(y), subset_size, subsets) else math.nan
     return float(values.mean()), std
 
 
 def effective_subset_size(n1: int, n2: int, subset_size: int = 1000) -> int:
     """The subset size :func:`kid` actually uses for sets of ``n1`` and ``n2`` samples."""
     return min(subset_size, n1, n2)
+
+
+def spread_is_defined(n1: int, n2: int, subset_size: int = 1000, subsets: int = 100) -> bool:
+    """Whether KID's standard deviation over subsets means anything: not with one subset, and not when
+    every subset is the whole of both sets (``n`` at most the subset size: ``eval -n 1000``), where all
+    subsets are the same pair and the spread is rounding (3e-16). :func:`kid` gives NaN then, and the
+    evaluation leaves ``kid_std`` out and says why."""
+    size = effective_subset_size(n1, n2, subset_size)
+    return subsets > 1 and (size < n1 or size < n2)

@@ -18,7 +18,7 @@ from ganzoo._version import __version__
 from ganzoo.errors import ConfigError
 from ganzoo.ranges import SEED
 
-from .kid import effective_subset_size
+from .kid import effective_subset_size, spread_is_defined
 
 __all__ = [
     "KID_SUBSETS",
@@ -160,7 +160,8 @@ class EvalResult:
                 f"{p['generated_count']} {p['generated']} vs {p['real_count']} real {p['dataset']} "
                 f"'{p['reference_split']}' samples; {features}",
                 f"FID: float64 mean/covariance; KID: unbiased MMD^2, kernel {p['kid']['kernel']}, "
-                f"{p['kid']['subsets']} subsets of {p['kid']['subset_size']}; precision/recall: "
+                f"{p['kid']['subsets']} subsets of {p['kid']['subset_size']}"
+                + (f" (std {p['kid']['std']})" if p["kid"].get("std") else "") + "; precision/recall: "
                 f"k-NN manifolds, k={p['precision_recall']['k']}; seed {p['seed']}.",
             ]
         if p.get("extractor_note"):
@@ -239,6 +240,9 @@ def protocol_record(
             "subset_size": effective_subset_size(generated_count, len(real), protocol.kid_subset_size),
             "subsets": protocol.kid_subsets,
         }
+        if not spread_is_defined(generated_count, len(real), protocol.kid_subset_size, protocol.kid_subsets):
+            record["kid"]["std"] = ("not reported: every subset is the whole of both sets (n at most the subset "
+                                    "size), so they do not spread; evaluate more samples for one")
         record["precision_recall"] = {"method": "Kynkaanniemi et al. 2019 k-NN manifolds", "k": protocol.pr_k}
     record.update(extra)
     return record

@@ -7,6 +7,7 @@ extractor, KID's and precision/recall's constants, the record) happens here once
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -66,7 +67,9 @@ def _feature_scores(
         other.features, real.features, subset_size=protocol.kid_subset_size, subsets=protocol.kid_subsets,
         seed=protocol.seed,
     )
-    metrics["kid_mean"], metrics["kid_std"] = kid_mean, kid_std
+    metrics["kid_mean"] = kid_mean
+    if math.isfinite(kid_std):  # NaN: every subset was the whole set, so there is no spread (the protocol says so)
+        metrics["kid_std"] = kid_std
     pr_device = device if str(device).startswith("cuda") else "cpu"
     metrics["precision"], metrics["recall"] = precision_recall(
         real.features.to(pr_device), other.features.to(pr_device), k=protocol.pr_k
