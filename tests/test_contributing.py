@@ -269,3 +269,26 @@ def test_the_weights_snippet_keeps_the_moving_average(tmp_path, monkeypatch):
     write_generator_weights(tmp_path / "trained.safetensors", trained.generator, model="mlp-gan",
                             config=trained.config)  # left out: it follows what ganzoo.load gave
     assert not ganzoo.load(str(tmp_path / "trained.safetensors")).ema
+
+
+def test_help_on_the_hook_specifications_lists_every_hook():
+    import pydoc
+
+    from ganzoo.registry import hookspecs as specs
+
+    text = pydoc.render_doc(specs, renderer=pydoc.plaintext)
+    hooks = [name for name in dir(specs) if name.startswith("register_")]
+    assert len(hooks) >= 6
+    for hook in hooks:
+        assert f"{hook}(" in text, hook
+
+
+def test_the_plugin_dev_extra_installs_what_ganzoo_testing_needs():
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python < 3.11: the test extra installs tomli
+        import tomli as tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    assert any(requirement.startswith("pytest") for requirement in extras["plugin-dev"])
+    assert 'pip install "ganzoo[plugin-dev]"' in GUIDE.read_text(encoding="utf-8")

@@ -15,7 +15,16 @@ from typing import Any
 
 import pluggy
 
-__all__ = ["hookimpl", "hookspec"]
+__all__ = [  # the hooks too, so that help(ganzoo.registry.hookspecs) lists them with their documentation
+    "hookimpl",
+    "hookspec",
+    "register_callbacks",
+    "register_commands",
+    "register_datasets",
+    "register_feature_extractors",
+    "register_losses",
+    "register_models",
+]
 
 hookspec = pluggy.HookspecMarker("ganzoo")
 hookimpl = pluggy.HookimplMarker("ganzoo")
