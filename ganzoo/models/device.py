@@ -74,14 +74,16 @@ class CpuBf16:
     capability: str
     """``torch.backends.cpu.get_cpu_capability()``: the vector code ATen runs (``DEFAULT``, ``AVX2``, ``AVX512``...)."""
     native: bool | None
-    """True with AVX-512 BF16 or AMX; False on an x86 CPU without either; None where torch cannot tell
-    (another architecture, whose bf16 instructions torch does not report, or a torch without these checks)."""
+    """True with AVX-512 BF16 or AMX and torch running its AVX-512 code; False on an x86 CPU without either, or
+    where torch runs its AVX2 code (``ATEN_CPU_CAPABILITY``, a VM that hides AVX-512), whose kernels have no
+    bf16 instructions; None where torch cannot tell (another architecture, whose bf16 instructions torch does
+    not report, or a torch without these checks)."""
 
     def describe(self) -> str:
         """The capability and, where known, the bf16 hardware, for benchmark tables and notes."""
         if self.native is None:
             return f"{self.capability}, bf16 support unknown"
-        return f"{self.capability}, {'native bf16 (AVX-512 BF16 or AMX)' if self.native else 'no AVX-512 BF16 or AMX'}"
+        return f"{self.capability}, {'native bf16 (AVX-512 BF16 or AMX)' if self.native else 'bf16 emulated'}"
 
 
 def cpu_bf16() -> CpuBf16:
@@ -92,7 +94,8 @@ def cpu_bf16() -> CpuBf16:
     checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
     if platform.machine().lower() not in _X86 or any(check is None for check in checks):
         return CpuBf16(capability, None)
-    return CpuBf16(capability, any(bool(check()) for check in checks))  # type: ignore[misc]
+    hardware = any(bool(check()) for check in checks)  # type: ignore[misc]
+    return CpuBf16(capability, hardware and capability.upper().startswith("AVX512"))
 
 
 @dataclass(frozen=True)
@@ -150,9 +153,9 @@ def resolve_precision(name: str, device: torch.device) -> Precision:
             raise ConfigError(f"--precision bf16 is not supported on {device.type}; use fp32")
         if device.type == "cpu" and (cpu := cpu_bf16()).native is False:
             note = (
-                f"--precision bf16: this CPU has no native bf16 (torch reports {cpu.capability}, without "
-                "AVX-512 BF16 or AMX), so bf16 is emulated and slower than fp32 here; use --precision fp32, "
-                f"or a CPU with native bf16 ({NATIVE_BF16_CPUS})"
+                f"--precision bf16 is emulated on this CPU (torch reports {cpu.capability}; native bf16 needs "
+                "AVX512 with AVX-512 BF16 or AMX), so it is slower than fp32 here; use --precision fp32, or a CPU "
+                f"with native bf16 ({NATIVE_BF16_CPUS})"
             )
             return Precision(name, device.type, note)
     return Precision(name, device.type)
