@@ -277,7 +277,8 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
     TrainOption(
         "precision", "str", default="fp32", config="precision", help="``fp32``, ``bf16`` or ``fp16``.",
         cli=(Cli(("--precision",), str, "fp32", panel=PANEL_LENGTH,
-                 help="fp32, bf16 (CPU or recent GPU) or fp16 (CUDA)."),),
+                 help="fp32, bf16 (a recent GPU, or a CPU with AVX-512 BF16 or AMX: other CPUs emulate it, "
+                      "slower than fp32) or fp16 (CUDA)."),),
         card=row("precision", "precision"), command=always("--precision"),
     ),
     TrainOption(

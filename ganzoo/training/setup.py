@@ -198,6 +198,8 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
         opened.notes.append(f"--threads {threads} ({why})")
     device = group.device
     precision = resolve_precision(request.precision, device)
+    if precision.note is not None:
+        opened.notes.append(precision.note)
     if request.compile:  # what cannot compile here is refused before the data are loaded
         check_compile(request.compile_mode, device)
     # a CPU step reallocates the same tensors every time: keep them in the heap (see allocator.py)
