@@ -35,6 +35,15 @@ def register_feature_extractors(register):
     )
     register(
         ganzoo.ExtractorSpec(
+            name="faces-simclr",
+            summary="Small CNN trained by ganzoo on UTKFace faces without labels (SimCLR); 256-d features of "
+            "64x64 RGB: face-feature distances, not comparable with Inception FID.",
+            builder="ganzoo_plugins.extractors.faces_simclr:build",
+            datasets=(),
+        )
+    )
+    register(
+        ganzoo.ExtractorSpec(
             name="random-conv",
             summary="Fixed-seed random conv net (1024-d, any image size resized to 64): random-feature "
             "distances, not comparable with Inception FID.",
