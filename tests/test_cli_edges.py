@@ -391,8 +391,11 @@ def test_info_of_a_weights_name_shows_that_entry_not_the_whole_model():
     assert entry.output != model.output
     first = entry.output.splitlines()[0]
     assert first == "dcgan-mnist.mnist: pretrained weights of dcgan-mnist, the model's default"
-    for field in ("file:", "sha256:", "metrics: fid=", "trained: ganzoo train dcgan-mnist", "card:"):
+    for field in ("file:", "sha256:", "metrics (mnist-classifier): fid=", "trained: ganzoo train dcgan-mnist", "card:"):
         assert field in entry.output, field
+    # numbers of another feature space get a line of their own, never the first line's
+    faces = invoke("info", "dcgan-faces.utkface").output
+    assert "metrics (random-conv): fid=0.5423" in faces and "metrics (faces-simclr): fid=" in faces
     assert "architecture" not in entry.output.split("model:")[0]  # the model's own fields are one command away
     import json
 

@@ -55,12 +55,16 @@ def table(floors: dict[str, dict[str, Any]] | None = None) -> str:
         spec = ganzoo.get_model_spec(name)
         for weights in spec.weights:
             training = f"{weights.extra.get('steps')} steps, {weights.extra.get('train_time')}"
-            cells = [_cell(weights.metrics.get(key)) for key, _ in COLUMNS]
             card = f"[`{name}.{weights.tag}`](model_cards/{weights.card})"
-            features = _features(_extractor(weights), weights.extra.get("eval_protocol"))
-            groups.setdefault(features, []).append(
-                "| " + " | ".join([card, weights.dataset, training, *cells, _extractor(weights)]) + " |"
-            )
+            # the record's own space first, then each space it was rescored in (tools/rescore_weights.py)
+            spaces = [(_extractor(weights), weights.metrics, weights.extra.get("eval_protocol")),
+                      *((str(extractor), metrics, None)
+                        for extractor, metrics in dict(weights.extra.get("metrics_by_extractor") or {}).items())]
+            for extractor, metrics, protocol in spaces:
+                cells = [_cell(metrics.get(key)) for key, _ in COLUMNS]
+                groups.setdefault(_features(extractor, protocol), []).append(
+                    "| " + " | ".join([card, weights.dataset, training, *cells, extractor]) + " |"
+                )
     for dataset, floor in (floors or {}).items():
         metrics = floor["metrics"]
         cells = [_cell(metrics.get(key)) for key, _ in COLUMNS]

@@ -221,8 +221,12 @@ def _print_weights(weights: dict[str, Any], indent: str) -> None:
     echo(f"{indent}sha256:  {weights['sha256']}")
     if weights["num_params"]:
         echo(f"{indent}params:  {weights['num_params']:,}")
-    if weights["metrics"]:
-        echo(f"{indent}metrics: " + ", ".join(f"{k}={v}" for k, v in weights["metrics"].items()))
+    # one line per feature space: numbers measured with different extractors are never on one line
+    spaces = [(weights.get("extractor"), weights["metrics"]), *dict(weights.get("metrics_by_extractor") or {}).items()]
+    for extractor, metrics in spaces:
+        if metrics:
+            space = f" ({extractor})" if extractor else ""
+            echo(f"{indent}metrics{space}: " + ", ".join(f"{k}={v}" for k, v in metrics.items()))
     if weights["recipe"]:  # one command a line (a resumed run's recipe has several), each under the first
         echo(f"{indent}trained: " + f"\n{indent}         ".join(weights["recipe"].splitlines()))
     for key in ("seed", "steps", "train_time", "hardware", "storage"):
