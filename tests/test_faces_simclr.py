@@ -119,7 +119,8 @@ def test_the_bench_runs_end_to_end_on_tiny_fake_faces(tmp_path, capsys):
     for row in numbers["seeds_fid"].values():
         assert len(row["fid"]) == 2 and row["std"] >= 0 and row["mean"] == pytest.approx(sum(row["fid"]) / 2)
     assert set(numbers["baselines_fid"]) == {
-        "floor (real faces)", "real blurred to 16x16", "uniform noise", "model, truncation 1"}
+        "floor (real faces)", "real, 5% colour cast", "real blurred to 32x32", "real blurred to 16x16",
+        "uniform noise", "model, truncation 1"}
     printed = capsys.readouterr().out
     assert "| FID by seed |" in printed and "x the model)" in printed
     # the helpers the baselines use: blur keeps shape and range, and really removes detail
@@ -127,3 +128,5 @@ def test_the_bench_runs_end_to_end_on_tiny_fake_faces(tmp_path, capsys):
     soft = bench.blurred(x)
     assert soft.shape == x.shape and soft.abs().max() <= 1
     assert soft.diff(dim=-1).abs().mean() < x.diff(dim=-1).abs().mean() / 4
+    cast = bench.tinted(torch.zeros(1, 3, 2, 2))  # mid grey: red up 5%, green kept, blue down 5%
+    torch.testing.assert_close(cast[0, :, 0, 0], torch.tensor([0.05, 0.0, -0.05]))
