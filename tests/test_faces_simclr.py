@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from helpers import tiny_image_folder
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from torch.nn import functional as F
 
 from ganzoo.errors import WeightsError
@@ -102,6 +102,12 @@ def test_the_training_command_writes_a_loadable_file_with_its_record(tmp_path, c
     assert "--steps 2 --seed 0" in meta["command"] and meta["data"].startswith("10 face crops")
     with safe_open(str(out), framework="pt") as handle:  # the projection head is for training only
         assert not [key for key in handle.keys() if key.startswith("head.")]  # noqa: SIM118
+    # the seed fixes the run: the same command again gives the same tensors (the file's bytes differ only in
+    # the wall time its metadata records)
+    again = tmp_path / "again.safetensors"
+    assert main(["--data", str(folder), "--out", str(again), "--steps", "2", "--batch-size", "4"]) == 0
+    first, second = load_file(str(out)), load_file(str(again))
+    assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
     assert main(["--data", str(tmp_path / "nowhere"), "--out", str(out), "--steps", "1"]) == 1
     assert "error: " in capsys.readouterr().err
 
@@ -130,3 +136,18 @@ def test_the_bench_runs_end_to_end_on_tiny_fake_faces(tmp_path, capsys):
     assert soft.diff(dim=-1).abs().mean() < x.diff(dim=-1).abs().mean() / 4
     cast = bench.tinted(torch.zeros(1, 3, 2, 2))  # mid grey: red up 5%, green kept, blue down 5%
     torch.testing.assert_close(cast[0, :, 0, 0], torch.tensor([0.05, 0.0, -0.05]))
+
+
+def test_the_bench_scores_each_checkpoint_of_a_short_fine_tuning_run_before_the_next_replaces_it(tmp_path):
+    spec = importlib.util.spec_from_file_location("face_features", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    folder = tiny_image_folder(tmp_path, count=24, size=64)
+    report = tmp_path / "report.json"
+    code = bench.main(["--data", str(folder), "--n", "8", "--seeds", "0", "--extractors", "random-conv",
+                       "--chunks", "2", "--chunk-steps", "1", "--batch-size", "4", "--json", str(report)])
+    assert code == 0
+    checkpoints = json.loads(report.read_text())["checkpoints_fid"]
+    assert checkpoints["steps"] == [1, 2]
+    first, second = checkpoints["random-conv"]["fid"]
+    assert first != second, "both checkpoints were scored from the same (last) export"
