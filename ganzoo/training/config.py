@@ -227,7 +227,7 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
     dataset_name = config.dataset or spec.default_dataset
     if not dataset_name:
         raise ConfigError(f"{spec.name} has no default dataset; choose one with --dataset")
-    # a name the model uses means its own plugin's record first (CONTRIBUTING.md, "Names and clashes")
+    # a name the model uses means its own plugin's record first (docs/plugins/reference.md, "Names and clashes")
     dataset_spec = registry.datasets.get(dataset_name, prefer=spec.plugin)
     if not spec.trains_on(dataset_spec):
         accepted = [n for n in list_datasets() if spec.trains_on(n)] or list(spec.datasets)

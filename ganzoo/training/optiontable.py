@@ -475,7 +475,7 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
                  help="Train on N processes of this machine (one per GPU; or CPU processes) with DDP, started through "
                  "torchrun's launcher: the same as 'torchrun --standalone --nproc-per-node N -m ganzoo train ...'. "
                  "--batch-size is per process: the global batch is N times it. For several machines run torchrun "
-                 "yourself (README: 'Training on several GPUs or machines')."),),
+                 "yourself (docs/distributed.md: 'Training on several GPUs or machines')."),),
     ),
     TrainOption(
         "sync_bn", "bool", default=False,
