@@ -240,8 +240,8 @@ def zoo_page(name: str) -> str:
                 f"| model card | [{weights.card}](../../model_cards/{weights.card}) |",
                 "", "| metric | value |", "|---|---|"]
         out += [f"| {key} | {_cell(value)} |" for key, value in weights.metrics.items()]
-        out += ["", "```python", "import ganzoo", "", f'g = ganzoo.load("{entry}")', "images = g.sample(16, seed=0)",
-                "```", "", f"The model card of `{entry}`, as it ships:", "", _card_body(name, weights)]
+        out += ["", f"The model card of `{entry}`, as it ships (`ganzoo.load(\"{entry}\").card`):", "",
+                _card_body(name, weights)]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
