@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import Dom, browse
 from PIL import Image
-from test_gallery import Dom, browse
 
 ROOT = Path(__file__).resolve().parent.parent
 
