@@ -14,7 +14,7 @@ from .core import ContractError, DataRoots, one_thread, plugin_names
 from .datasets import check_dataset_load, check_dataset_missing, needs_files
 from .extractors import EXTRACTOR_ASPECTS, check_extractor_aspect
 from .losses import check_loss
-from .models import check_model_aspect, model_aspects
+from .models import check_model_aspect, checked_options, model_aspects
 
 __all__ = ["Check", "contract_checks", "contract_tests", "parametrize_plugin"]
 
@@ -30,7 +30,8 @@ class Check:
     root: str | None = None
     """Where a dataset that needs files is loaded from."""
     options: Mapping[str, Any] | None = None
-    """Builder options of a feature extractor (``{"weights": None}`` checks one whose weights are elsewhere)."""
+    """A model's options (``{"widths": "16,8"}``: the checks build and train a smaller model), or a feature
+    extractor's builder options (``{"weights": None}`` checks one whose weights are elsewhere)."""
 
     @property
     def id(self) -> str:
@@ -43,7 +44,7 @@ class Check:
     def _run(self, tmp_path: str | os.PathLike[str] | None) -> None:
         registry = get_registry()
         if self.kind == "model":
-            check_model_aspect(registry.models.get(self.name), self.aspect, tmp_path)
+            check_model_aspect(registry.models.get(self.name), self.aspect, tmp_path, self.options)
         elif self.kind == "loss":
             check_loss(self.name)
         elif self.kind == "extractor":
@@ -54,8 +55,18 @@ class Check:
             check_dataset_load(registry.datasets.get(self.name), self.root)
 
 
-def contract_checks(plugin: str | None = None, *, data_roots: DataRoots | None = None) -> list[Check]:
-    """Every check of the records ``plugin`` registered (all plugins when None), in a stable order."""
+ModelOptions = Mapping[str, Mapping[str, Any]]
+"""Options per model name: ``{"foo-gan": {"widths": "16,8"}}``."""
+
+
+def contract_checks(
+    plugin: str | None = None, *, data_roots: DataRoots | None = None, model_options: ModelOptions | None = None
+) -> list[Check]:
+    """Every check of the records ``plugin`` registered (all plugins when None), in a stable order.
+
+    ``model_options`` gives models the options their checks build and train with (``{"foo-gan": {"widths":
+    "16,8"}}``), so that the contract need not train at paper width; each is checked against the model's
+    declared ``options`` here, when the tests are collected."""
     registry = get_registry()
     plugins = plugin_names(plugin) if plugin is not None else None
     roots = {k: os.fspath(v) for k, v in (data_roots or {}).items()}
@@ -66,11 +77,18 @@ def contract_checks(plugin: str | None = None, *, data_roots: DataRoots | None =
     def mine(spec: Any) -> bool:
         return plugins is None or spec.plugin in plugins
 
+    options = dict(model_options or {})
+    strangers = sorted(name for name in options if name not in registry.models.records
+                       or not mine(registry.models.records[name]))
+    if strangers:
+        raise GanzooError(f"model_options names {', '.join(strangers)}, not a model of "
+                          f"{'any plugin' if plugin is None else repr(plugin)}")
     checks: list[Check] = []
     for name in registry.models.names():
         spec = registry.models.records[name]
         if mine(spec):
-            checks += [Check("model", name, aspect, spec.plugin) for aspect in model_aspects(spec)]
+            given = checked_options(spec, options[name]) if name in options else None
+            checks += [Check("model", name, aspect, spec.plugin, options=given) for aspect in model_aspects(spec)]
     for name in registry.losses.names():
         spec = registry.losses.records[name]
         if mine(spec):
@@ -90,18 +108,23 @@ def contract_checks(plugin: str | None = None, *, data_roots: DataRoots | None =
     return checks
 
 
-def parametrize_plugin(plugin: str | None = None, *, data_roots: DataRoots | None = None) -> Any:
+def parametrize_plugin(
+    plugin: str | None = None, *, data_roots: DataRoots | None = None, model_options: ModelOptions | None = None
+) -> Any:
     """``@parametrize_plugin("ganzoo-foo")``: parametrise a test's ``check`` argument over the plugin's checks."""
     import pytest
 
-    checks = contract_checks(plugin, data_roots=data_roots)
+    checks = contract_checks(plugin, data_roots=data_roots, model_options=model_options)
     return pytest.mark.parametrize("check", checks, ids=[c.id for c in checks])
 
 
-def contract_tests(plugin: str | None = None, *, data_roots: DataRoots | None = None) -> Callable[..., None]:
-    """A ready pytest test function: ``test_contract = ganzoo.testing.contract_tests("ganzoo-foo")``."""
+def contract_tests(
+    plugin: str | None = None, *, data_roots: DataRoots | None = None, model_options: ModelOptions | None = None
+) -> Callable[..., None]:
+    """A ready pytest test function: ``test_contract = ganzoo.testing.contract_tests("ganzoo-foo")``; see
+    :func:`contract_checks` for ``data_roots`` and ``model_options``."""
 
-    @parametrize_plugin(plugin, data_roots=data_roots)
+    @parametrize_plugin(plugin, data_roots=data_roots, model_options=model_options)
     def test_contract(check: Check, tmp_path: Path) -> None:
         check(tmp_path)
 
