@@ -304,8 +304,8 @@ def option_table(page: Path) -> str:
             continue
         for cli in option.cli:
             flags = " ".join(f"`{flag}`" for flag in cli.flags) or f"`{option.name.upper()}` (argument)"
-            if cli.metavar and cli.flags:
-                flags += f" `{cli.metavar}`"
+            if cli.metavar and cli.flags:  # N|auto as `N` or `auto`: a | would split the table's cell on GitHub
+                flags += " " + " or ".join(f"`{word}`" for word in cli.metavar.split("|"))
             default = cli.default if cli.default is not None else option.default
             shown = "required" if default is ... else "-" if default in (None, [], ()) else f"`{default}`"
             limits = option.range.describe() if option.range else ""
