@@ -146,10 +146,15 @@ def extractor_info(spec: ExtractorSpec) -> dict[str, Any]:
 
 def callback_info(spec: Any) -> dict[str, Any]:
     """What ``ganzoo info`` shows about a training callback, as a JSON-ready dict."""
+    example = next(iter(spec.options), None)
+    use = f"ganzoo train MODEL --callback {spec.name}"
+    if example is not None:
+        use += f" --callback-option {spec.name}.{example}=VALUE"
     return {
         **_identity("callback", spec),
         "builder": describe_builder(spec.builder),
-        "use": f"ganzoo train MODEL --callback {spec.name}",
+        "options": _declared(spec.options),
+        "use": use,
     }
 
 

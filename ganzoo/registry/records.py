@@ -415,11 +415,13 @@ class ExtractorSpec:
 
 @dataclass(frozen=True)
 class CallbackSpec:
-    """A training callback: ``ganzoo train ... --callback NAME`` adds one, built by calling ``builder()``.
+    """A training callback: ``ganzoo train ... --callback NAME`` adds one, built by ``builder(**options)``.
 
-    ``builder`` (a callable or ``"module:attribute"``) is called with no arguments and returns a
-    :class:`ganzoo.training.Callback`. A callback with ``state_dict()``/``load_state_dict()`` is saved in
-    the checkpoint under ``callback:NAME`` and restored on ``--resume``.
+    ``builder`` (a callable or ``"module:attribute"``) is called with the options the user gave
+    (``--callback-option NAME.KEY=VALUE``, checked against ``options``; none given: no keywords, so the
+    builder's own defaults hold) and returns a :class:`ganzoo.Callback`. A callback with
+    ``state_dict()``/``load_state_dict()`` is saved in the checkpoint under ``callback:NAME`` and restored on
+    ``--resume``.
     """
 
     name: str
@@ -427,13 +429,21 @@ class CallbackSpec:
     summary: str
     """One line for ``ganzoo list --callbacks``."""
     builder: str | Callable[..., Any]
-    """Called with no arguments; returns a :class:`ganzoo.training.Callback`."""
+    """Returns a :class:`ganzoo.Callback`, called with the chosen ``options`` as keywords."""
+    options: Mapping[str, tuple[Any, ...] | type] = field(default_factory=dict)
+    """Keywords of ``builder`` a user may set (``--callback-option NAME.every=10``), each with its type or a
+    tuple of allowed values, exactly like ``ModelSpec.options`` and ``LossSpec.options``; the builder itself
+    checks their ranges (raise ``ganzoo.ConfigError`` naming the option and the fix)."""
     plugin: str = ""
     """Set by the registry: the plugin that registered this callback."""
 
     def __post_init__(self) -> None:
         _check_name("callback", self.name)
         _check_builder("callback", self.name, "builder", self.builder)
+        _check_options("callback", self.name, self.options)
+        object.__setattr__(self, "options", _freeze(self.options))
 
-    def build(self) -> Any:
-        return call_with_accepted(self.builder, {}, owner=f"callback {self.name!r}")
+    def build(self, **options: Any) -> Any:
+        """The callback, built with ``options`` (checked ones: :func:`ganzoo.models.model_options.coerce_declared`);
+        a keyword the builder lacks is a ConfigError."""
+        return call_with_accepted(self.builder, options, owner=f"callback {self.name!r}", record=self)

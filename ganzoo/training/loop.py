@@ -31,6 +31,7 @@ from .parallel.distributed import Group, setup
 from .progress_bar import Reporter
 from .run import Run, RunPaths, equivalent_command
 from .setup import build_run
+from .window import StepMetrics
 
 __all__ = ["RunPaths", "TrainResult", "Trainer", "TrainingStopped", "equivalent_command", "train"]
 
@@ -163,9 +164,11 @@ class Trainer:
         try:
             callbacks.on_train_start(run)
             while counters.step < run.total_steps and run.outcome == "running":
-                window.add(train_step(counters.step), train_step.images)
+                row = train_step(counters.step)
+                window.add(row, train_step.images)
                 counters.step += 1
                 counters.images_seen += train_step.images
+                run.step_metrics = StepMetrics(counters.step, row)
                 callbacks.on_step_end(run)
             if run.outcome == "running":
                 run.outcome = "finished"

@@ -137,6 +137,26 @@ def _loss_options_from_cli(values: Mapping[str, Any]) -> Any:
     return parse_options(values["loss_option"], flag="--loss-option", example="d_steps=2")
 
 
+def _callback_options_from_cli(values: Mapping[str, Any]) -> Any:
+    from ..models.model_options import parse_callback_options
+
+    return parse_callback_options(values["callback_option"])
+
+
+def _callback_options(options: Mapping[str, Any] | None) -> str | None:
+    """``csv-log: every=10; other: k=v`` for the card; None, so no row, when no callback was given options."""
+    if not options:
+        return None
+    parts = [f"{name}: {text}" for name, values in options.items() if (text := _loss_options(values))]
+    return "; ".join(parts) or None
+
+
+def _callback_option_words(value: Any, settings: Mapping[str, Any]) -> list[str]:
+    """``--callback-option NAME.KEY=VALUE`` once per option of each callback."""
+    return [word for name, values in (value or {}).items() for key, option in values.items()
+            for word in ("--callback-option", f"{name}.{key}={option}")]
+
+
 def _tensorboard_from_cli(values: Mapping[str, Any]) -> Any:
     return values["tensorboard_dir"] if values["tensorboard_dir"] is not None else (values["tensorboard"] or None)
 
@@ -408,6 +428,22 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
                  help="Add a registered training callback, repeatable ('ganzoo list --callbacks'). On --resume the "
                  "run keeps its own unless given."),),
         from_cli=_tuple_or_none("callback"), command=each("--callback"),
+    ),
+    TrainOption(
+        "callback_options", "dict[str, dict[str, Any]]", default_factory=dict, resume="fixed", before={},
+        kind="dict", config="callback_options",
+        help="Options of the registered callbacks, by callback (``{'csv-log': {'every': 10}}``; on the command line "
+        "``--callback-option csv-log.every=10``), checked against each one's ``CallbackSpec.options``. A resumed run "
+        "keeps a callback's options for as long as it keeps the callback, as it keeps the model's and the loss's: "
+        "unset, the recorded ones; different ones are refused (the callback's saved state was made under them).",
+        cli=(Cli(("--callback-option",), list[str], [], param="callback_option", metavar="NAME.KEY=VALUE",
+                 panel=PANEL_RUN,
+                 help="Option of a --callback, repeatable (see 'ganzoo info NAME'), e.g. --callback-option "
+                 "csv-log.every=10. A resumed run keeps its callbacks' options."),),
+        from_cli=_callback_options_from_cli,
+        card=lambda training: [("callback options", text)]
+        if (text := _callback_options(training.get("callback_options"))) else [],
+        command=_callback_option_words,
     ),
     TrainOption(
         "init_from", "str | None", resume="inherit", config="init_from",
