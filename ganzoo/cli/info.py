@@ -50,6 +50,7 @@ def _weights_info(weights: WeightsSpec) -> dict[str, Any]:
         "num_params": weights.num_params,
         "metrics": dict(weights.metrics),
         "recipe": weights.recipe,
+        "lineage": list(weights.lineage),
         "license": weights.license,
         "file": f"{weights.package}/{weights.filename}" if weights.filename else None,
         "url": weights.url,
@@ -228,8 +229,13 @@ def _print_weights(weights: dict[str, Any], indent: str) -> None:
         echo(f"{indent}params:  {weights['num_params']:,}")
     if weights["metrics"]:
         echo(f"{indent}metrics: " + ", ".join(f"{k}={v}" for k, v in weights["metrics"].items()))
-    if weights["recipe"]:  # one command a line (a resumed run's recipe has several), each under the first
-        echo(f"{indent}trained: " + f"\n{indent}         ".join(weights["recipe"].splitlines()))
+    lineage = weights.get("lineage") or []
+    if len(lineage) > 1:  # a resumed run: every session's command, in order
+        echo(f"{indent}trained in {len(lineage)} sessions, each resuming the one before:")
+        for number, command in enumerate(lineage, 1):
+            echo(f"{indent}  {number}. {command}")
+    elif lineage:
+        echo(f"{indent}trained: {lineage[0]}")
     for key in ("seed", "steps", "train_time", "hardware", "storage"):
         if key in weights:
             echo(f"{indent}{key}: {weights[key]}")

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import GanzooError
 from ..registry.catalog import get_registry
+from .callbacks import CALLBACK_ASPECTS, check_callback_aspect
 from .core import ContractError, DataRoots, one_thread, plugin_names
 from .datasets import check_dataset_load, check_dataset_missing, needs_files
 from .extractors import EXTRACTOR_ASPECTS, check_extractor_aspect
@@ -30,7 +31,8 @@ class Check:
     root: str | None = None
     """Where a dataset that needs files is loaded from."""
     options: Mapping[str, Any] | None = None
-    """Builder options of a feature extractor (``{"weights": None}`` checks one whose weights are elsewhere)."""
+    """Builder options of a feature extractor (``{"weights": None}`` checks one whose weights are elsewhere), or
+    a callback's options (``--callback-option`` values) that its checks train with."""
 
     @property
     def id(self) -> str:
@@ -48,14 +50,22 @@ class Check:
             check_loss(self.name)
         elif self.kind == "extractor":
             check_extractor_aspect(registry.extractors.get(self.name), self.aspect, self.options)
+        elif self.kind == "callback":
+            check_callback_aspect(registry.callbacks.get(self.name), self.aspect, tmp_path, self.options)
         elif self.aspect == "missing-data":
             check_dataset_missing(registry.datasets.get(self.name))
         else:
             check_dataset_load(registry.datasets.get(self.name), self.root)
 
 
-def contract_checks(plugin: str | None = None, *, data_roots: DataRoots | None = None) -> list[Check]:
-    """Every check of the records ``plugin`` registered (all plugins when None), in a stable order."""
+def contract_checks(
+    plugin: str | None = None,
+    *,
+    data_roots: DataRoots | None = None,
+    callback_options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[Check]:
+    """Every check of the records ``plugin`` registered (all plugins when None), in a stable order;
+    ``callback_options``: the options each named callback's checks train with (``{"csv-log": {"every": 2}}``)."""
     registry = get_registry()
     plugins = plugin_names(plugin) if plugin is not None else None
     roots = {k: os.fspath(v) for k, v in (data_roots or {}).items()}
@@ -85,23 +95,42 @@ def contract_checks(plugin: str | None = None, *, data_roots: DataRoots | None =
         spec = registry.extractors.records[name]
         if mine(spec):
             checks += [Check("extractor", name, aspect, spec.plugin) for aspect in EXTRACTOR_ASPECTS]
+    given = dict(callback_options or {})
+    unknown = sorted(set(given) - set(registry.callbacks.records))
+    if unknown:
+        raise GanzooError(f"callback_options names unknown callbacks: {', '.join(unknown)}")
+    for name in registry.callbacks.names():
+        spec = registry.callbacks.records[name]
+        if mine(spec):
+            checks += [Check("callback", name, aspect, spec.plugin, options=given.get(name))
+                       for aspect in CALLBACK_ASPECTS]
     if plugin is not None and not checks:
-        raise ContractError(f"plugin {plugin!r} registers no model, loss, dataset or feature extractor")
+        raise ContractError(f"plugin {plugin!r} registers no model, loss, dataset, feature extractor or callback")
     return checks
 
 
-def parametrize_plugin(plugin: str | None = None, *, data_roots: DataRoots | None = None) -> Any:
+def parametrize_plugin(
+    plugin: str | None = None,
+    *,
+    data_roots: DataRoots | None = None,
+    callback_options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Any:
     """``@parametrize_plugin("ganzoo-foo")``: parametrise a test's ``check`` argument over the plugin's checks."""
     import pytest
 
-    checks = contract_checks(plugin, data_roots=data_roots)
+    checks = contract_checks(plugin, data_roots=data_roots, callback_options=callback_options)
     return pytest.mark.parametrize("check", checks, ids=[c.id for c in checks])
 
 
-def contract_tests(plugin: str | None = None, *, data_roots: DataRoots | None = None) -> Callable[..., None]:
+def contract_tests(
+    plugin: str | None = None,
+    *,
+    data_roots: DataRoots | None = None,
+    callback_options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Callable[..., None]:
     """A ready pytest test function: ``test_contract = ganzoo.testing.contract_tests("ganzoo-foo")``."""
 
-    @parametrize_plugin(plugin, data_roots=data_roots)
+    @parametrize_plugin(plugin, data_roots=data_roots, callback_options=callback_options)
     def test_contract(check: Check, tmp_path: Path) -> None:
         check(tmp_path)
 

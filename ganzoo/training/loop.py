@@ -25,7 +25,7 @@ from typing import Any
 
 from ..cards.folder import CARD_NAME
 from ..errors import DiskFullError, OutputError
-from .callbacks import Callback, CallbackList, builtin_callbacks
+from .callbacks import Callback, CallbackList, run_callbacks
 from .config import TrainConfig
 from .parallel.distributed import Group, setup
 from .progress_bar import Reporter
@@ -150,7 +150,7 @@ class Trainer:
         try:
             run = self.state
             with run.group.failures_explained():
-                self._train(run, CallbackList([*builtin_callbacks(), *run.callbacks]))
+                self._train(run, CallbackList(run_callbacks(run.callbacks)))
             if run.outcome == "interrupted":
                 raise TrainingStopped(run.step, run.stopped_by)
             return TrainResult.of(run)
