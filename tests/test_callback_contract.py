@@ -98,6 +98,8 @@ def test_every_callback_of_a_plugin_gets_the_three_checks(callbacks_plugin):
     ids = [c.id for c in ganzoo.testing.contract_checks(callbacks_plugin)]
     assert ids == [f"callback:{name}:{aspect}" for name in sorted(CALLBACKS) for aspect in
                    ("options", "events", "resume")]
+    registry_wide = {c.id for c in ganzoo.testing.contract_checks()}  # what tests/test_contract.py runs
+    assert set(ids) <= registry_wide and any(i.startswith("model:mlp-gan:") for i in registry_wide)
     with pytest.raises(GanzooError, match="callback_options names unknown callbacks: nope"):
         ganzoo.testing.contract_checks(callbacks_plugin, callback_options={"nope": {}})
 

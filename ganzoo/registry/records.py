@@ -463,7 +463,7 @@ class CallbackSpec:
 
     ``builder`` (a callable or ``"module:attribute"``) is called with the options the user gave
     (``--callback-option NAME.KEY=VALUE``, checked against ``options``; none given: no keywords, so the
-    builder's own defaults hold) and returns a :class:`ganzoo.Callback`. A callback with
+    builder's own defaults hold) and returns a :class:`ganzoo.training.Callback`. A callback with
     ``state_dict()``/``load_state_dict()`` is saved in the checkpoint under ``callback:NAME`` and restored on
     ``--resume``.
     """
@@ -473,7 +473,7 @@ class CallbackSpec:
     summary: str
     """One line for ``ganzoo list --callbacks``."""
     builder: str | Callable[..., Any]
-    """Returns a :class:`ganzoo.Callback`, called with the chosen ``options`` as keywords."""
+    """Returns a :class:`ganzoo.training.Callback`, called with the chosen ``options`` as keywords."""
     options: Mapping[str, tuple[Any, ...] | type] = field(default_factory=dict)
     """Keywords of ``builder`` a user may set (``--callback-option NAME.every=10``), each with its type or a
     tuple of allowed values, exactly like ``ModelSpec.options`` and ``LossSpec.options``; the builder itself
