@@ -118,6 +118,7 @@ def _check_events(spec: CallbackSpec, options: Mapping[str, Any] | None, model: 
                   out: str | os.PathLike[str] | None) -> None:
     import json
 
+    from ..cards.folder import CONFIG_NAME
     from ..training import Trainer
 
     typed = _typed(spec, options)
@@ -146,7 +147,7 @@ def _check_events(spec: CallbackSpec, options: Mapping[str, Any] | None, model: 
         if seen != expected:
             raise fail("callback", spec, f"its hooks were called as {seen}, expected {expected}: a callback must "
                        "not call its own hooks or replace the run's")
-        recorded = json.loads((result.export_dir / "config.json").read_text())["training"].get("callback_options")
+        recorded = json.loads((result.export_dir / CONFIG_NAME).read_text())["training"].get("callback_options")
         if (recorded or {}).get(spec.name, {}) != json.loads(json.dumps(typed)):
             raise fail("callback", spec, f"config.json records its options as {recorded}, not {typed}")
 
