@@ -44,6 +44,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ganzoo.models.device import cpu_bf16, describe_hardware
 from ganzoo.training import TrainConfig, Trainer
 from ganzoo.training.allocator import OPT_OUT_ENV, tune_cpu_allocator
 from ganzoo.training.progress_bar import Reporter
@@ -242,7 +243,8 @@ def main() -> None:
             real = real_digits(args.data, 2000)
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, warm-up {args.warmup} steps excluded, "
-        f"median of {args.rounds} interleaved rounds\nboth loops: {allocator}"
+        f"median of {args.rounds} interleaved rounds\nCPU: {describe_hardware(torch.device('cpu'))}; "
+        f"torch's CPU capability: {cpu_bf16().describe()}\nboth loops: {allocator}"
     )
     cases = {
         "mlp": ("mlp-gan", args.images_mlp, 64),

@@ -297,6 +297,47 @@ def test_evaluating_again_replaces_the_model_index_values_instead_of_adding_copi
     assert sorted((m["type"], m["value"]) for m in metrics) == [("fid", 3.0), ("recall", 0.5)]
 
 
+def _protocol(extractor: str) -> dict:
+    return {"extractor": extractor, "generated_count": 10000, "reference_split": "test", "real_count": 10000,
+            "image_handling": "resized to 299x299 (tf1)" if extractor == "fid-inception" else "as is"}
+
+
+def test_model_index_metrics_name_their_feature_space_and_another_extractor_never_replaces_them():
+    """An FID in mnist-classifier space and one in fid-inception space are two measurements (issue 32)."""
+    from huggingface_hub.repocard_data import model_index_to_eval_results
+
+    text = render_card(CardData(model="m", dataset="d", metrics={"loss_d": 1.0}))
+    text = update_card_metrics(text, {"fid": 6.0, "recall": 0.8}, "first", protocol=_protocol("mnist-classifier"))
+    text = update_card_metrics(text, {"fid": 30.0}, "second", protocol=_protocol("fid-inception"))
+    text = update_card_metrics(text, {"fid": 5.0}, "third", protocol=_protocol("mnist-classifier"))
+    metrics = parse_front_matter(text)["model-index"][0]["results"][0]["metrics"]
+    assert sorted((m["type"], m["args"]["extractor"], m["value"]) for m in metrics) == [
+        ("fid", "fid-inception", 30.0), ("fid", "mnist-classifier", 5.0), ("recall", "mnist-classifier", 0.8)]
+    named = {m["name"] for m in metrics}
+    assert named == {"FID (fid-inception)", "FID (mnist-classifier)", "Recall (mnist-classifier)"}
+    inception = next(m for m in metrics if m["args"]["extractor"] == "fid-inception")
+    assert inception["args"] == {"extractor": "fid-inception", "samples": 10000,
+                                 "reference": "test split, 10000 samples", "image_handling": "resized to 299x299 (tf1)"}
+    _, results = model_index_to_eval_results(parse_front_matter(text)["model-index"])  # the Hub reads the args
+    assert {r.metric_args["extractor"] for r in results} == {"fid-inception", "mnist-classifier"}
+
+
+def test_an_old_card_whose_metrics_name_no_extractor_has_them_replaced_by_the_next_evaluation():
+    tag = "pipeline_tag: unconditional-image-generation"
+    old = HAND_EDITED.replace("library_name: ganzoo", f"library_name: ganzoo\n{tag}")
+    text = update_card_metrics(old, {"fid": 2.5}, "text", protocol=_protocol("random-conv"))
+    metrics = parse_front_matter(text)["model-index"][0]["results"][0]["metrics"]
+    assert [(m["type"], m["value"], m["args"]["extractor"]) for m in metrics] == [("fid", 2.5, "random-conv")]
+
+
+def test_record_evaluation_names_the_extractor_in_the_cards_model_index(tmp_path):
+    write_config(tmp_path, {"format": "ganzoo-export", "model": "m", "config": {}})
+    (tmp_path / CARD_NAME).write_text(render_card(CardData(model="m", dataset="d")), encoding="utf-8")
+    record_evaluation(tmp_path, metrics={"fid": 2.0}, protocol=_protocol("random-conv"), protocol_text="text")
+    front = parse_front_matter((tmp_path / CARD_NAME).read_text(encoding="utf-8"))
+    assert front["model-index"][0]["results"][0]["metrics"][0]["args"]["extractor"] == "random-conv"
+
+
 @pytest.mark.parametrize(
     ("licence", "identifier"),
     [("CC0-1.0", "cc0-1.0"), ("cc0-1.0", "cc0-1.0"), ("CC BY 4.0", "cc-by-4.0"), ("CC BY-SA 3.0", "cc-by-sa-3.0"),

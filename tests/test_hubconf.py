@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -107,3 +108,15 @@ def test_a_checkout_that_is_not_installed_loads_too(tmp_path):
     lines = done.stdout.splitlines()
     assert lines[0].startswith(str(checkout / "ganzoo")) and lines[1].startswith(str(checkout / "plugins"))
     assert lines[2].endswith(" 10")
+
+
+def test_the_docs_list_every_entry():
+    """The torch.hub paragraph (README, or a page under docs/ once it moves there) names exactly hubconf's entries."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    pattern = re.compile(r"`hubconf\.py` has one entry per built-in model \(([^)]*)\)")
+    listed = [(page.name, match) for page in pages for match in pattern.findall(page.read_text(encoding="utf-8"))]
+    assert listed, "no page says which entries hubconf.py has"
+    module = hubconf()
+    entries = sorted(f for f in dir(module) if callable(getattr(module, f)) and not f.startswith("_"))
+    for page, names in listed:
+        assert sorted(re.findall(r"`(\w+)`", names)) == entries, f"{page} lists {names}; hubconf.py has {entries}"

@@ -115,3 +115,24 @@ def test_a_run_ending_just_after_a_record_reports_a_full_window_and_a_resume_tha
 )
 def test_wall_time_reads_the_same_on_every_card_and_in_the_zoo_table(seconds, text):
     assert format_wall_time(seconds) == text
+
+
+def test_a_huge_log_every_costs_the_memory_of_the_steps_held_not_of_the_number_typed():
+    """--log-every 10**9 once preallocated 16 GB of metric rows (a killed process); now the window grows."""
+    import torch
+
+    from ganzoo.training.parallel.distributed import Group, Topology
+    from ganzoo.training.window import INITIAL_ROWS, MetricWindow
+
+    window = MetricWindow(10**9, torch.device("cpu"), Group(Topology(), torch.device("cpu")))
+    assert len(window.rows) == INITIAL_ROWS
+    for step in range(3 * INITIAL_ROWS + 5):
+        window.add(torch.full((4,), float(step)), images=2)
+    assert len(window.rows) == 4 * INITIAL_ROWS  # doubled twice, no more
+    means, count, images = window.take(window.values())
+    assert count == 3 * INITIAL_ROWS + 5 and images == 2 * count
+    assert means == [pytest.approx((count - 1) / 2)] * 4
+    restored = MetricWindow(50, torch.device("cpu"), Group(Topology(), torch.device("cpu")))
+    restored.load_state_dict({"rows": torch.ones(70, 4), "images": 140})
+    restored.add(torch.zeros(4), images=2)
+    assert restored.fill == 71 and restored.images == 142

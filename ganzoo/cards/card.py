@@ -399,12 +399,15 @@ def render_card(card: CardData) -> str:
 EVALUATION_HEADING = "## Evaluation"
 
 
-def update_card_metrics(text: str, metrics: Mapping[str, Any], protocol_text: str, *, source: str = "the card") -> str:
+def update_card_metrics(text: str, metrics: Mapping[str, Any], protocol_text: str, *, source: str = "the card",
+                        protocol: Mapping[str, Any] | None = None) -> str:
     """``text`` with evaluation ``metrics`` in its front matter and an "Evaluation" section stating the protocol.
 
     Evaluating again replaces the previous section and values instead of piling up copies,
     and the rest of the card (prose a person may have edited) is kept as it was. A card
     whose front matter cannot be read raises :class:`~ganzoo.errors.CardError` naming ``source``.
+    ``protocol`` (the evaluation's record) names each ``model-index`` metric's feature space, so an
+    evaluation in another one is kept beside this one (:func:`~ganzoo.cards.hub_metadata.merge_model_index`).
     """
     from .hub_metadata import merge_model_index
 
@@ -415,7 +418,7 @@ def update_card_metrics(text: str, metrics: Mapping[str, Any], protocol_text: st
     ganzoo_block = dict(front.get("ganzoo") or {})
     ganzoo_block["results"] = {**dict(ganzoo_block.get("results") or {}), **dict(metrics)}
     front["ganzoo"] = ganzoo_block
-    front = merge_model_index(front, metrics)
+    front = merge_model_index(front, metrics, protocol)
     rows = "\n".join(f"| {name} | {format_value(value)} |" for name, value in metrics.items())
     protocol = "\n".join(f"> {line}" if line else ">" for line in protocol_text.strip().splitlines())
     section = (

@@ -353,7 +353,8 @@ def record_evaluation(
     document = read_config(folder)
     card_path = export_file(folder, CARD_NAME)
     text = read_card(folder)
-    card = None if text is None else update_card_metrics(text, metrics, protocol_text, source=str(card_path))
+    card = None if text is None else update_card_metrics(text, metrics, protocol_text, source=str(card_path),
+                                                            protocol=protocol)
     document["metrics"] = {**dict(document.get("metrics") or {}), **jsonable(metrics)}
     document["evaluation"] = {"protocol": jsonable(protocol), "protocol_text": protocol_text}
     write_config(folder, document)

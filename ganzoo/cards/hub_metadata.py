@@ -20,6 +20,7 @@ __all__ = [
     "TRAINING_METRICS",
     "merge_model_index",
     "model_index",
+    "protocol_args",
 ]
 
 IMAGE_PIPELINE = "unconditional-image-generation"
@@ -35,13 +36,44 @@ def _reportable(name: str, value: Any) -> bool:
     return math.isfinite(value)
 
 
-def _metric(name: str, value: Any) -> dict[str, Any]:
-    return {"type": name, "value": value, "name": _METRIC_NAMES.get(name, name.replace("_", " "))}
+def protocol_args(protocol: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The facts of an evaluation protocol record (:func:`ganzoo.metrics.protocol.protocol_record`) that make
+    its numbers comparable, as a metric's ``args``: the feature space, the sample count and the reference.
+
+    An FID in ``mnist-classifier`` space and one in ``fid-inception`` space are different measurements, so
+    every metric says which it is, and :func:`merge_model_index` never lets one replace the other.
+    """
+    if not protocol or not protocol.get("extractor"):
+        return {}
+    if "reference_stats" in protocol:
+        reference = "reference statistics"
+    else:
+        reference = f"{protocol.get('reference_split')} split, {protocol.get('real_count')} samples"
+    return {"extractor": str(protocol["extractor"]), "samples": protocol.get("generated_count"),
+            "reference": reference, "image_handling": protocol.get("image_handling")}
 
 
-def model_index(model: str, dataset: str, metrics: Mapping[str, Any], *, task: str = IMAGE_PIPELINE) -> list[Any]:
-    """The ``model-index`` of ``model``'s measured ``metrics`` on ``dataset``; empty when none is a measurement."""
-    measured = [_metric(name, value) for name, value in metrics.items() if _reportable(name, value)]
+def _metric(name: str, value: Any, args: Mapping[str, Any]) -> dict[str, Any]:
+    label = _METRIC_NAMES.get(name, name.replace("_", " "))
+    metric = {"type": name, "value": value, "name": f"{label} ({args['extractor']})" if args else label}
+    if args:
+        metric["args"] = {key: value for key, value in args.items() if value is not None}
+    return metric
+
+
+def _extractor_of(metric: Any) -> str | None:
+    args = metric.get("args") if isinstance(metric, dict) else None
+    return str(args["extractor"]) if isinstance(args, dict) and args.get("extractor") else None
+
+
+def model_index(model: str, dataset: str, metrics: Mapping[str, Any], *, task: str = IMAGE_PIPELINE,
+                protocol: Mapping[str, Any] | None = None) -> list[Any]:
+    """The ``model-index`` of ``model``'s measured ``metrics`` on ``dataset``; empty when none is a measurement.
+
+    With the evaluation's ``protocol`` record each metric names its feature space (:func:`protocol_args`).
+    """
+    args = protocol_args(protocol)
+    measured = [_metric(name, value, args) for name, value in metrics.items() if _reportable(name, value)]
     if not measured:
         return []
     return [
@@ -58,10 +90,13 @@ def model_index(model: str, dataset: str, metrics: Mapping[str, Any], *, task: s
     ]
 
 
-def merge_model_index(front: dict[str, Any], metrics: Mapping[str, Any]) -> dict[str, Any]:
-    """``front`` with ``metrics`` in its ``model-index`` (replacing the same metric types), the rest kept as written.
+def merge_model_index(front: dict[str, Any], metrics: Mapping[str, Any],
+                      protocol: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``front`` with ``metrics`` in its ``model-index``, the rest kept as written.
 
-    A card without ``pipeline_tag`` (not an image model) gets no ``model-index``.
+    A new metric replaces the written one of the same type in the same feature space (or in an unnamed
+    one: a card written before metrics named their extractor), never one measured with another
+    extractor. A card without ``pipeline_tag`` (not an image model) gets no ``model-index``.
     """
     task = front.get("pipeline_tag")
     if not task:
@@ -71,7 +106,9 @@ def merge_model_index(front: dict[str, Any], metrics: Mapping[str, Any]) -> dict
     datasets = front.get("datasets")
     datasets = [datasets] if isinstance(datasets, str) else datasets  # the Hub takes one name or a list
     dataset = datasets[0] if isinstance(datasets, list) and datasets else None
-    fresh = model_index(model, str(dataset or block.get("dataset") or "unknown"), metrics, task=str(task))
+    fresh = model_index(model, str(dataset or block.get("dataset") or "unknown"), metrics, task=str(task),
+                        protocol=protocol)
+    extractor = protocol_args(protocol).get("extractor")
     if not fresh:
         return front
     entries = front.get("model-index")
@@ -85,6 +122,7 @@ def merge_model_index(front: dict[str, Any], metrics: Mapping[str, Any]) -> dict
         return front
     new = fresh[0]["results"][0]["metrics"]
     written = result.get("metrics") if isinstance(result.get("metrics"), list) else []
-    kept = [m for m in written if not (isinstance(m, dict) and m.get("type") in metrics)]
+    kept = [m for m in written
+            if not (isinstance(m, dict) and m.get("type") in metrics and _extractor_of(m) in (None, extractor))]
     result["metrics"] = kept + new
     return front

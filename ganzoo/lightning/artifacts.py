@@ -75,6 +75,7 @@ def export_module(module: GANModule, folder: Path, *, command: str | None = None
     own writer (:func:`ganzoo.training.record.export_training`)."""
     from ..io.files import make_folder
     from ..io.imaging import save_samples
+    from ..training.optiontable import layout_word
     from ..training.record import export_training, run_settings
 
     config = module.config
@@ -89,7 +90,8 @@ def export_module(module: GANModule, folder: Path, *, command: str | None = None
             folder, spec=config.spec, dataset_spec=getattr(data, "spec", None) or config.dataset_spec,
             data=getattr(data, "data", None), model_config=module.model_config, generator=module.generator,
             discriminator=module.discriminator,
-            settings=run_settings(config, reuse_fakes=bool(config.request.reuse_fakes)),
+            settings=run_settings(config, reuse_fakes=bool(config.request.reuse_fakes),
+                                  memory_format=layout_word(module.channels_last)),
             facts=training_facts(module, command), metrics=metrics, is_image=module.is_image, samples_png=samples,
         )
     return written

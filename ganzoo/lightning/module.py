@@ -41,10 +41,6 @@ from .data import GANDataModule
 __all__ = ["GANModule"]
 
 
-def _has_conv(module: nn.Module) -> bool:
-    return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in module.modules())
-
-
 class _ManualUpdate:
     """One optimiser's update the Lightning way: ``manual_backward`` and the wrapped optimiser's step;
     ``max_norm`` clips the gradients' global norm first (Lightning's ``clip_gradients``, which unscales them
@@ -123,7 +119,9 @@ class GANModule(L.LightningModule):
     to the registry's hyper-parameters; ``loss_options`` go to the loss (``d_steps``, ``gp_weight``, ...).
     ``seed`` seeds torch and Python before the networks are built, and the noise, as ``ganzoo train --seed``
     does. The losses and the mean D(x) and D(G(z)) are logged every step (``loss_d``, ``loss_g``, ``d_real``,
-    ``d_fake``); ``grad_clip`` clips each network's gradient norm (``ganzoo train --grad-clip``); every
+    ``d_fake``); ``grad_clip`` clips each network's gradient norm (``ganzoo train --grad-clip``); ``memory_format``
+    lays the networks out as ``ganzoo train --memory-format`` does (``auto``: channels-last for images and
+    convolutions); every
     ``sample_every`` steps a grid of ``num_samples`` fixed-noise samples goes to the
     trainer's loggers. A step is one generator update with ``d_steps`` discriminator updates, so Lightning's
     ``max_steps``, which counts optimiser steps, is ``d_steps + 1`` times the GAN steps.
@@ -142,6 +140,7 @@ class GANModule(L.LightningModule):
         loss_options: dict[str, Any] | None = None,
         reuse_fakes: bool = False,
         grad_clip: float | None = None,
+        memory_format: str | None = None,
         sample_every: int = 500,
         num_samples: int = 64,
         **options: Any,
@@ -152,7 +151,7 @@ class GANModule(L.LightningModule):
         self.config = resolve(TrainConfig(
             model, dataset=dataset, loss=loss, seed=seed, batch_size=batch_size, lr=lr, betas=betas,
             options=dict(options), loss_options=dict(loss_options or {}), reuse_fakes=reuse_fakes,
-            grad_clip=grad_clip, sample_every=sample_every, num_samples=num_samples,
+            grad_clip=grad_clip, memory_format=memory_format, sample_every=sample_every, num_samples=num_samples,
         ))
         spec, data = self.config.spec, self.config.dataset_spec
         self.model_config = model_config_for(
@@ -163,12 +162,13 @@ class GANModule(L.LightningModule):
         random.seed(seed)
         self.generator: nn.Module = call_with_accepted(spec.generator, self.model_config)
         self.discriminator: nn.Module = call_with_accepted(spec.discriminator, self.model_config)
-        from ..training.setup import check_batch_normalisation, fixed_samples
+        from ..training.setup import check_batch_normalisation, fixed_samples, uses_channels_last
 
         check_batch_normalisation(self.config.batch_size, spec.name,
                                   {"generator": self.generator, "discriminator": self.discriminator})
         self.is_image = len(self.generator.sample_shape) == 3
-        self.channels_last = self.is_image and (_has_conv(self.generator) or _has_conv(self.discriminator))
+        self.channels_last = uses_channels_last(self.config.request.memory_format, len(self.generator.sample_shape),
+                                                self.generator, self.discriminator)
         if self.channels_last:
             self.generator.to(memory_format=torch.channels_last)
             self.discriminator.to(memory_format=torch.channels_last)

@@ -17,9 +17,17 @@ import torch
 
 from ..errors import ConfigError
 
-__all__ = ["PRECISIONS", "Precision", "describe_hardware", "resolve_device", "resolve_precision"]
+__all__ = [
+    "NATIVE_BF16_CPUS", "PRECISIONS", "CpuBf16", "Precision", "cpu_bf16", "describe_hardware", "resolve_device",
+    "resolve_precision",
+]
 
 PRECISIONS = ("fp32", "bf16", "fp16")
+
+NATIVE_BF16_CPUS = "Intel Xeon Cooper Lake, Sapphire Rapids and later, AMD Zen 4 and later"
+"""x86 CPUs with AVX-512 BF16 or AMX, which compute bf16 natively; on the others torch emulates it."""
+
+_X86 = ("x86_64", "amd64", "i386", "i686", "x86")
 
 
 def _mps_available() -> bool:
@@ -55,11 +63,49 @@ def resolve_device(name: str) -> torch.device:
 
 
 @dataclass(frozen=True)
+class CpuBf16:
+    """Whether this CPU computes bf16 natively, as torch tells it.
+
+    On an x86 CPU without AVX-512 BF16 or AMX, torch emulates bf16 (converts to fp32 and back around
+    every operation), so ``--precision bf16`` there is slower than fp32, up to ten times for the
+    small matrix products of the zoo's models: a user asking for bf16 to go faster must be told.
+    """
+
+    capability: str
+    """``torch.backends.cpu.get_cpu_capability()``: the vector code ATen runs (``DEFAULT``, ``AVX2``, ``AVX512``...)."""
+    native: bool | None
+    """True with AVX-512 BF16 or AMX and torch running its AVX-512 code; False on an x86 CPU without either, or
+    where torch runs its AVX2 code (``ATEN_CPU_CAPABILITY``, a VM that hides AVX-512), whose kernels have no
+    bf16 instructions; None where torch cannot tell (another architecture, whose bf16 instructions torch does
+    not report, or a torch without these checks)."""
+
+    def describe(self) -> str:
+        """The capability and, where known, the bf16 hardware, for benchmark tables and notes."""
+        if self.native is None:
+            return f"{self.capability}, bf16 support unknown"
+        return f"{self.capability}, {'native bf16 (AVX-512 BF16 or AMX)' if self.native else 'bf16 emulated'}"
+
+
+def cpu_bf16() -> CpuBf16:
+    """Ask torch whether this CPU has native bf16: ``torch.cpu._is_avx512_bf16_supported``, ``_is_amx_tile_supported``.
+
+    They are private (torch has no public check yet), so their absence means "cannot tell", never "no"."""
+    capability = str(torch.backends.cpu.get_cpu_capability())
+    checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    if platform.machine().lower() not in _X86 or any(check is None for check in checks):
+        return CpuBf16(capability, None)
+    hardware = any(bool(check()) for check in checks)  # type: ignore[misc]
+    return CpuBf16(capability, hardware and capability.upper().startswith("AVX512"))
+
+
+@dataclass(frozen=True)
 class Precision:
     """How the forward passes run: full fp32, or autocast to bf16/fp16 (fp16 with loss scaling)."""
 
     name: str
     device_type: str
+    note: str | None = None
+    """One line the user must read about this choice (bf16 emulated on this CPU), or None."""
 
     @property
     def dtype(self) -> torch.dtype | None:
@@ -86,7 +132,11 @@ class Precision:
 
 
 def resolve_precision(name: str, device: torch.device) -> Precision:
-    """Check that ``device`` can run ``name`` (fp16 needs CUDA; bf16 needs a CPU or a bf16-capable GPU)."""
+    """Check that ``device`` can run ``name`` (fp16 needs CUDA; bf16 needs a CPU or a bf16-capable GPU).
+
+    bf16 on a CPU without native bf16 is allowed, with a note: it computes the same function (a bf16
+    run there is reproducible and tests what a GPU run would do) and is only slower, so refusing
+    would take away a working choice; the note names the CPU's capability and the fix."""
     name = (name or "fp32").strip().lower()
     if name not in PRECISIONS:
         raise ConfigError(f"unknown --precision {name!r}; use one of {', '.join(PRECISIONS)}")
@@ -101,6 +151,13 @@ def resolve_precision(name: str, device: torch.device) -> Precision:
             )
         if device.type not in ("cpu", "cuda"):
             raise ConfigError(f"--precision bf16 is not supported on {device.type}; use fp32")
+        if device.type == "cpu" and (cpu := cpu_bf16()).native is False:
+            note = (
+                f"--precision bf16 is emulated on this CPU (torch reports {cpu.capability}; native bf16 needs "
+                "AVX512 with AVX-512 BF16 or AMX), so it is slower than fp32 here; use --precision fp32, or a CPU "
+                f"with native bf16 ({NATIVE_BF16_CPUS})"
+            )
+            return Precision(name, device.type, note)
     return Precision(name, device.type)
 
 

@@ -87,6 +87,23 @@ def _check_options(kind: str, name: str, options: Mapping[str, Any]) -> None:
             )
 
 
+def _check_unchanged_under(model: str, declared: Mapping[str, Any]) -> Mapping[str, tuple[str, ...]]:
+    """``ModelSpec.unchanged_under`` as loss name -> parameter names, each ``generator.`` or ``discriminator.``
+    something; whether each is a parameter is for the contract, which builds the networks."""
+    checked: dict[str, tuple[str, ...]] = {}
+    for loss, names in dict(declared or {}).items():
+        names = (names,) if isinstance(names, str) else tuple(names)
+        if not isinstance(loss, str) or not loss or not names:
+            raise ConfigError(f"model {model!r}: unchanged_under maps a loss name to parameter names, "
+                              f"e.g. {{'relativistic': ('discriminator.linear.bias',)}}; got {loss!r}: {names!r}")
+        for name in names:
+            if not isinstance(name, str) or not name.startswith(("generator.", "discriminator.")):
+                raise ConfigError(f"model {model!r}: unchanged_under[{loss!r}] names {name!r}; name a parameter "
+                                  "as generator.NAME or discriminator.NAME (as named_parameters() gives NAME)")
+        checked[loss] = names
+    return _freeze(checked)
+
+
 def _check_builder(kind: str, name: str, field_name: str, builder: Any) -> None:
     if callable(builder):
         return
@@ -230,6 +247,12 @@ class ModelSpec:
     """Training defaults, each overridden by its ``ganzoo train`` flag: ``batch_size`` (else 64), ``lr`` (else
     2e-4), ``betas`` (else ``(0.5, 0.999)``), and the run's length as ``steps`` or ``epochs`` (else one
     epoch). Other keys are only shown by ``ganzoo info``; D's updates per G update are the loss's ``d_steps``."""
+    unchanged_under: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Parameters that training with a loss is expected to leave unchanged, by loss name, each ``role.name``
+    as ``named_parameters`` gives it: ``{"relativistic": ("discriminator.linear.bias",)}`` (a relativistic loss
+    compares D's logits of reals and fakes, so the bias of D's last layer cancels and gets no gradient). The
+    contract's ``train`` check fails a parameter that two steps leave unchanged unless it is named here for the
+    loss it trains with, and fails a name that is no parameter of the networks."""
     architecture: str = ""
     """A human-readable summary of both networks (shown by ``ganzoo info``)."""
     reference: str = ""
@@ -253,6 +276,7 @@ class ModelSpec:
         object.__setattr__(self, "datasets", check_patterns(self.name, "datasets", self.datasets))
         object.__setattr__(self, "sample_shapes", check_shape_patterns(self.name, self.sample_shapes))
         object.__setattr__(self, "losses", tuple(self.losses))
+        object.__setattr__(self, "unchanged_under", _check_unchanged_under(self.name, self.unchanged_under))
         object.__setattr__(self, "weights", tuple(self.weights))
         tags = [w.tag for w in self.weights]
         if len(set(tags)) != len(tags):

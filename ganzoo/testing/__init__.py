@@ -35,9 +35,13 @@ What is checked:
   outputs on random inputs do not all lie in ``[0, 1]``); every trainable parameter of both networks
   gets a finite, non-zero gradient (behind a zero-initialised layer of a fix-up init: once that layer
   is perturbed); two steps through the real ``Trainer`` change every
-  trainable parameter and write an export whose safetensors weights load back with
-  ``ganzoo.load`` into a generator that reproduces the trained one; packaged pretrained
-  weights (``WeightsSpec``) load, match their hash and record, and have their card.
+  trainable parameter (but those ``ModelSpec.unchanged_under`` declares for the loss) and write an export
+  whose safetensors weights load back with ``ganzoo.load`` into a generator that reproduces the trained
+  one, compared in the same memory layout (the trainer's channels-last network differs from a contiguous
+  copy by float32 rounding); a second run with EMA, R1/R2, ADA and a relativistic loss (``practices``)
+  exports the average; packaged pretrained weights (``WeightsSpec``) and their cards are in the installed
+  package (``importlib.resources``), load, and match their hash and record. ``model_options`` (or
+  ``check_model(options=...)``) checks a smaller model than the default config, held to its ``options``.
   Training runs on tiny data the check makes itself (random images or points of the
   dataset's shape); embedded datasets are used as they are. Nothing is downloaded.
 * **losses**: finite float32 scalars for ``(N,)`` and ``(N, 1)`` logits, extreme ones

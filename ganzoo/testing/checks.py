@@ -15,7 +15,7 @@ from .core import ContractError, DataRoots, one_thread, plugin_names
 from .datasets import check_dataset_load, check_dataset_missing, needs_files
 from .extractors import EXTRACTOR_ASPECTS, check_extractor_aspect
 from .losses import check_loss
-from .models import check_model_aspect, model_aspects
+from .models import check_model_aspect, checked_options, model_aspects
 
 __all__ = ["Check", "contract_checks", "contract_tests", "parametrize_plugin"]
 
@@ -31,8 +31,9 @@ class Check:
     root: str | None = None
     """Where a dataset that needs files is loaded from."""
     options: Mapping[str, Any] | None = None
-    """Builder options of a feature extractor (``{"weights": None}`` checks one whose weights are elsewhere), or
-    a callback's options (``--callback-option`` values) that its checks train with."""
+    """A model's options (``{"widths": "16,8"}``: the checks build and train a smaller model), a feature
+    extractor's builder options (``{"weights": None}`` checks one whose weights are elsewhere), or a callback's
+    options (``--callback-option`` values) that its checks train with."""
 
     @property
     def id(self) -> str:
@@ -45,7 +46,7 @@ class Check:
     def _run(self, tmp_path: str | os.PathLike[str] | None) -> None:
         registry = get_registry()
         if self.kind == "model":
-            check_model_aspect(registry.models.get(self.name), self.aspect, tmp_path)
+            check_model_aspect(registry.models.get(self.name), self.aspect, tmp_path, self.options)
         elif self.kind == "loss":
             check_loss(self.name)
         elif self.kind == "extractor":
@@ -58,14 +59,25 @@ class Check:
             check_dataset_load(registry.datasets.get(self.name), self.root)
 
 
+ModelOptions = Mapping[str, Mapping[str, Any]]
+"""Options per model name: ``{"foo-gan": {"widths": "16,8"}}``."""
+CallbackOptions = Mapping[str, Mapping[str, Any]]
+"""Options per callback name: ``{"foo-log": {"every": 2}}``."""
+
+
 def contract_checks(
     plugin: str | None = None,
     *,
     data_roots: DataRoots | None = None,
-    callback_options: Mapping[str, Mapping[str, Any]] | None = None,
+    model_options: ModelOptions | None = None,
+    callback_options: CallbackOptions | None = None,
 ) -> list[Check]:
-    """Every check of the records ``plugin`` registered (all plugins when None), in a stable order;
-    ``callback_options``: the options each named callback's checks train with (``{"csv-log": {"every": 2}}``)."""
+    """Every check of the records ``plugin`` registered (all plugins when None), in a stable order.
+
+    ``model_options`` gives models the options their checks build and train with (``{"foo-gan": {"widths":
+    "16,8"}}``), so that the contract need not train at paper width; each is checked against the model's
+    declared ``options`` here, when the tests are collected. ``callback_options`` gives callbacks the options
+    their checks train with (``{"foo-log": {"every": 2}}``; none: the builder's defaults)."""
     registry = get_registry()
     plugins = plugin_names(plugin) if plugin is not None else None
     roots = {k: os.fspath(v) for k, v in (data_roots or {}).items()}
@@ -76,11 +88,18 @@ def contract_checks(
     def mine(spec: Any) -> bool:
         return plugins is None or spec.plugin in plugins
 
+    options = dict(model_options or {})
+    strangers = sorted(name for name in options if name not in registry.models.records
+                       or not mine(registry.models.records[name]))
+    if strangers:
+        raise GanzooError(f"model_options names {', '.join(strangers)}, not a model of "
+                          f"{'any plugin' if plugin is None else repr(plugin)}")
     checks: list[Check] = []
     for name in registry.models.names():
         spec = registry.models.records[name]
         if mine(spec):
-            checks += [Check("model", name, aspect, spec.plugin) for aspect in model_aspects(spec)]
+            given = checked_options(spec, options[name]) if name in options else None
+            checks += [Check("model", name, aspect, spec.plugin, options=given) for aspect in model_aspects(spec)]
     for name in registry.losses.names():
         spec = registry.losses.records[name]
         if mine(spec):
@@ -95,14 +114,14 @@ def contract_checks(
         spec = registry.extractors.records[name]
         if mine(spec):
             checks += [Check("extractor", name, aspect, spec.plugin) for aspect in EXTRACTOR_ASPECTS]
-    given = dict(callback_options or {})
-    unknown = sorted(set(given) - set(registry.callbacks.records))
+    for_callbacks = dict(callback_options or {})
+    unknown = sorted(set(for_callbacks) - set(registry.callbacks.records))
     if unknown:
         raise GanzooError(f"callback_options names unknown callbacks: {', '.join(unknown)}")
     for name in registry.callbacks.names():
         spec = registry.callbacks.records[name]
         if mine(spec):
-            checks += [Check("callback", name, aspect, spec.plugin, options=given.get(name))
+            checks += [Check("callback", name, aspect, spec.plugin, options=for_callbacks.get(name))
                        for aspect in CALLBACK_ASPECTS]
     if plugin is not None and not checks:
         raise ContractError(f"plugin {plugin!r} registers no model, loss, dataset, feature extractor or callback")
@@ -113,12 +132,14 @@ def parametrize_plugin(
     plugin: str | None = None,
     *,
     data_roots: DataRoots | None = None,
-    callback_options: Mapping[str, Mapping[str, Any]] | None = None,
+    model_options: ModelOptions | None = None,
+    callback_options: CallbackOptions | None = None,
 ) -> Any:
     """``@parametrize_plugin("ganzoo-foo")``: parametrise a test's ``check`` argument over the plugin's checks."""
     import pytest
 
-    checks = contract_checks(plugin, data_roots=data_roots, callback_options=callback_options)
+    checks = contract_checks(plugin, data_roots=data_roots, model_options=model_options,
+                             callback_options=callback_options)
     return pytest.mark.parametrize("check", checks, ids=[c.id for c in checks])
 
 
@@ -126,11 +147,14 @@ def contract_tests(
     plugin: str | None = None,
     *,
     data_roots: DataRoots | None = None,
-    callback_options: Mapping[str, Mapping[str, Any]] | None = None,
+    model_options: ModelOptions | None = None,
+    callback_options: CallbackOptions | None = None,
 ) -> Callable[..., None]:
-    """A ready pytest test function: ``test_contract = ganzoo.testing.contract_tests("ganzoo-foo")``."""
+    """A ready pytest test function: ``test_contract = ganzoo.testing.contract_tests("ganzoo-foo")``; see
+    :func:`contract_checks` for ``data_roots``, ``model_options`` and ``callback_options``."""
 
-    @parametrize_plugin(plugin, data_roots=data_roots, callback_options=callback_options)
+    @parametrize_plugin(plugin, data_roots=data_roots, model_options=model_options,
+                        callback_options=callback_options)
     def test_contract(check: Check, tmp_path: Path) -> None:
         check(tmp_path)
 

@@ -20,6 +20,7 @@ __all__ = [
     "MODEL_ASPECTS",
     "check_model",
     "check_model_aspect",
+    "checked_options",
     "model_aspects",
     "model_datasets",
     "unreached_parameters",
@@ -32,14 +33,28 @@ def model_datasets(spec: ModelSpec) -> list[str]:
     return [name for name in registry.datasets.names() if spec.trains_on(registry.datasets.records[name])]
 
 
-def _config_for(spec: ModelSpec, data: DatasetSpec | None) -> dict[str, Any]:
-    """The constructor configuration for ``data``, as the trainer resolves it (the trainer's own function)."""
+Options = Mapping[str, Any]
+"""Model options the checks build and train with (``{"widths": "16,8"}``), as ``--option`` gives them."""
+
+
+def checked_options(spec: ModelSpec, options: Options | None) -> dict[str, Any]:
+    """``options`` held to the model's own declaration (:attr:`ModelSpec.options`), strings converted as from the
+    command line: the contract trains a smaller model than the paper's (seconds, not minutes) with the options a
+    user could give, and an undeclared key or a bad value is a one-line ``ConfigError`` naming the declared ones."""
+    from ..models.model_options import coerce_options
+
+    return coerce_options(spec, options or {})
+
+
+def _config_for(spec: ModelSpec, data: DatasetSpec | None, options: Options | None = None) -> Mapping[str, Any]:
+    """The constructor configuration for ``data`` with ``options``, as the trainer resolves it (its own function);
+    with neither, the spec's ``config`` as it is."""
     from ..training.config import model_config_for
 
     if data is None:
-        return model_config_for(spec, {})
+        return model_config_for(spec, options) if options else spec.config
     return model_config_for(
-        spec, {}, sample_shape=data.sample_shape, channels=data.channels, num_classes=data.num_classes
+        spec, options or {}, sample_shape=data.sample_shape, channels=data.channels, num_classes=data.num_classes
     )
 
 
@@ -132,7 +147,7 @@ def _check_ranges(spec: ModelSpec, generator: nn.Module, discriminator: nn.Modul
                     "applies it)")
 
 
-def _model_build(spec: ModelSpec) -> None:
+def _model_build(spec: ModelSpec, options: Options | None = None) -> None:
     import ganzoo
 
     registry = get_registry()
@@ -140,7 +155,8 @@ def _model_build(spec: ModelSpec) -> None:
         raise fail("model", spec, f"default_loss {spec.default_loss!r} is not a registered loss")
     if spec.default_dataset and spec.default_dataset not in registry.datasets.records:
         raise fail("model", spec, f"default_dataset {spec.default_dataset!r} is not a registered dataset")
-    generator, discriminator = _build(spec, spec.config)
+    config = _config_for(spec, None, options)
+    generator, discriminator = _build(spec, config)
     if not isinstance(generator, ganzoo.Generator):
         raise fail("model", spec, "the generator lacks latent_dim, num_classes or sample_shape (ganzoo.Generator)")
     if not isinstance(discriminator, ganzoo.Discriminator):
@@ -160,19 +176,19 @@ def _model_build(spec: ModelSpec) -> None:
     if discriminator.num_classes != generator.num_classes:
         raise fail("model", spec, f"discriminator.num_classes ({discriminator.num_classes!r}) differs from "
                     f"generator.num_classes ({generator.num_classes!r})")
-    _check_outputs(spec, generator, discriminator, None, "default config")
+    _check_outputs(spec, generator, discriminator, None, "default config" if not options else f"options {options}")
     _check_ranges(spec, generator, discriminator)
-    _check_meta_build(spec, generator)
+    _check_meta_build(spec, generator, config)
 
 
-def _check_meta_build(spec: ModelSpec, generator: nn.Module) -> None:
+def _check_meta_build(spec: ModelSpec, generator: nn.Module, config: Mapping[str, Any]) -> None:
     """``ganzoo.load`` builds the generator on the meta device first, to compare a weights file's shapes before
     allocating anything (:func:`ganzoo.cards.weights.check_generator_shapes`): the builder must work there too."""
     import torch
 
     try:
         with torch.device("meta"):
-            on_meta = call_with_accepted(spec.generator, spec.config)
+            on_meta = call_with_accepted(spec.generator, config)
     except Exception as error:
         raise fail("model", spec, f"the generator does not build on the meta device ({error!r}); ganzoo.load "
                    "builds it there to check a file's shapes before allocating: keep data-dependent work out of "
@@ -183,7 +199,7 @@ def _check_meta_build(spec: ModelSpec, generator: nn.Module) -> None:
                    "built on the CPU; ganzoo.load compares a file's shapes with the meta build")
 
 
-def _model_datasets(spec: ModelSpec) -> None:
+def _model_datasets(spec: ModelSpec, options: Options | None = None) -> None:
     registry = get_registry()
     names = model_datasets(spec)
     if not names:
@@ -197,7 +213,7 @@ def _model_datasets(spec: ModelSpec) -> None:
         raise fail("model", spec, f"no registered dataset matches what it trains on ({what})")
     for name in names:
         data = registry.datasets.records[name]
-        config = _config_for(spec, data)
+        config = _config_for(spec, data, options)
         relies_on_default = not (spec.sample_shapes or spec.datasets or name == spec.default_dataset)
         try:
             generator, discriminator = _build(spec, config)
@@ -257,12 +273,12 @@ def unreached_parameters(
     return sorted(silent & still)
 
 
-def _model_gradients(spec: ModelSpec) -> None:
+def _model_gradients(spec: ModelSpec, options: Options | None = None) -> None:
     import torch
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        generator, discriminator = _build(spec, spec.config)
+        generator, discriminator = _build(spec, _config_for(spec, None, options))
         labels = _labels(generator, 4)
         fake = generator(torch.randn(4, generator.latent_dim), labels)
         discriminator(fake, labels).float().mean().backward()
@@ -290,7 +306,72 @@ def _training_dataset(spec: ModelSpec) -> str:
     return (embedded or names)[0]
 
 
-def _model_train(spec: ModelSpec, out: str | os.PathLike[str] | None = None, steps: int = TRAIN_STEPS) -> None:
+SAME_LAYOUT_TOLERANCE = 1e-6
+"""How far a reloaded generator's samples may be from the trained one's, absolutely and relatively. The two hold the
+same weights and are compared in the same memory layout on one thread, so they run the same kernels on the same
+numbers and agree to the bit on every machine we know; 1e-6 (8 float32 steps at 1) leaves room only for a kernel
+whose blocking follows a tensor's alignment. Compared across layouts, as this check once did (the trainer's
+channels-last network against the contiguous one ``ganzoo.load`` gives), a correct ResNet differs by 1e-6 to 4e-6,
+which is float32 rounding in another summation order, not a fault."""
+ROUNDING_SIZE = 1e-4
+"""A larger difference means the reloaded generator computes another function (a constructor argument missing from
+the spec's config, a tensor not in the weights); a smaller one is rounding (a random draw, the thread count)."""
+
+
+def _unchanged_allowed(spec: ModelSpec, loss: str, parameters: Mapping[str, Any]) -> set[str]:
+    """The parameters :attr:`ModelSpec.unchanged_under` lets training with ``loss`` leave unchanged; every name it
+    declares, for any loss, must be a parameter of the networks and every loss it names a registered loss."""
+    losses = get_registry().losses.records
+    for declared_loss, names in spec.unchanged_under.items():
+        if declared_loss not in losses:
+            raise fail("model", spec, f"unchanged_under names loss {declared_loss!r}, which is not a registered loss")
+        for name in names:
+            if name not in parameters:
+                role = name.split(".")[0]
+                known = ", ".join(sorted(k for k in parameters if k.startswith(role + "."))[:8])
+                raise fail("model", spec, f"unchanged_under[{declared_loss!r}] names {name!r}, which is not a "
+                           f"parameter of the networks (some {role} parameters: {known})")
+    return set(spec.unchanged_under.get(loss, ()))
+
+
+def _compare_reloaded(spec: ModelSpec, trained: nn.Module, loaded: nn.Module, channels_last: bool) -> None:
+    """The reloaded generator reproduces the trained one's samples, compared like with like: in the layout
+    ``ganzoo.load`` gives (contiguous) and, for a run that trained channels-last, in that layout too. A failure
+    says which of the two causes it looks like (:data:`ROUNDING_SIZE`)."""
+    import torch
+
+    layouts = [("contiguous", torch.contiguous_format)]
+    if channels_last:
+        layouts.append(("channels-last (the run's)", torch.channels_last))
+    z = torch.randn(3, trained.latent_dim)
+    labels = _labels(trained, 3)
+    for words, layout in layouts:
+        trained.to(memory_format=layout)
+        loaded.to(memory_format=layout)
+        with torch.no_grad():
+            expected, again = trained.eval()(z, labels), loaded.eval()(z, labels)
+        if expected.shape != again.shape:
+            raise fail("model", spec, f"the loaded generator makes samples of shape {tuple(again.shape)}, the trained "
+                       f"one {tuple(expected.shape)}: is every constructor argument in the spec's config?")
+        if torch.allclose(expected, again, rtol=SAME_LAYOUT_TOLERANCE, atol=SAME_LAYOUT_TOLERANCE):
+            continue
+        worst = (expected.float() - again.float()).abs().max().item()
+        if not worst <= ROUNDING_SIZE:  # NaN too
+            raise fail("model", spec, f"the loaded generator's samples differ from the trained one's by up to "
+                       f"{worst:.3g} (same weights, both {words}): it computes another function; is every "
+                       "constructor argument in the spec's config, and every tensor forward() uses a parameter or a "
+                       "persistent buffer?")
+        raise fail("model", spec, f"the loaded generator's samples differ from the trained one's by up to {worst:.1e}, "
+                   f"rounding-sized, though both hold the same weights in the same memory layout ({words}): does "
+                   "forward() depend on something the weights do not hold (a random draw, a non-persistent buffer, "
+                   "the thread count)? A change of layout alone moves samples this much (ganzoo train "
+                   "--memory-format), which is why the check compares like with like")
+
+
+def _model_train(
+    spec: ModelSpec, out: str | os.PathLike[str] | None = None, options: Options | None = None,
+    steps: int = TRAIN_STEPS,
+) -> None:
     import torch
 
     import ganzoo
@@ -303,7 +384,7 @@ def _model_train(spec: ModelSpec, out: str | os.PathLike[str] | None = None, ste
         config = TrainConfig(
             spec.name, dataset=dataset, steps=steps, batch_size=TRAIN_BATCH, device="cpu", out=folder / spec.name,
             quiet=True, num_samples=4, limit=SYNTHETIC_SAMPLES, log_every=1, sample_every=10_000,
-            checkpoint_every=10_000,
+            checkpoint_every=10_000, options=dict(options or {}),
         )
         trainer = Trainer(config)
 
@@ -314,14 +395,19 @@ def _model_train(spec: ModelSpec, out: str | os.PathLike[str] | None = None, ste
         try:
             trainer.prepare()
             before = {name: p.detach().clone() for name, p in parameters().items() if p.requires_grad}
+            loss = trainer.state.config.loss_spec.name
+            allowed = _unchanged_allowed(spec, loss, before)
             result = trainer.run()
         except GanzooError as error:
             raise fail("model", spec, f"training {steps} steps on {dataset!r} failed: {error}") from error
         after = parameters()
-        unchanged = [name for name, value in before.items() if torch.equal(value, after[name].detach())]
+        unchanged = [name for name, value in before.items()
+                     if name not in allowed and torch.equal(value, after[name].detach())]
         if unchanged:
-            raise fail("model", spec, f"{steps} training steps left {', '.join(unchanged[:5])} unchanged: no loss "
-                        "term reaches it (e.g. an output bias under a Wasserstein loss, where it cancels)")
+            raise fail("model", spec, f"{steps} training steps with loss {loss!r} left {', '.join(unchanged[:5])} "
+                       "unchanged: no loss term reaches it (e.g. an output bias under a Wasserstein or relativistic "
+                       "loss, where it cancels); if the loss cancels it by design, declare it: "
+                       f"ModelSpec(unchanged_under={{{loss!r}: ({unchanged[0]!r},)}})")
         weights = result.export_dir / WEIGHTS_NAME
         if not weights.is_file():
             raise fail("model", spec, f"training wrote no {WEIGHTS_NAME} in {result.export_dir}")
@@ -339,30 +425,39 @@ def _model_train(spec: ModelSpec, out: str | os.PathLike[str] | None = None, ste
         d_expected = {k: v.contiguous() for k, v in discriminator.state_dict().items()}
         if set(d_state) != set(d_expected) or any(not torch.equal(d_state[k], d_expected[k]) for k in d_state):
             raise fail("model", spec, "the exported discriminator tensors differ from the trained discriminator")
-        z = torch.randn(3, generator.latent_dim)
-        labels = _labels(generator, 3)
-        with torch.no_grad():
-            expected, again = generator(z, labels), loaded.generator.eval()(z, labels)
-        if not torch.allclose(expected, again, atol=1e-6):
-            raise fail("model", spec, "the loaded generator does not reproduce the trained one's samples: "
-                        "is every constructor argument in the spec's config?")
+        _compare_reloaded(spec, generator, loaded.generator, trainer.state.batches.channels_last)
+
+
+def _packaged(package: str, name: str) -> bool:
+    """Whether ``name`` is a file in the *installed* ``package``, found as ``ganzoo.load`` finds it
+    (``importlib.resources``): what a wheel ships, not what lies in the source tree."""
+    from importlib import resources
+
+    try:
+        return (resources.files(package) / name).is_file()
+    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
+        return False
+
+
+def _not_packaged(spec: ModelSpec, where: str, what: str, name: str, package: str, pattern: str) -> ContractError:
+    """One line naming the file and the pyproject.toml fix (setuptools ships only ``.py`` files unless told)."""
+    return fail("model", spec, f"{where}: {what} {name!r} is not in the installed package {package!r} "
+                f"(importlib.resources finds no such file): ship it as package data, in pyproject.toml "
+                f'[tool.setuptools.package-data] "{package}" = ["{pattern}"], with {package!r} in '
+                "[tool.setuptools] packages")
 
 
 def _model_weights(spec: ModelSpec) -> None:
-    from importlib import resources
-
     import ganzoo
 
     for weights in spec.weights:
         where = f"weights {spec.name}.{weights.tag}"
+        if weights.package and weights.filename and not _packaged(weights.package, weights.filename):
+            raise _not_packaged(spec, where, "weights file", weights.filename, weights.package, "*.safetensors")
         if weights.card:
             package = weights.card_package or DEFAULT_CARD_PACKAGE
-            try:
-                found = (resources.files(package) / weights.card).is_file()
-            except ModuleNotFoundError:
-                found = False
-            if not found:
-                raise fail("model", spec, f"{where}: card {weights.card!r} is not in package {package!r}")
+            if not _packaged(package, weights.card):
+                raise _not_packaged(spec, where, "card", weights.card, package, "*.md")
         if weights.dataset not in get_registry().datasets.records:
             raise fail("model", spec, f"{where}: dataset {weights.dataset!r} is not a registered dataset")
         if not (weights.package and weights.filename):
@@ -376,7 +471,9 @@ def _model_weights(spec: ModelSpec) -> None:
                         f"has {loaded.num_params}")
 
 
-def _model_practices(spec: ModelSpec, out: str | os.PathLike[str] | None = None) -> None:
+def _model_practices(
+    spec: ModelSpec, out: str | os.PathLike[str] | None = None, options: Options | None = None
+) -> None:
     """Train with every training practice on: generator EMA, ADA (image data), R1 and R2, a relativistic loss."""
     import torch
 
@@ -391,7 +488,7 @@ def _model_practices(spec: ModelSpec, out: str | os.PathLike[str] | None = None)
             spec.name, dataset=dataset, steps=TRAIN_STEPS, batch_size=TRAIN_BATCH, device="cpu",
             out=folder / f"{spec.name}-practices", quiet=True, num_samples=4, limit=SYNTHETIC_SAMPLES, log_every=1,
             sample_every=10_000, checkpoint_every=10_000, loss=loss, ema=50.0, r1_gamma=1.0, r2_gamma=1.0,
-            augment="ada" if is_image else None, ada_speed=100.0 if is_image else None,
+            augment="ada" if is_image else None, ada_speed=100.0 if is_image else None, options=dict(options or {}),
         )
         trainer = Trainer(config)
         try:
@@ -425,17 +522,28 @@ def model_aspects(spec: ModelSpec) -> list[str]:
     return [aspect for aspect in MODEL_ASPECTS if aspect != "weights" or spec.weights]
 
 
-def check_model_aspect(spec: ModelSpec, aspect: str, out: str | os.PathLike[str] | None) -> None:
-    """One aspect; only training writes files (under ``out``, else a temporary folder)."""
+def check_model_aspect(
+    spec: ModelSpec, aspect: str, out: str | os.PathLike[str] | None, options: Options | None = None
+) -> None:
+    """One aspect, with model ``options`` (:func:`checked_options`; the ``weights`` check uses each weights entry's
+    own configuration); only training writes files (under ``out``, else a temporary folder)."""
+    options = checked_options(spec, options)
     if aspect in ("train", "practices"):
-        MODEL_ASPECTS[aspect](spec, out)
-    else:
+        MODEL_ASPECTS[aspect](spec, out, options)
+    elif aspect == "weights":
         MODEL_ASPECTS[aspect](spec)
+    else:
+        MODEL_ASPECTS[aspect](spec, options)
 
 
-def check_model(name: str, *, out: str | os.PathLike[str] | None = None) -> None:
-    """Run every model check on the registered model ``name`` (training writes under ``out``, else a temp dir)."""
+def check_model(
+    name: str, *, out: str | os.PathLike[str] | None = None, options: Options | None = None
+) -> None:
+    """Run every model check on the registered model ``name`` with model ``options`` (``{"widths": "16,8"}``: a
+    smaller model than the paper's trains in seconds; checked against the model's ``options``); training writes
+    under ``out``, else a temporary folder."""
     spec = get_registry().models.get(name)
+    options = checked_options(spec, options)
     with one_thread():
         for aspect in model_aspects(spec):
-            check_model_aspect(spec, aspect, out)
+            check_model_aspect(spec, aspect, out, options)

@@ -259,6 +259,7 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
     from .threads import parse_threads
 
     parse_threads(config.threads)
+    optiontable.parse_memory_format(config.memory_format)
 
     if config.steps is not None and config.epochs is not None:
         raise ConfigError("give --steps or --epochs, not both")

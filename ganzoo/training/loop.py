@@ -139,6 +139,11 @@ class Trainer:
         assert self._state is not None
         return self._state
 
+    def close(self) -> None:
+        """Release the run folder's lock and the process group: for code that prepared a trainer and stepped
+        :attr:`state` itself instead of calling :meth:`run` (which closes on its own)."""
+        self._shutdown()
+
     def _shutdown(self) -> None:
         if self._state is not None and self._state.lock is not None:
             self._state.lock.release()  # another process may continue this run folder now

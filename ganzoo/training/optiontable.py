@@ -20,12 +20,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from ..ranges import COUNT, NON_NEGATIVE, POSITIVE, SEED, NumberRange
-from .option_declaration import Cli, TrainOption, always, each, row, when_set
+from .option_declaration import Cli, TrainOption, always, each, each_nested, options_row, row, when_set
 from .parallel import DEFAULT_DIST_TIMEOUT_S
 from .threads import THREADS, parse_threads
 
 __all__ = [
+    "MEMORY_FORMATS",
     "PANELS",
     "TRAIN_OPTIONS",
     "TRAIN_RANGES",
@@ -34,8 +36,10 @@ __all__ = [
     "TrainOption",
     "card_rows",
     "config_fields",
+    "layout_word",
     "option_name",
     "options_by_name",
+    "parse_memory_format",
 ]
 
 PANEL_DATA = "Data"
@@ -58,19 +62,31 @@ MAX_EVAL_SAMPLES = 50_000
 """Samples per ``--eval-every`` evaluation: the published FID's 50k at most (a cheap protocol is far fewer)."""
 DEFAULT_EMA_RAMPUP = 0.05
 """StyleGAN2's EMA ramp-up (:mod:`.ema` uses it)."""
+MEMORY_FORMATS = ("auto", "channels-last", "contiguous")
+"""``--memory-format``'s words: the layout of convolutional networks and image batches (:func:`parse_memory_format`)."""
+
+
+def parse_memory_format(value: Any) -> str:
+    """``--memory-format``'s word, spelled canonically (``channels_last`` -> ``channels-last``); None: ``auto``.
+
+    ``channels-last`` is NHWC (faster convolutions with oneDNN on the CPU and with tensor cores on GPUs),
+    ``contiguous`` PyTorch's default NCHW, which ``ganzoo.load`` gives; ``auto`` is channels-last for image data
+    when either network has a convolution. The layout changes no result but float32 rounding."""
+    if value is None:
+        return "auto"
+    word = str(value).strip().lower().replace("_", "-")
+    if word not in MEMORY_FORMATS:
+        raise ConfigError(f"--memory-format must be one of {', '.join(MEMORY_FORMATS)}, got {str(value)[:40]!r}")
+    return word
+
+
+def layout_word(channels_last: bool) -> str:
+    """How ``config.json`` and the checkpoint record the layout a run used, so that a resume keeps it."""
+    return "channels-last" if channels_last else "contiguous"
 
 
 def _g(value: Any) -> str:
     return f"{value:g}"
-
-
-def _loss_options(options: Mapping[str, Any] | None) -> str | None:
-    """``gp_weight=5, d_steps=2`` (``--loss-option`` as given); None, so no row, when the loss was built as is."""
-    if not options:
-        return None
-    from ..cards.card import format_value
-
-    return ", ".join(f"{key}={format_value(value)}" for key, value in options.items())
 
 
 def _practice_rows(training: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -141,20 +157,6 @@ def _callback_options_from_cli(values: Mapping[str, Any]) -> Any:
     from ..models.model_options import parse_callback_options
 
     return parse_callback_options(values["callback_option"])
-
-
-def _callback_options(options: Mapping[str, Any] | None) -> str | None:
-    """``csv-log: every=10; other: k=v`` for the card; None, so no row, when no callback was given options."""
-    if not options:
-        return None
-    parts = [f"{name}: {text}" for name, values in options.items() if (text := _loss_options(values))]
-    return "; ".join(parts) or None
-
-
-def _callback_option_words(value: Any, settings: Mapping[str, Any]) -> list[str]:
-    """``--callback-option NAME.KEY=VALUE`` once per option of each callback."""
-    return [word for name, values in (value or {}).items() for key, option in values.items()
-            for word in ("--callback-option", f"{name}.{key}={option}")]
 
 
 def _tensorboard_from_cli(values: Mapping[str, Any]) -> Any:
@@ -272,8 +274,23 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
     TrainOption(
         "precision", "str", default="fp32", config="precision", help="``fp32``, ``bf16`` or ``fp16``.",
         cli=(Cli(("--precision",), str, "fp32", panel=PANEL_LENGTH,
-                 help="fp32, bf16 (CPU or recent GPU) or fp16 (CUDA)."),),
+                 help="fp32, bf16 (a recent GPU, or a CPU with AVX-512 BF16 or AMX: other CPUs emulate it, "
+                      "slower than fp32) or fp16 (CUDA)."),),
         card=row("precision", "precision"), command=always("--precision"),
+    ),
+    TrainOption(
+        "memory_format", "str | None", resume="inherit", config="memory_format",
+        help="The memory layout of the networks and of image batches: ``channels-last`` (NHWC), ``contiguous`` "
+        "(NCHW, PyTorch's default and what ``ganzoo.load`` gives) or ``auto`` (None for a new run): channels-last "
+        "when the data are images and either network has a convolution, on every device. It changes no result "
+        "but float32 rounding (about 1e-6 in a ResNet's samples); a resumed run keeps its own unless given. "
+        "``config.json`` records the layout the run used. See :func:`.optiontable.parse_memory_format`.",
+        cli=(Cli(("--memory-format",), str | None, metavar="auto|channels-last|contiguous", panel=PANEL_LENGTH,
+                 help="Memory layout of the networks and image batches: channels-last (NHWC, faster convolutions "
+                 "on the CPU and on GPUs), contiguous (PyTorch's default NCHW) or auto (default: channels-last for "
+                 "image data when a network has a convolution). It changes only float32 rounding; a resumed run "
+                 "keeps its own."),),
+        command=when_set("--memory-format"),
     ),
     TrainOption(
         "reuse_fakes", "bool | None", resume="fixed", config="reuse_fakes",
@@ -340,8 +357,7 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
                  help="Loss option, repeatable (see 'ganzoo info LOSS'), e.g. --loss-option d_steps=2 or, for "
                  "wgan-gp, --loss-option gp_weight=5."),),
         from_cli=_loss_options_from_cli,
-        card=lambda training: [("loss options", text)] if (text := _loss_options(training.get("loss_options")))
-        else [],
+        card=options_row("loss options", "loss_options"),
         command=each("--loss-option"),
     ),
     TrainOption(
@@ -441,9 +457,8 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
                  help="Option of a --callback, repeatable (see 'ganzoo info NAME'), e.g. --callback-option "
                  "csv-log.every=10. A resumed run keeps its callbacks' options."),),
         from_cli=_callback_options_from_cli,
-        card=lambda training: [("callback options", text)]
-        if (text := _callback_options(training.get("callback_options"))) else [],
-        command=_callback_option_words,
+        card=options_row("callback options", "callback_options", by_record=True),
+        command=each_nested("--callback-option"),
     ),
     TrainOption(
         "init_from", "str | None", resume="inherit", config="init_from",

@@ -20,6 +20,8 @@ from .parallel.distributed import Group
 
 __all__ = ["METRICS", "MetricWindow", "NonFinite", "StepMetrics"]
 
+INITIAL_ROWS = 1024
+"""Rows the window holds before it first grows: a record every 50 steps (the default) never grows it."""
 METRICS = ("loss_d", "loss_g", "d_real", "d_fake")
 """The columns of a row: both losses, then the mean of sigmoid(D) on the real and on the fake batch."""
 
@@ -78,13 +80,17 @@ class MetricWindow:
     def __init__(self, capacity: int, device: torch.device, group: Group):
         self.device = device
         self.group = group
-        self.rows = torch.zeros(capacity, len(METRICS), device=device)
+        # room for a window of up to INITIAL_ROWS steps; a longer one grows it as it fills, so a huge
+        # --log-every costs the memory of the steps it really holds, not of the number typed
+        self.rows = torch.zeros(min(capacity, INITIAL_ROWS), len(METRICS), device=device)
         self.fill = 0
         self.synced = 0  # rows already averaged over the ranks
         self.images = 0
 
     def add(self, row: torch.Tensor, images: int) -> None:
         """Store one step's metrics (no host synchronisation)."""
+        if self.fill == len(self.rows):  # doubling: a copy on the device now and then, never a read-back
+            self.rows = torch.cat([self.rows, torch.zeros_like(self.rows)])
         self.rows[self.fill].copy_(row)
         self.fill += 1
         self.images += images
@@ -117,7 +123,7 @@ class MetricWindow:
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         rows = state.get("rows")
         if rows is not None and len(rows):
-            # room for the saved rows and a full window more, whatever --log-every is now
+            # room for the saved rows and as much again as now; add() grows it further if needed
             capacity = len(self.rows)
             self.rows = torch.zeros(len(rows) + capacity, len(METRICS), device=self.device)
             self.rows[: len(rows)] = rows.to(self.device)
