@@ -195,13 +195,16 @@ def test_the_tutorial_plugin_installs_lists_trains_and_passes_its_tests(tmp_path
 
     out = tmp_path / "run"
     trained = run_ganzoo(site, "train", "foo-mlp", "--steps", "3", "--batch-size", "16", "--device", "cpu",
-                         "--out", str(out), "--quiet", "--callback", "foo-fake-stats", OMP_NUM_THREADS="1")
+                         "--out", str(out), "--quiet", "--callback", "foo-fake-stats",
+                         "--callback-option", "foo-fake-stats.every=2", OMP_NUM_THREADS="1")
     assert trained.returncode == 0, trained.stderr
     config = json.loads((out / "export" / "config.json").read_text())
     assert (config["model"], config["dataset"], config["loss"]) == ("foo-mlp", "two-moons", "smoothed-ns")
     assert config["training"]["steps"] == 3 and config["training"]["callbacks"] == ["foo-fake-stats"]
     stats = [json.loads(line) for line in (out / "fake-stats.jsonl").read_text().splitlines()]
-    assert [s["step"] for s in stats] == [3] and stats[0]["std"] > 0  # the callback ran at the last step
+    assert [s["step"] for s in stats] == [2, 3] and stats[0]["std"] > 0  # every 2 steps, and at the last
+    assert all(isinstance(s["loss_d"], float) for s in stats)  # run.step_metrics
+    assert config["training"]["callback_options"] == {"foo-fake-stats": {"every": 2}}
 
     hello = run_ganzoo(site, "foo-hello", "--name", "reader")
     assert hello.returncode == 0 and "hello reader, from ganzoo-foo" in hello.stdout
@@ -211,7 +214,8 @@ def test_the_tutorial_plugin_installs_lists_trains_and_passes_its_tests(tmp_path
         text=True, env={**os.environ, "PYTHONPATH": str(site), "OMP_NUM_THREADS": "1"},
     )
     assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-2000:]
-    for check in ("model:foo-mlp:train", "loss:smoothed-ns:values", "dataset:two-moons:load"):
+    callback_checks = tuple(f"callback:foo-fake-stats:{aspect}" for aspect in ("options", "events", "resume"))
+    for check in ("model:foo-mlp:train", "loss:smoothed-ns:values", "dataset:two-moons:load", *callback_checks):
         assert f"test_ganzoo_contract[{check}] PASSED" in tested.stdout
 
 
