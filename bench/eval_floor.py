@@ -1,7 +1,7 @@
 """The floor: real train samples scored against the real test split with ganzoo's eval protocol.
 
-No generator is expected to beat real data; the README prints this line under the model
-table so a reader can judge the models' numbers. Usage::
+No generator is expected to beat real data; the zoo table (README.md, docs/zoo/index.md) prints this line
+under the model table so a reader can judge the models' numbers. Usage::
 
     python bench/eval_floor.py --data ../shared/data                  # MNIST, 10k vs 10k
     python bench/eval_floor.py --data ../shared/data --no-cache --json # time a cold run

@@ -17,7 +17,7 @@ A loop is ``NAME=SPEC`` (``--loop``, repeatable):
   itself (every option of ``ganzoo train``; the race sets the data, seed, device, output folder, length
   and intervals itself, and refuses those flags).
 
-The default is today's README race, ``--loop ganzoo=zoo:dcgan-mnist --loop textbook=textbook``;
+The default is the race of docs/performance.md, ``--loop ganzoo=zoo:dcgan-mnist --loop textbook=textbook``;
 ``--ganzoo-args FLAGS`` replaces the first loop's recipe with ``train:dcgan-mnist FLAGS``.
 
 The table gives, per loop and per ``--target`` (repeatable; default 20), the training seconds, steps and

@@ -6,7 +6,7 @@ release, with a ``DeprecationWarning`` naming the new path: :class:`MovedModuleF
 ``ganzoo/__init__.py``, answers an old module name with the new module itself (the same object, so a
 function is the same function), and the two old modules whose names are now packages
 (``ganzoo.registry``, ``ganzoo.cards``) forward their old attributes through :func:`moved_attribute`.
-Both read :data:`MOVED`. Plugins should import only the public API (CONTRIBUTING.md, Part 2).
+Both read :data:`MOVED`. Plugins should import only the public API (docs/plugins/reference.md).
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def _caller_level() -> int:
 def _warn(old: str, new: str) -> None:
     warnings.warn(
         f"{old} moved to {new}; the old name is removed in ganzoo {REMOVED_IN} "
-        "(plugins: import only the public API, CONTRIBUTING.md Part 2)",
+        "(plugins: import only the public API, docs/plugins/reference.md)",
         DeprecationWarning,
         stacklevel=_caller_level(),
     )

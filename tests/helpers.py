@@ -9,10 +9,13 @@ plugin would be; the ``use_plugins`` fixture in conftest.py does it for one test
 from __future__ import annotations
 
 import os
+import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import uuid
+from html.parser import HTMLParser
 from pathlib import Path
 from types import ModuleType
 
@@ -258,3 +261,55 @@ def fid_inception_random_state(seed: int = 0) -> dict[str, torch.Tensor]:
         else:
             state[name] = torch.randn(value.shape, generator=generator) * (2.0 / value[0].numel()) ** 0.5
     return state
+
+
+# ---------------------------------------------------------------- a real browser (the gallery, the docs site)
+def chromium() -> str:
+    """The browser; missing, the test fails (``.ci/run`` installs it), it never skips."""
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail("the gallery's browser test needs Chromium: apt-get install chromium (.ci/run installs it)")
+
+
+def browse(page: Path, *flags: str) -> str:
+    """Open ``page`` from file:// in headless Chromium with a fresh profile; its stdout."""
+    with tempfile.TemporaryDirectory(prefix="ganzoo-chromium-") as profile:
+        command = [
+            chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+            "--hide-scrollbars", f"--user-data-dir={profile}", *flags, page.resolve().as_uri(),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+class Dom(HTMLParser):
+    """What the rendered DOM says: the body's attributes, every <img>'s, the title, the models listed."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.body: dict[str, str | None] = {}
+        self.images: list[dict[str, str | None]] = []
+        self.models: list[str] = []
+        self.title = ""
+        self._in_title = False
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "body":
+            self.body = values
+        elif tag == "img":
+            self.images.append(values)
+        elif tag == "section" and values.get("data-model"):
+            self.models.append(str(values["data-model"]))
+        self._in_title = tag == "title"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False

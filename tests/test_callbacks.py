@@ -152,3 +152,21 @@ def test_a_data_sets_failing_sample_metrics_are_a_note_not_a_lost_run(tmp_path, 
     assert "modes_covered" not in result.metrics and result.export_dir.is_dir()
     ring = train(TrainConfig(steps=2, out=tmp_path / "ring", **RING))  # the built-in toy sets declare theirs
     assert ring.metrics["modes_covered"].endswith("/8")
+
+
+def test_a_checkpoint_holds_each_callbacks_state_after_the_step_it_was_written_at(tmp_path, counter_plugin):
+    """The periodic checkpoint is written after the run's own callbacks: a resume goes on from the next step, so a
+    state saved before the callback's on_step_end would lose that step (the count would be 1 here, not 2)."""
+
+    class Killed(Callback):
+        def on_step_end(self, run):
+            if run.step == 3:
+                raise RuntimeError("killed after step 3")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        train(TrainConfig(steps=4, checkpoint_every=2, out=tmp_path / "run", callbacks=("step-counter",), **RING),
+              callbacks=[Killed()])
+    saved = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
+    assert saved["parts"]["counters"]["step"] == 2 and saved["parts"]["callback:step-counter"] == {"count": 2}
+    train(TrainConfig(steps=4, out=tmp_path / "run", resume=True, **RING))
+    assert (tmp_path / "run" / "count.txt").read_text() == "4"  # as in a run that was never stopped

@@ -166,10 +166,10 @@ def test_info_dcgan_faces_reads_as_a_recipe_anyone_can_run():
     assert "dataset: UTKFace (image-folder)" in out
     assert "sample shapes:   3x64x64, 3x128x128" in out
     lines = out.splitlines()
-    trained = next(i for i, line in enumerate(lines) if line.strip().startswith("trained: ganzoo train"))
-    column = lines[trained].index("ganzoo train")
-    assert lines[trained + 1].index("ganzoo train") == column  # the second command under the first
-    assert "--resume" in lines[trained + 1]
+    heading = lines.index("    trained in 2 sessions, each resuming the one before:")  # the record's lineage
+    trained = heading + 1
+    assert lines[trained].startswith("      1. ganzoo train") and lines[trained + 1].startswith("      2. ganzoo train")
+    assert "--resume" in lines[trained + 1] and "--resume" not in lines[trained]
     for line in lines[trained : trained + 2]:  # the folders a reader names, not the trainer's machine's
         assert "/work/" not in line and "../" not in line and "--data path/to/utkface" in line
 

@@ -230,13 +230,13 @@ def test_the_contract_takes_smaller_model_options_checked_by_the_models_declarat
 # --- packaged weights and cards -----------------------------------------------------------------------------------
 
 WEIGHTS_FIXTURE = Path(__file__).parent / "fixtures" / "ganzoo-fixture-weights"
-GUIDE = Path(__file__).resolve().parents[1] / "CONTRIBUTING.md"
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "plugins" / "tutorial.md"
 
 
 def package_data_block() -> str:
-    """CONTRIBUTING.md's pyproject.toml lines that ship the weights and cards folders."""
+    """The plugin tutorial's (docs/plugins/tutorial.md) pyproject.toml lines that ship the weights and cards folders."""
     found = re.search(r"<!-- package-data: pyproject.toml -->\n```toml\n(.*?)```\n", GUIDE.read_text(), re.DOTALL)
-    assert found, "CONTRIBUTING.md lost its package-data block"
+    assert found, "docs/plugins/tutorial.md lost its package-data block"
     return found[1]
 
 

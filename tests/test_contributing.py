@@ -1,8 +1,10 @@
-"""CONTRIBUTING.md stays true: every hook is documented with its signature and tested, every environment
-switch is documented and tested, and the tutorial's files make a plugin that installs, lists and trains.
+"""The plugin docs stay true: every hook is documented with its signature and tested, every environment switch
+is documented and tested, and the tutorial's files make a plugin that installs, lists and trains.
 
-The datasette pattern: adding a hook to ganzoo/registry/hookspecs.py (or a switch to ganzoo/registry/discovery.py) fails
-here until CONTRIBUTING.md shows it and HOOK_TESTS (or SWITCH_TESTS) names a test that exercises it.
+The plugin tutorial (docs/plugins/tutorial.md) and reference (docs/plugins/reference.md) hold what CONTRIBUTING.md
+held before the docs site; CONTRIBUTING.md keeps the contributor's set-up. The datasette pattern: adding a hook
+to ganzoo/registry/hookspecs.py (or a switch to ganzoo/registry/discovery.py) fails here until the reference
+shows it and HOOK_TESTS (or SWITCH_TESTS) names a test that exercises it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from ganzoo.registry import hookspecs
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "CONTRIBUTING.md"
+TUTORIAL = ROOT / "docs" / "plugins" / "tutorial.md"
+REFERENCE = ROOT / "docs" / "plugins" / "reference.md"
 TESTS = ROOT / "tests"
 
 HOOK_TESTS: dict[str, list[str]] = {
@@ -88,7 +92,7 @@ def test_hook_specifications_are_found():
 @pytest.mark.parametrize("hook", sorted(hook_signatures()))
 def test_every_hook_is_documented_with_its_signature(hook):
     signature = hook_signatures()[hook]
-    assert signature in GUIDE.read_text(), f"CONTRIBUTING.md does not show `{signature}`: document the hook"
+    assert signature in REFERENCE.read_text(), f"docs/plugins/reference.md does not show `{signature}`: document it"
 
 
 def test_every_hook_is_in_the_tutorial_module():
@@ -127,9 +131,9 @@ def environment_switches() -> set[str]:
 def test_every_switch_is_documented_and_tested():
     switches = environment_switches()
     assert switches == {"GANZOO_LOAD_PLUGINS", "GANZOO_STRICT_PLUGINS", "GANZOO_TRACE_PLUGINS"}
-    guide = GUIDE.read_text()
+    guide = REFERENCE.read_text()
     for switch in switches:
-        assert f"| `{switch}` |" in guide, f"CONTRIBUTING.md's switch table does not document {switch}"
+        assert f"| `{switch}` |" in guide, f"docs/plugins/reference.md's switch table does not document {switch}"
     check_registry(SWITCH_TESTS, switches, "environment switch")
 
 
@@ -143,9 +147,9 @@ def test_the_set_up_command_is_the_readmes():
 
 
 def tutorial_files() -> dict[str, str]:
-    """The code blocks that CONTRIBUTING.md marks ``<!-- file: PATH -->``, by path."""
+    """The code blocks that the tutorial marks ``<!-- file: PATH -->``, by path."""
     pattern = re.compile(r"<!-- file: (?P<path>[\w./-]+) -->\n```\w*\n(?P<body>.*?)\n```\n", re.DOTALL)
-    return {m["path"]: m["body"] + "\n" for m in pattern.finditer(GUIDE.read_text())}
+    return {m["path"]: m["body"] + "\n" for m in pattern.finditer(TUTORIAL.read_text())}
 
 
 def test_the_tutorial_has_every_file_of_a_plugin():
@@ -156,7 +160,7 @@ def test_the_tutorial_has_every_file_of_a_plugin():
 
 
 def test_the_tutorial_plugin_installs_lists_trains_and_passes_its_tests(tmp_path):
-    """A new user, with nothing but CONTRIBUTING.md: create, install, list, train, sample, test the plugin."""
+    """A new user, with nothing but the tutorial: create, install, list, train, sample, test the plugin."""
     folder = tmp_path / "ganzoo-foo"
     for relative, text in tutorial_files().items():
         (folder / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -183,7 +187,7 @@ def test_the_tutorial_plugin_installs_lists_trains_and_passes_its_tests(tmp_path
     }
     plain = run_ganzoo(site, "plugins", "--no-builtins")  # the line the guide shows, as the command prints it
     line = next(row for row in plain.stdout.splitlines() if row.startswith("foo\t"))
-    assert " ".join(line.split()) in " ".join(GUIDE.read_text().split()), f"CONTRIBUTING.md should show: {line!r}"
+    assert " ".join(line.split()) in " ".join(TUTORIAL.read_text().split()), f"the tutorial should show: {line!r}"
     info = json.loads(run_ganzoo(site, "info", "foo-mlp", "--json").stdout)
     assert info["sample_shapes"] == ["2"] and info["datasets"] == ["grid-25", "ring-8", "two-moons"]
     extractors = run_ganzoo(site, "list", "--extractors", "--json")
@@ -191,13 +195,16 @@ def test_the_tutorial_plugin_installs_lists_trains_and_passes_its_tests(tmp_path
 
     out = tmp_path / "run"
     trained = run_ganzoo(site, "train", "foo-mlp", "--steps", "3", "--batch-size", "16", "--device", "cpu",
-                         "--out", str(out), "--quiet", "--callback", "foo-fake-stats", OMP_NUM_THREADS="1")
+                         "--out", str(out), "--quiet", "--callback", "foo-fake-stats",
+                         "--callback-option", "foo-fake-stats.every=2", OMP_NUM_THREADS="1")
     assert trained.returncode == 0, trained.stderr
     config = json.loads((out / "export" / "config.json").read_text())
     assert (config["model"], config["dataset"], config["loss"]) == ("foo-mlp", "two-moons", "smoothed-ns")
     assert config["training"]["steps"] == 3 and config["training"]["callbacks"] == ["foo-fake-stats"]
     stats = [json.loads(line) for line in (out / "fake-stats.jsonl").read_text().splitlines()]
-    assert [s["step"] for s in stats] == [3] and stats[0]["std"] > 0  # the callback ran at the last step
+    assert [s["step"] for s in stats] == [2, 3] and stats[0]["std"] > 0  # every 2 steps, and at the last
+    assert all(isinstance(s["loss_d"], float) for s in stats)  # run.step_metrics
+    assert config["training"]["callback_options"] == {"foo-fake-stats": {"every": 2}}
 
     hello = run_ganzoo(site, "foo-hello", "--name", "reader")
     assert hello.returncode == 0 and "hello reader, from ganzoo-foo" in hello.stdout
@@ -207,7 +214,8 @@ def test_the_tutorial_plugin_installs_lists_trains_and_passes_its_tests(tmp_path
         text=True, env={**os.environ, "PYTHONPATH": str(site), "OMP_NUM_THREADS": "1"},
     )
     assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-2000:]
-    for check in ("model:foo-mlp:train", "loss:smoothed-ns:values", "dataset:two-moons:load"):
+    callback_checks = tuple(f"callback:foo-fake-stats:{aspect}" for aspect in ("options", "events", "resume"))
+    for check in ("model:foo-mlp:train", "loss:smoothed-ns:values", "dataset:two-moons:load", *callback_checks):
         assert f"test_ganzoo_contract[{check}] PASSED" in tested.stdout
 
 
@@ -227,10 +235,9 @@ def test_every_field_of_every_record_has_a_docstring():
 
 def test_the_field_reference_is_what_the_records_generate():
     tool = spec_table_tool()
-    text = GUIDE.read_text()
+    text = REFERENCE.read_text()
     shown = text[text.index(tool.START) + len(tool.START) : text.index(tool.END)].strip()
-    assert shown == tool.table(), "CONTRIBUTING.md's field reference is stale: run python tools/spec_table.py --write "\
-        "CONTRIBUTING.md"
+    assert shown == tool.table(), "docs/plugins/reference.md's field reference is stale: run python tools/docs_pages.py"
 
 
 def test_the_field_reference_covers_every_record_ganzoo_exports():
@@ -249,7 +256,7 @@ def test_the_weights_snippet_keeps_the_moving_average(tmp_path, monkeypatch):
     from ganzoo.errors import ConfigError
     from ganzoo.training import TrainConfig, train
 
-    blocks = re.findall(r"```python\n(.*?)```", GUIDE.read_text(encoding="utf-8"), re.S)
+    blocks = re.findall(r"```python\n(.*?)```", TUTORIAL.read_text(encoding="utf-8"), re.S)
     (snippet,) = [block for block in blocks if "write_generator_weights(" in block and "ganzoo.load(" in block]
     result = train(TrainConfig("mlp-gan", dataset="ring-8", steps=4, batch_size=16, ema=100.0, quiet=True,
                                device="cpu", out=tmp_path / "runs" / "moons"))
@@ -291,4 +298,4 @@ def test_the_plugin_dev_extra_installs_what_ganzoo_testing_needs():
 
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
     assert any(requirement.startswith("pytest") for requirement in extras["plugin-dev"])
-    assert 'pip install "ganzoo[plugin-dev]"' in GUIDE.read_text(encoding="utf-8")
+    assert 'pip install "ganzoo[plugin-dev]"' in TUTORIAL.read_text(encoding="utf-8")

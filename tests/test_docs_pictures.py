@@ -91,8 +91,19 @@ def test_a_new_card_gif_a_new_tool_version_and_an_undeclared_picture_are_stale(d
     monkeypatch.setattr(tool, "TOOL_VERSION", tool.TOOL_VERSION - 1)
     (docs_copy / "extra").mkdir()
     (docs_copy / "extra" / "plot.png").write_bytes(b"\x89PNG")
-    assert tool.stale() == ["docs/extra/plot.png is made by no command of tools/docs_pictures.py: declare it "
-                            "there (PICTURES) and run python tools/docs_pictures.py extra/plot.png"]
+    (docs_copy / "zoo" / "stray.png").write_bytes(b"\x89PNG")
+    assert tool.stale() == [
+        f"docs/{name} is made by no command of tools/docs_pictures.py (nor by tools/docs_pages.py): declare it "
+        f"there (PICTURES) and run python tools/docs_pictures.py {name}" for name in ("extra/plot.png", "zoo/stray.png")
+    ]
+
+
+def test_the_zoo_pages_pictures_are_docs_pages_own():
+    """docs/zoo/'s copies of the cards' grids are made (and checked byte for byte) by tools/docs_pages.py: this
+    tool leaves each of them to it, and only them."""
+    zoo = sorted(p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs" / "zoo").glob("*.png"))
+    assert zoo and sorted(tool.made_by_docs_pages()) == zoo
+    assert not set(zoo) & set(tool.pictures_on_disk())
 
 
 def shown_commands() -> set[str]:

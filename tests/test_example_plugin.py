@@ -53,7 +53,8 @@ def test_the_example_is_not_part_of_the_ganzoo_package():
     assert "packages = [" in settings and "ganzoo_wgan" not in settings and "examples" not in settings
     for path in (EXAMPLE / "ganzoo_wgan").glob("*.py"):
         text = path.read_text()
-        assert "ganzoo_plugins" not in text and "ganzoo.training" not in text, path
+        public = text.replace("from ganzoo.training import Callback", "")  # the callbacks' documented base class
+        assert "ganzoo_plugins" not in text and "ganzoo.training" not in public, path
 
 
 def test_list_and_plugins_show_it(site):
@@ -66,18 +67,24 @@ def test_list_and_plugins_show_it(site):
     wgan = plugins["wgan"]
     assert (wgan["distribution"], wgan["version"], wgan["builtin"], wgan["error"]) == ("ganzoo-wgan", "0.1.0",
                                                                                         False, None)
-    assert wgan["hooks"] == ["register_commands", "register_datasets", "register_losses", "register_models"]
+    assert wgan["hooks"] == ["register_callbacks", "register_commands", "register_datasets", "register_losses",
+                             "register_models"]
     assert wgan["registered"] == {"models": ["wgan-gp-dcgan"], "losses": ["wgan-lp"], "datasets": ["shapes-28"],
-                                  "extractors": [], "callbacks": []}
+                                  "extractors": [], "callbacks": ["wgan-steps-csv"]}
+    info = json.loads(run_ganzoo(site, "info", "wgan-steps-csv", "--json").stdout)
+    assert info["options"] == {"every": "int", "file": "str"} and info["plugin"] == "wgan"
 
 
 def test_train_its_model_with_its_loss_on_its_dataset(site, tmp_path):
     out = tmp_path / "run"
     done = run_ganzoo(site, "train", "wgan-gp-dcgan", "--dataset", "shapes-28", "--loss", "wgan-lp", "--steps", "3",
                       "--batch-size", "8", "--limit", "64", "--option", "width=8", "--device", "cpu",
-                      "--out", str(out), "--quiet", OMP_NUM_THREADS="1")
+                      "--out", str(out), "--quiet", "--callback", "wgan-steps-csv",
+                      "--callback-option", "wgan-steps-csv.every=2", OMP_NUM_THREADS="1")
     assert done.returncode == 0, done.stderr
+    assert [line.split(",")[0] for line in (out / "steps.csv").read_text().splitlines()] == ["step", "2"]
     config = json.loads((out / "export" / "config.json").read_text())
+    assert config["training"]["callback_options"] == {"wgan-steps-csv": {"every": 2}}
     assert (config["model"], config["dataset"], config["loss"]) == ("wgan-gp-dcgan", "shapes-28", "wgan-lp")
     assert config["training"]["steps"] == 3 and config["training"]["d_steps"] == 5
     assert config["sample_shape"] == [1, 28, 28] and config["config"]["width"] == 8
@@ -142,6 +149,7 @@ def test_its_own_test_suite_passes_the_contract_checks(site, example_source):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     expected = [f"model:wgan-gp-dcgan:{a}" for a in ("build", "datasets", "gradients", "train")]
     expected += ["loss:wgan-lp:values", "dataset:shapes-28:load"]
+    expected += [f"callback:wgan-steps-csv:{aspect}" for aspect in ("options", "events", "resume")]
     for check in expected:
         assert f"test_ganzoo_contract[{check}] PASSED" in done.stdout, done.stdout[-3000:]
     assert "SKIPPED" not in done.stdout

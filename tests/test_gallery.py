@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import tempfile
-from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import install_registry
+from helpers import Dom, browse, install_registry
 from PIL import Image, ImageStat
 from typer.testing import CliRunner
 
@@ -334,12 +331,11 @@ def test_entry_folders_never_take_the_index_name(tmp_path: Path):
     ]
 
 
-def test_the_readme_shows_the_screenshot_its_commands_make():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Gallery\n") : readme.index("## Plugins\n")]
+def test_the_gallery_page_shows_the_screenshot_its_commands_make():
+    section = (ROOT / "docs" / "gallery.md").read_text(encoding="utf-8")
     assert "ganzoo gallery -o site/\n" in section
     size = re.search(r"--window-size=(\d+),(\d+) --screenshot=docs/gallery.png site/index.html", section)
-    assert size is not None and "![The gallery's index" in section and "(docs/gallery.png)" in section
+    assert size is not None and "![The gallery's index" in section and "(gallery.png)" in section
     shot = ROOT / "docs" / "gallery.png"
     with Image.open(shot) as image:
         assert image.size == (int(size.group(1)), int(size.group(2))) and image.mode == "P"
@@ -352,57 +348,6 @@ def test_gallery_help_is_there():
 
 
 # ---------------------------------------------------------------- in a real browser
-
-
-def chromium() -> str:
-    """The browser; missing, the test fails (``.ci/run`` installs it), it never skips."""
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.fail("the gallery's browser test needs Chromium: apt-get install chromium (.ci/run installs it)")
-
-
-def browse(page: Path, *flags: str) -> str:
-    """Open ``page`` from file:// in headless Chromium with a fresh profile; its stdout."""
-    with tempfile.TemporaryDirectory(prefix="ganzoo-chromium-") as profile:
-        command = [
-            chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-            "--hide-scrollbars", f"--user-data-dir={profile}", *flags, page.resolve().as_uri(),
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
-
-
-class Dom(HTMLParser):
-    """What the rendered DOM says: the body's attributes, every <img>'s, the title, the models listed."""
-
-    def __init__(self, text: str):
-        super().__init__()
-        self.body: dict[str, str | None] = {}
-        self.images: list[dict[str, str | None]] = []
-        self.models: list[str] = []
-        self.title = ""
-        self._in_title = False
-        self.feed(text)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "body":
-            self.body = values
-        elif tag == "img":
-            self.images.append(values)
-        elif tag == "section" and values.get("data-model"):
-            self.models.append(str(values["data-model"]))
-        self._in_title = tag == "title"
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_title = False
 
 
 def loaded(page: Path) -> Dom:

@@ -101,6 +101,8 @@ def test_plugin_hook_callers_run_one_plugin_at_a_time():
 )
 def test_shared_names_are_spelled_once(literal, home):
     exempt = {home}
+    if literal == '"README.md"':
+        exempt.add("tools/docs_pages.py")  # the repository's front door, whose examples it lists: not an export's card
     spelled = [name for name, text in sources("ganzoo", "plugins", "tools").items() if literal in text]
     assert [name for name in spelled if name not in exempt] == []
 

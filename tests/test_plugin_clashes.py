@@ -2,7 +2,7 @@
 
 The fixture is the case a release makes: plugin ``acme`` registered a loss ``relativistic-average``
 (and a model that trains with it) before ganzoo shipped a built-in loss of that name. The rule is
-CONTRIBUTING.md's "Names and clashes": the bare name keeps its first owner (the built-ins load
+docs/plugins/reference.md's "Names and clashes": the bare name keeps its first owner (the built-ins load
 first), every record answers to ``PLUGIN:NAME``, a model's own names mean its own plugin's records,
 and ``ganzoo plugins`` and ``ganzoo list`` say so.
 """

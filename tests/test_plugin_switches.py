@@ -1,4 +1,4 @@
-"""The environment switches of ganzoo/registry/discovery.py, as CONTRIBUTING.md documents them.
+"""The environment switches of ganzoo/registry/discovery.py, as docs/plugins/reference.md documents them.
 
 tests/test_entry_points.py covers GANZOO_LOAD_PLUGINS by distribution name and GANZOO_STRICT_PLUGINS
 for a plugin that fails at import, through real installs; tests/test_registry.py covers a duplicate

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import os
 import shlex
@@ -198,10 +199,25 @@ def write_manifest(entries: dict[str, Any]) -> None:
     write_atomic(MANIFEST, lambda file: file.write(text.encode("utf-8")))
 
 
+def made_by_docs_pages() -> set[str]:
+    """The pictures ``python tools/docs_pages.py`` writes under docs/, relative to docs/: the zoo pages' copies
+    of the sample grids the model cards show (``docs/zoo/``). They are that tool's to make, from the cards this
+    tool's inputs already cover, and ``tests/test_docs_pages.py`` holds each to its card's picture byte for byte;
+    asking it which files it writes (rather than skipping a folder) keeps a stray picture there undeclared."""
+    spec = importlib.util.spec_from_file_location("docs_pages", Path(__file__).with_name("docs_pages.py"))
+    pages = sys.modules.setdefault("docs_pages", importlib.util.module_from_spec(spec))  # its dataclass looks it up
+    if not hasattr(pages, "zoo_pictures"):
+        spec.loader.exec_module(pages)
+    return {path.relative_to(pages.DOCS).as_posix() for path in pages.zoo_pictures()}
+
+
 def pictures_on_disk() -> list[str]:
-    """Every picture file under docs/, as a path relative to docs/."""
-    return sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*")
-                  if p.is_file() and p.suffix.lower() in PICTURE_SUFFIXES)
+    """Every picture file under docs/ that this tool makes, as a path relative to docs/ (every picture but
+    those ``tools/docs_pages.py`` makes)."""
+    theirs = made_by_docs_pages()
+    return sorted(name for name in (p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*")
+                                    if p.is_file() and p.suffix.lower() in PICTURE_SUFFIXES)
+                  if name not in theirs)
 
 
 def stale() -> list[str]:
@@ -210,8 +226,8 @@ def stale() -> list[str]:
     problems = []
     for name in pictures_on_disk():
         if name not in PICTURES:
-            problems.append(f"docs/{name} is made by no command of tools/docs_pictures.py: declare it there "
-                            f"(PICTURES) and run {REMAKE} {name}")
+            problems.append(f"docs/{name} is made by no command of tools/docs_pictures.py (nor by "
+                            f"tools/docs_pages.py): declare it there (PICTURES) and run {REMAKE} {name}")
     for name, picture in PICTURES.items():
         fix = f"run {REMAKE} {name}"
         entry, path = recorded.get(name), DOCS / name

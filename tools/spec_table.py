@@ -1,13 +1,13 @@
-"""Print CONTRIBUTING.md's tables of every public field of every record a plugin registers.
+"""Print the plugin reference's tables (docs/plugins/reference.md) of every field of every plugin record.
 
 The tables are made from the dataclasses themselves: each field's name, its type annotation,
 its default and the attribute docstring written under it in ``ganzoo/registry/records.py``, the one
-place its meaning is written. CONTRIBUTING.md shows them
+place its meaning is written. docs/plugins/reference.md shows them (``python tools/docs_pages.py`` writes them)
 between ``<!-- spec-table -->`` and ``<!-- /spec-table -->``; ``tests/test_contributing.py``
 checks that they equal what this script prints, so a new or changed field cannot go
 undocumented.
 
-    python tools/spec_table.py [--write CONTRIBUTING.md]
+    python tools/spec_table.py [--write docs/plugins/reference.md]
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def replace_between_markers(text: str, rendered: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", type=Path, help="replace the tables in this Markdown file (CONTRIBUTING.md)")
+    parser.add_argument("--write", type=Path, help="replace the tables in this Markdown file")
     args = parser.parse_args()
     rendered = table()
     if args.write:

@@ -351,6 +351,16 @@ def _limits(card: CardData) -> str:
     return "\n".join(f"- {item}" for item in limits)
 
 
+def _command(command: str | None) -> str:
+    """The command that trained the run; for a resumed run its lineage, every session's command in order."""
+    if not command:
+        return ""
+    sessions = len(command.splitlines())
+    lead = (f"Trained in {sessions} sessions, each resuming the one before (`--resume`); their commands, in "
+            "order:\n\n") if sessions > 1 else ""
+    return f"{lead}```bash\n{command}\n```\n\n"
+
+
 def render_card(card: CardData) -> str:
     """The model card of ``card``: :data:`CARD_TEMPLATE` filled with its front matter, tables and prose."""
     config_rows = [
@@ -374,7 +384,7 @@ def render_card(card: CardData) -> str:
             if params else ""
         ),
         reference=f"Reference: {card.reference}.\n\n" if card.reference else "",
-        command=f"```bash\n{command}\n```\n\n" if command else "",
+        command=_command(command),
         hyper_table=_table("| hyper-parameter | value |", _hyper_rows(card)) + "\n",
         metrics=_metrics(card),
         data_line=card.dataset_summary + homepage,

@@ -50,6 +50,7 @@ def _weights_info(weights: WeightsSpec) -> dict[str, Any]:
         "num_params": weights.num_params,
         "metrics": dict(weights.metrics),
         "recipe": weights.recipe,
+        "lineage": list(weights.lineage),
         "license": weights.license,
         "file": f"{weights.package}/{weights.filename}" if weights.filename else None,
         "url": weights.url,
@@ -146,10 +147,15 @@ def extractor_info(spec: ExtractorSpec) -> dict[str, Any]:
 
 def callback_info(spec: Any) -> dict[str, Any]:
     """What ``ganzoo info`` shows about a training callback, as a JSON-ready dict."""
+    example = next(iter(spec.options), None)
+    use = f"ganzoo train MODEL --callback {spec.name}"
+    if example is not None:
+        use += f" --callback-option {spec.name}.{example}=VALUE"
     return {
         **_identity("callback", spec),
         "builder": describe_builder(spec.builder),
-        "use": f"ganzoo train MODEL --callback {spec.name}",
+        "options": _declared(spec.options),
+        "use": use,
     }
 
 
@@ -227,8 +233,13 @@ def _print_weights(weights: dict[str, Any], indent: str) -> None:
         if metrics:
             space = f" ({extractor})" if extractor else ""
             echo(f"{indent}metrics{space}: " + ", ".join(f"{k}={v}" for k, v in metrics.items()))
-    if weights["recipe"]:  # one command a line (a resumed run's recipe has several), each under the first
-        echo(f"{indent}trained: " + f"\n{indent}         ".join(weights["recipe"].splitlines()))
+    lineage = weights.get("lineage") or []
+    if len(lineage) > 1:  # a resumed run: every session's command, in order
+        echo(f"{indent}trained in {len(lineage)} sessions, each resuming the one before:")
+        for number, command in enumerate(lineage, 1):
+            echo(f"{indent}  {number}. {command}")
+    elif lineage:
+        echo(f"{indent}trained: {lineage[0]}")
     for key in ("seed", "steps", "train_time", "hardware", "storage"):
         if key in weights:
             echo(f"{indent}{key}: {weights[key]}")

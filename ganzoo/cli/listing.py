@@ -97,7 +97,7 @@ def _say_empty(kind: str, pattern: str | None) -> None:
     else:
         hook = _HOOKS.get(kind, "")
         where = "none is built in, plugins add them" if kind == "callbacks" else "plugins add them"
-        line = f"no {title} are registered; {where} with the {hook} hook (see CONTRIBUTING.md, 'ganzoo plugins')"
+        line = f"no {title} are registered; {where} with the {hook} hook (docs/plugins/tutorial.md)"
     stderr_console().print(line, markup=False)
 
 

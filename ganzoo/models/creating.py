@@ -34,7 +34,7 @@ def build_network(spec: ModelSpec, builder: Any, config: Mapping[str, Any], role
 
 def _dataset_spec(spec: ModelSpec, dataset: str | None) -> DatasetSpec | None:
     registry = get_registry()
-    if dataset is None:  # the model's own plugin's record first (CONTRIBUTING.md, "Names and clashes")
+    if dataset is None:  # the model's own plugin's record first (docs/plugins/reference.md, "Names and clashes")
         return registry.datasets.find(spec.default_dataset, prefer=spec.plugin) if spec.default_dataset else None
     found = registry.datasets.get(dataset, prefer=spec.plugin)
     if not spec.trains_on(found):

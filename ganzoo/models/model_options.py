@@ -1,4 +1,5 @@
-"""Model and loss options as a user types them (``--option KEY=VALUE``, ``--loss-option``), checked and typed.
+"""Model, loss and callback options as a user types them (``--option KEY=VALUE``, ``--loss-option``,
+``--callback-option NAME.KEY=VALUE``), checked and typed: one mechanism for the three kinds of record.
 
 A spec declares each option with a type (``int``, ``float``, ``bool``, ``str``) or a tuple of
 allowed values; what the command line gives as strings is converted here, and an option the
@@ -12,9 +13,16 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..ranges import COUNT, POSITIVE, NumberRange
-from ..registry.records import LossSpec, ModelSpec
+from ..registry.records import CallbackSpec, LossSpec, ModelSpec
 
-__all__ = ["coerce_declared", "coerce_loss_options", "coerce_options", "parse_options"]
+__all__ = [
+    "coerce_callback_options",
+    "coerce_declared",
+    "coerce_loss_options",
+    "coerce_options",
+    "parse_callback_options",
+    "parse_options",
+]
 
 
 def parse_options(
@@ -99,3 +107,31 @@ def coerce_options(spec: ModelSpec, options: Mapping[str, Any]) -> dict[str, Any
 def coerce_loss_options(spec: LossSpec, options: Mapping[str, Any]) -> dict[str, Any]:
     """Check ``--loss-option`` values against the loss's declared options (its constructor checks ranges)."""
     return coerce_declared(spec.options, options, owner=f"loss {spec.name!r}")
+
+
+def coerce_callback_options(spec: CallbackSpec, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Check one callback's ``--callback-option`` values against its declared options (its builder checks
+    ranges), as for a loss."""
+    return coerce_declared(spec.options, options, owner=f"callback {spec.name!r}")
+
+
+MAX_CALLBACK_OPTIONS = 256
+"""``--callback-option`` values in one command: far more than any callback declares, few enough to print."""
+
+
+def parse_callback_options(pairs: list[str]) -> dict[str, dict[str, str]]:
+    """``["csv-log.every=10", ...]`` as ``{"csv-log": {"every": "10"}}``: the callback's name (which may hold
+    dots, or be ``PLUGIN:NAME``), a dot, then the option as for ``--option``. Values stay strings: the callback's
+    declared types convert them (:func:`coerce_callback_options`)."""
+    if len(pairs) > MAX_CALLBACK_OPTIONS:
+        raise ConfigError(f"--callback-option is given {len(pairs)} times; at most {MAX_CALLBACK_OPTIONS} are taken")
+    options: dict[str, dict[str, str]] = {}
+    for pair in pairs:
+        target, separator, value = pair.partition("=")
+        name, dot, key = target.strip().rpartition(".")
+        if not separator or not dot or not name.strip() or not key.strip():
+            raise ConfigError(
+                f"--callback-option takes NAME.KEY=VALUE, got {pair!r} (for example --callback-option csv-log.every=10)"
+            )
+        options.setdefault(name.strip(), {})[key.strip().replace("-", "_")] = value.strip()
+    return options

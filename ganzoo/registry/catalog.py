@@ -6,7 +6,7 @@ sorts naturally; ``get_model_spec(name)`` raises an error that suggests the clos
 Each hook is called plugin by plugin so that every record knows its plugin, and a plugin that
 raises inside a hook loses only its own records.
 
-Names that clash (CONTRIBUTING.md, "Names and clashes"): when a second plugin registers a
+Names that clash (docs/plugins/reference.md, "Names and clashes"): when a second plugin registers a
 name of a kind that another plugin already registered (a new built-in loss named like a
 published plugin's, two third-party models of one name), both records stay, and nothing else
 of either plugin is lost. The bare name keeps its first owner: the built-ins load first, then

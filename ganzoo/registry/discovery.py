@@ -3,7 +3,7 @@
 Each plugin is loaded on its own. A plugin that fails to import, implements a hook
 whose name ganzoo does not know (a misspelling that pluggy would otherwise ignore), or
 raises inside a hook is recorded as failed and skipped, with a one-line warning; all the
-others keep working. Environment switches (documented in CONTRIBUTING.md):
+others keep working. Environment switches (documented in docs/plugins/reference.md):
 
 ``GANZOO_LOAD_PLUGINS``
     Comma-separated plugin or distribution names: load only these third-party plugins

@@ -12,7 +12,7 @@ Calling those builders (:func:`call_with_accepted`, :func:`resolve`) lives in
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -31,6 +31,8 @@ from .shapes import check_patterns, check_shape_patterns, data_shape, shape_matc
 
 __all__ = [
     "DEFAULT_CARD_PACKAGE",
+    "MAX_RECIPE_COMMANDS",
+    "MAX_RECIPE_COMMAND_CHARS",
     "Builder",
     "CallbackSpec",
     "DatasetSpec",
@@ -139,8 +141,11 @@ class WeightsSpec:
     """The generator's parameter count; the contract's ``weights`` check compares it with the file."""
     metrics: Mapping[str, Any] = field(default_factory=dict)
     """Evaluation results (``fid``, ``kid_mean``, ``precision``, ...), shown by ``ganzoo info`` and the zoo table."""
-    recipe: str = ""
-    """The exact command that produced the weights."""
+    recipe: str | Sequence[str] = ""
+    """The exact command that produced the weights; for a run that was resumed, its lineage: every session's
+    command in order, as a sequence (``("ganzoo train ... --steps 5000", "ganzoo train ... --steps 9000 --resume")``)
+    or one a line. Stored as the commands one a line (what a run's ``config.json`` records as ``command``);
+    :attr:`lineage` gives them as a tuple. At most :data:`MAX_RECIPE_COMMANDS` commands of one line each."""
     card: str | None = None
     """File name of the model card inside the card package."""
     card_package: str | None = None
@@ -156,9 +161,48 @@ class WeightsSpec:
             raise ConfigError(f"weights {self.tag!r}: sha256 must be 64 lower-case hex digits")
         if not (self.filename or self.url):
             raise ConfigError(f"weights {self.tag!r}: give a packaged filename, a url, or both")
+        object.__setattr__(self, "recipe", "\n".join(_lineage(self.tag, self.recipe)))
         object.__setattr__(self, "config", _freeze(self.config))
         object.__setattr__(self, "metrics", _freeze(self.metrics))
         object.__setattr__(self, "extra", _freeze(self.extra))
+
+    @property
+    def lineage(self) -> tuple[str, ...]:
+        """The commands that trained the weights, in order: one for a run trained in one go, one per session for
+        a resumed run; empty when the record states none."""
+        return tuple(self.recipe.splitlines()) if self.recipe else ()
+
+
+MAX_RECIPE_COMMANDS = 100
+"""Sessions in a recipe's lineage: a run resumed a hundred times is already a story, not a recipe."""
+MAX_RECIPE_COMMAND_CHARS = 4096
+"""Characters of one command of a recipe: the longest recorded ``ganzoo train`` lines are a few hundred."""
+
+
+def _lineage(tag: str, recipe: Any) -> list[str]:
+    """A recipe as its commands: a string (one command a line) or a sequence of one-line strings, each bounded."""
+    if isinstance(recipe, str):
+        if len(recipe) > MAX_RECIPE_COMMANDS * (MAX_RECIPE_COMMAND_CHARS + 1):  # bounded before it is split
+            raise ConfigError(f"weights {tag!r}: the recipe has {len(recipe)} characters, more than "
+                              f"{MAX_RECIPE_COMMANDS} commands of {MAX_RECIPE_COMMAND_CHARS}")
+        commands = [line.strip() for line in recipe.splitlines() if line.strip()]
+    elif isinstance(recipe, (list, tuple)) and all(isinstance(c, str) for c in recipe):
+        commands = [command.strip() for command in recipe]
+        for number, command in enumerate(commands, 1):
+            if not command or "\n" in command or "\r" in command:
+                raise ConfigError(f"weights {tag!r}: command {number} of the recipe must be one non-empty line "
+                                  "(give a resumed run's sessions as separate commands)")
+    else:
+        raise ConfigError(f"weights {tag!r}: recipe must be a command (a string) or a sequence of commands, the "
+                          f"sessions of a resumed run in order; got {type(recipe).__name__}")
+    if len(commands) > MAX_RECIPE_COMMANDS:
+        raise ConfigError(f"weights {tag!r}: the recipe has {len(commands)} commands, more than "
+                          f"{MAX_RECIPE_COMMANDS}; keep the sessions that made the weights")
+    for number, command in enumerate(commands, 1):
+        if len(command) > MAX_RECIPE_COMMAND_CHARS or any(ord(c) < 32 and c != "\t" for c in command):
+            raise ConfigError(f"weights {tag!r}: command {number} of the recipe must be printable and at most "
+                              f"{MAX_RECIPE_COMMAND_CHARS} characters")
+    return commands
 
 
 @dataclass(frozen=True)
@@ -439,11 +483,13 @@ class ExtractorSpec:
 
 @dataclass(frozen=True)
 class CallbackSpec:
-    """A training callback: ``ganzoo train ... --callback NAME`` adds one, built by calling ``builder()``.
+    """A training callback: ``ganzoo train ... --callback NAME`` adds one, built by ``builder(**options)``.
 
-    ``builder`` (a callable or ``"module:attribute"``) is called with no arguments and returns a
-    :class:`ganzoo.training.Callback`. A callback with ``state_dict()``/``load_state_dict()`` is saved in
-    the checkpoint under ``callback:NAME`` and restored on ``--resume``.
+    ``builder`` (a callable or ``"module:attribute"``) is called with the options the user gave
+    (``--callback-option NAME.KEY=VALUE``, checked against ``options``; none given: no keywords, so the
+    builder's own defaults hold) and returns a :class:`ganzoo.training.Callback`. A callback with
+    ``state_dict()``/``load_state_dict()`` is saved in the checkpoint under ``callback:NAME`` and restored on
+    ``--resume``.
     """
 
     name: str
@@ -451,13 +497,21 @@ class CallbackSpec:
     summary: str
     """One line for ``ganzoo list --callbacks``."""
     builder: str | Callable[..., Any]
-    """Called with no arguments; returns a :class:`ganzoo.training.Callback`."""
+    """Returns a :class:`ganzoo.training.Callback`, called with the chosen ``options`` as keywords."""
+    options: Mapping[str, tuple[Any, ...] | type] = field(default_factory=dict)
+    """Keywords of ``builder`` a user may set (``--callback-option NAME.every=10``), each with its type or a
+    tuple of allowed values, exactly like ``ModelSpec.options`` and ``LossSpec.options``; the builder itself
+    checks their ranges (raise ``ganzoo.ConfigError`` naming the option and the fix)."""
     plugin: str = ""
     """Set by the registry: the plugin that registered this callback."""
 
     def __post_init__(self) -> None:
         _check_name("callback", self.name)
         _check_builder("callback", self.name, "builder", self.builder)
+        _check_options("callback", self.name, self.options)
+        object.__setattr__(self, "options", _freeze(self.options))
 
-    def build(self) -> Any:
-        return call_with_accepted(self.builder, {}, owner=f"callback {self.name!r}")
+    def build(self, **options: Any) -> Any:
+        """The callback, built with ``options`` (checked ones: :func:`ganzoo.models.model_options.coerce_declared`);
+        a keyword the builder lacks is a ConfigError."""
+        return call_with_accepted(self.builder, options, owner=f"callback {self.name!r}", record=self)

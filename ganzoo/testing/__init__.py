@@ -20,7 +20,7 @@ or, to add fixtures or marks of your own::
 ``"ganzoo-foo"`` may be the plugin's entry-point name, its distribution or its module.
 Each record gets one test per aspect (``model:foo-gan:train``, ``loss:foo-loss:values``,
 ...). The single functions :func:`check_model`, :func:`check_loss`, :func:`check_dataset`
-and :func:`check_extractor` run all aspects of one record. A failure raises
+and :func:`check_extractor` (and :func:`check_callback`) run all aspects of one record. A failure raises
 :class:`ContractError` (an ``AssertionError``) whose message names the plugin, the record
 and what is wrong.
 
@@ -61,8 +61,15 @@ What is checked:
   give ``(N,)`` predictions in ``[0, num_classes)``. An extractor whose weights are not
   on this machine (a ``WeightsError``) is skipped with that reason.
 
+* **callbacks** (:mod:`.callbacks`): declared options are builder keywords and round-trip through the
+  command line; a real run calls the four hooks once each, in order, ``on_step_end`` once per step, and
+  records the options; a run stopped after the step that follows a checkpoint and resumed (the callback
+  and its options not named again) ends with the weights and the callback's ``state_dict()`` of an
+  uninterrupted run. ``contract_tests("ganzoo-foo", callback_options={"foo-log": {"every": 2}})`` picks
+  the options the checks train with.
+
 The package has one module per record kind (``models``, ``losses``, ``datasets``,
-``extractors``), the shared ``core`` and the pytest side in ``checks``.
+``extractors``, ``callbacks``), the shared ``core`` and the pytest side in ``checks``.
 
 This package imports torch (and pytest, for the parametrising helpers) only when a check
 runs or is collected.
@@ -70,6 +77,7 @@ runs or is collected.
 
 from __future__ import annotations
 
+from .callbacks import check_callback
 from .checks import Check, contract_checks, contract_tests, parametrize_plugin
 from .core import ContractError
 from .datasets import check_dataset
@@ -80,6 +88,7 @@ from .models import check_model, model_datasets
 __all__ = [
     "Check",
     "ContractError",
+    "check_callback",
     "check_dataset",
     "check_extractor",
     "check_loss",

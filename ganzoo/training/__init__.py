@@ -20,14 +20,17 @@ if TYPE_CHECKING:
     from .config import ResolvedConfig, TrainConfig, resolve
     from .loop import Trainer, TrainingStopped, TrainResult, train
     from .run import Run
+    from .window import StepMetrics
 
 __all__ = [
-    "Callback", "ResolvedConfig", "Run", "TrainConfig", "TrainResult", "Trainer", "TrainingStopped", "resolve", "train",
+    "Callback", "ResolvedConfig", "Run", "StepMetrics", "TrainConfig", "TrainResult", "Trainer", "TrainingStopped",
+    "resolve", "train",
 ]
 
 _HOMES = {
     "Callback": ".callbacks",
     "Run": ".run",
+    "StepMetrics": ".window",
     "ResolvedConfig": ".config",
     "TrainConfig": ".config",
     "resolve": ".config",

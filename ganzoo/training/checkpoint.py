@@ -62,6 +62,7 @@ RUN_FIELDS = {
     "epochs": Field("number", nullable=True),
     "world_size": Field("integer", nullable=True),
     "callbacks": Field("list", nullable=True),
+    "callback_options": Field("mapping", nullable=True),
     "tensorboard": Field("string", nullable=True),
     "compile_mode": Field("string", nullable=True),
     "data_license": Field("string", nullable=True),

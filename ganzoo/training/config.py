@@ -174,6 +174,8 @@ class ResolvedConfig:
     """The loss's constructor options, checked: ``loss_spec.build(**loss_options)`` builds the loss."""
     callbacks: tuple[str, ...] = ()
     """Registered callbacks the run adds after the built-in ones, in order."""
+    callback_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each callback's options, checked and typed (only callbacks given some): ``spec.build(**options)``."""
     tensorboard: Path | None = None
     """The folder of this session's TensorBoard events; None for none."""
 
@@ -227,7 +229,7 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
     dataset_name = config.dataset or spec.default_dataset
     if not dataset_name:
         raise ConfigError(f"{spec.name} has no default dataset; choose one with --dataset")
-    # a name the model uses means its own plugin's record first (CONTRIBUTING.md, "Names and clashes")
+    # a name the model uses means its own plugin's record first (docs/plugins/reference.md, "Names and clashes")
     dataset_spec = registry.datasets.get(dataset_name, prefer=spec.plugin)
     if not spec.trains_on(dataset_spec):
         accepted = [n for n in list_datasets() if spec.trains_on(n)] or list(spec.datasets)
@@ -273,6 +275,7 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
     betas = _checked("betas", _pick(config.betas, hyper.get("betas", DEFAULT_BETAS)))
 
     out = Path(config.out) if config.out else default_out(spec.name, dataset_spec.name)
+    callbacks = _callbacks(config.callbacks)
     return ResolvedConfig(
         request=config,
         spec=spec,
@@ -289,7 +292,8 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
         steps=steps,
         epochs=epochs,
         loss_options=loss_options,
-        callbacks=_callbacks(config.callbacks),
+        callbacks=callbacks,
+        callback_options=_callback_options(config.callback_options, callbacks),
         tensorboard=_tensorboard(config.tensorboard, out),
     )
 
@@ -332,6 +336,28 @@ def _callbacks(names: Any) -> tuple[str, ...]:
             raise ConfigError(f"--callback {name} is given twice; give each callback once")
         checked.append(name)
     return tuple(checked)
+
+
+def _callback_options(given: Mapping[str, Any] | None, callbacks: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """``--callback-option`` values, by callback: each for a callback the run uses, checked and typed against its
+    declared options, then built once, so that the callback's own range checks speak before any data is loaded."""
+    from ..models.model_options import coerce_callback_options
+    from ..registry.catalog import get_callback_spec
+
+    checked: dict[str, dict[str, Any]] = {}
+    for name, values in (given or {}).items():
+        if name not in callbacks:
+            uses = f"uses {', '.join(callbacks)}" if callbacks else "uses no callback"
+            raise ConfigError(f"--callback-option names callback {name!r}, but the run {uses}; add --callback {name} "
+                              "or drop its options")
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"the options of callback {name!r} must be a mapping of option to value, got {values!r}")
+        spec = get_callback_spec(name)
+        typed = coerce_callback_options(spec, values)
+        if typed:
+            spec.build(**typed)
+            checked[name] = typed
+    return checked
 
 
 def model_config_for(

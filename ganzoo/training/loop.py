@@ -25,12 +25,13 @@ from typing import Any
 
 from ..cards.folder import CARD_NAME
 from ..errors import DiskFullError, OutputError
-from .callbacks import Callback, CallbackList, builtin_callbacks
+from .callbacks import Callback, CallbackList, run_callbacks
 from .config import TrainConfig
 from .parallel.distributed import Group, setup
 from .progress_bar import Reporter
 from .run import Run, RunPaths, equivalent_command
 from .setup import build_run
+from .window import StepMetrics
 
 __all__ = ["RunPaths", "TrainResult", "Trainer", "TrainingStopped", "equivalent_command", "train"]
 
@@ -154,7 +155,7 @@ class Trainer:
         try:
             run = self.state
             with run.group.failures_explained():
-                self._train(run, CallbackList([*builtin_callbacks(), *run.callbacks]))
+                self._train(run, CallbackList(run_callbacks(run.callbacks)))
             if run.outcome == "interrupted":
                 raise TrainingStopped(run.step, run.stopped_by)
             return TrainResult.of(run)
@@ -168,9 +169,11 @@ class Trainer:
         try:
             callbacks.on_train_start(run)
             while counters.step < run.total_steps and run.outcome == "running":
-                window.add(train_step(counters.step), train_step.images)
+                row = train_step(counters.step)
+                window.add(row, train_step.images)
                 counters.step += 1
                 counters.images_seen += train_step.images
+                run.step_metrics = StepMetrics(counters.step, row)
                 callbacks.on_step_end(run)
             if run.outcome == "running":
                 run.outcome = "finished"

@@ -15,7 +15,9 @@ from typing import Any, Literal
 
 from ..ranges import NumberRange
 
-__all__ = ["Cli", "Resume", "Rows", "TrainOption", "Words", "always", "each", "row", "when_set"]
+__all__ = [
+    "Cli", "Resume", "Rows", "TrainOption", "Words", "always", "each", "each_nested", "options_row", "row", "when_set",
+]
 
 Resume = Literal["fixed", "inherit", "session"]
 """What a resume does with an option: ``fixed``: the run keeps it for life (unset, the checkpoint's value; a
@@ -113,4 +115,31 @@ def row(label: str, key: str, spell: Callable[[Any], Any] | None = None) -> Rows
         if value is None:
             return []
         return [(label, spell(value) if spell is not None else value)]
+    return rows
+
+
+def each_nested(flag: str) -> Words:
+    """The flag once per option of each record of a mapping of mappings (``--callback-option NAME.KEY=VALUE``)."""
+    def words(value: Any, settings: Mapping[str, Any]) -> list[str]:
+        return [word for name, values in (value or {}).items() for key, option in values.items()
+                for word in (flag, f"{name}.{key}={option}")]
+    return words
+
+
+def _spelled(options: Mapping[str, Any]) -> str:
+    from ..cards.card import format_value  # the card's spelling of numbers; imported when a card is written
+
+    return ", ".join(f"{key}={format_value(value)}" for key, value in options.items())
+
+
+def options_row(label: str, key: str, *, by_record: bool = False) -> Rows:
+    """One card row ``label`` of the options in the training section's ``key`` (``gp_weight=5, d_steps=2``; with
+    ``by_record``, options by record: ``csv-log: every=10; other: k=v``); no row when none were set."""
+    def rows(training: Mapping[str, Any]) -> list[tuple[str, Any]]:
+        options = training.get(key) or {}
+        if by_record:
+            text = "; ".join(f"{name}: {_spelled(values)}" for name, values in options.items() if values)
+        else:
+            text = _spelled(options)
+        return [(label, text)] if text else []
     return rows

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..ranges import COUNT, NON_NEGATIVE, POSITIVE, SEED, NumberRange
-from .option_declaration import Cli, TrainOption, always, each, row, when_set
+from .option_declaration import Cli, TrainOption, always, each, each_nested, options_row, row, when_set
 from .parallel import DEFAULT_DIST_TIMEOUT_S
 from .threads import THREADS, parse_threads
 
@@ -89,15 +89,6 @@ def _g(value: Any) -> str:
     return f"{value:g}"
 
 
-def _loss_options(options: Mapping[str, Any] | None) -> str | None:
-    """``gp_weight=5, d_steps=2`` (``--loss-option`` as given); None, so no row, when the loss was built as is."""
-    if not options:
-        return None
-    from ..cards.card import format_value
-
-    return ", ".join(f"{key}={format_value(value)}" for key, value in options.items())
-
-
 def _practice_rows(training: Mapping[str, Any]) -> list[tuple[str, Any]]:
     from ..cards.card import practice_rows
 
@@ -160,6 +151,12 @@ def _loss_options_from_cli(values: Mapping[str, Any]) -> Any:
     from ..models.model_options import parse_options
 
     return parse_options(values["loss_option"], flag="--loss-option", example="d_steps=2")
+
+
+def _callback_options_from_cli(values: Mapping[str, Any]) -> Any:
+    from ..models.model_options import parse_callback_options
+
+    return parse_callback_options(values["callback_option"])
 
 
 def _tensorboard_from_cli(values: Mapping[str, Any]) -> Any:
@@ -360,8 +357,7 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
                  help="Loss option, repeatable (see 'ganzoo info LOSS'), e.g. --loss-option d_steps=2 or, for "
                  "wgan-gp, --loss-option gp_weight=5."),),
         from_cli=_loss_options_from_cli,
-        card=lambda training: [("loss options", text)] if (text := _loss_options(training.get("loss_options")))
-        else [],
+        card=options_row("loss options", "loss_options"),
         command=each("--loss-option"),
     ),
     TrainOption(
@@ -450,6 +446,21 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
         from_cli=_tuple_or_none("callback"), command=each("--callback"),
     ),
     TrainOption(
+        "callback_options", "dict[str, dict[str, Any]]", default_factory=dict, resume="fixed", before={},
+        kind="dict", config="callback_options",
+        help="Options of the registered callbacks, by callback (``{'csv-log': {'every': 10}}``; on the command line "
+        "``--callback-option csv-log.every=10``), checked against each one's ``CallbackSpec.options``. A resumed run "
+        "keeps a callback's options for as long as it keeps the callback, as it keeps the model's and the loss's: "
+        "unset, the recorded ones; different ones are refused (the callback's saved state was made under them).",
+        cli=(Cli(("--callback-option",), list[str], [], param="callback_option", metavar="NAME.KEY=VALUE",
+                 panel=PANEL_RUN,
+                 help="Option of a --callback, repeatable (see 'ganzoo info NAME'), e.g. --callback-option "
+                 "csv-log.every=10. A resumed run keeps its callbacks' options."),),
+        from_cli=_callback_options_from_cli,
+        card=options_row("callback options", "callback_options", by_record=True),
+        command=each_nested("--callback-option"),
+    ),
+    TrainOption(
         "init_from", "str | None", resume="inherit", config="init_from",
         help="Start a new run from pretrained weights: any source ``ganzoo.load`` takes (a zoo name, an export "
         "folder, ``hf://``, a URL); G, its EMA and D where the source has them (:mod:`.init_from`).",
@@ -515,7 +526,7 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
                  help="Train on N processes of this machine (one per GPU; or CPU processes) with DDP, started through "
                  "torchrun's launcher: the same as 'torchrun --standalone --nproc-per-node N -m ganzoo train ...'. "
                  "--batch-size is per process: the global batch is N times it. For several machines run torchrun "
-                 "yourself (README: 'Training on several GPUs or machines')."),),
+                 "yourself (docs/distributed.md: 'Training on several GPUs or machines')."),),
     ),
     TrainOption(
         "sync_bn", "bool", default=False,

@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..io.files import jsonable
 from ..io.folderguard import FolderGuard
-from ..models.model_options import coerce_loss_options, coerce_options
+from ..models.model_options import coerce_callback_options, coerce_loss_options, coerce_options
 from .config import TrainConfig, restored
 from .optiontable import TRAIN_OPTIONS, TrainOption, config_fields
 from .schedules import parse_schedules
@@ -63,8 +63,45 @@ def _same_schedules(mine: Any, theirs: Any, request: TrainConfig, saved: Mapping
     return tuple(s.spelling() for s in recorded)
 
 
+def _same_callback_options(
+    mine: Any, theirs: Any, request: TrainConfig, saved: Mapping[str, Any], out: Path
+) -> dict[str, dict[str, Any]]:
+    """A callback the run keeps keeps its options, as the model and the loss keep theirs: unset, the recorded ones;
+    the same ones, fine; others, refused (the callback's saved state was made under them). A callback this session
+    adds (or adds back) takes the options given now; a callback it drops takes its options with it."""
+    from ..registry.catalog import get_callback_spec
+
+    kept = set(saved.get("callbacks") or ())
+    using = request.callbacks if request.callbacks is not None else tuple(saved.get("callbacks") or ())
+    recorded = dict(theirs or {})
+    merged: dict[str, dict[str, Any]] = {}
+    for name in using:
+        given = (mine or {}).get(name)
+        if name not in kept:
+            if given:
+                merged[name] = dict(given)
+            continue
+        before = dict(recorded.get(name) or {})
+        if given:
+            typed = coerce_callback_options(get_callback_spec(name), given)
+            if jsonable(typed) != jsonable(before):
+                spelled = ", ".join(f"{k}={v}" for k, v in before.items()) or "none"
+                raise ConfigError(
+                    f"{out} holds a run whose callback {name!r} has options {spelled}, not "
+                    f"{', '.join(f'{k}={v}' for k, v in typed.items())}; resume without --callback-option {name}.* "
+                    "(or with the same values), or drop the callback for a session to start it afresh"
+                )
+        if before:
+            merged[name] = before
+    unused = sorted(set(mine or {}) - set(using))
+    if unused:  # resolve() says so in full; here the record is only not carried over
+        merged.update({name: dict((mine or {})[name]) for name in unused})
+    return merged
+
+
 _SAME: dict[str, Callable[..., Any]] = {
     "options": _same_options("options"),
+    "callback_options": _same_callback_options,
     "loss_options": _same_options("loss_options"),
     "schedule": _same_schedules,
 }

@@ -31,7 +31,7 @@ from .progress_bar import Reporter
 from .record import equivalent_command
 from .step import AdversarialStep, Optimisation
 from .streams import BatchStream, FixedSamples, GlobalRandomState, NoiseStream
-from .window import MetricWindow
+from .window import MetricWindow, StepMetrics
 
 __all__ = ["Counters", "Notices", "Run", "RunPaths", "callback_name", "equivalent_command"]
 
@@ -248,6 +248,9 @@ class Run:
     """D's augmentation (``--augment``), with ADA's ``p``."""
     threads: int | None = None
     """torch's CPU thread count that ``--threads`` set (None: torch's default was kept)."""
+    step_metrics: StepMetrics | None = None
+    """The last step's metrics (:class:`.window.StepMetrics`, a read-only mapping): what a callback reads in
+    ``on_step_end`` for every step's losses; None before this session's first step."""
 
     # ------------------------------------------------------------------ shortcuts for callbacks
     @property

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -327,7 +327,7 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
         commands=[request.command or equivalent_command(resolved, total_steps, launcher, practices)],
         cpu_allocator=cpu_allocator,
         real_points=data.samples[: min(len(data), REAL_POINTS)] if not data.is_image else None,
-        callbacks=[*_registered_callbacks(resolved.callbacks), *callbacks],
+        callbacks=[*_registered_callbacks(resolved.callbacks, resolved.callback_options), *callbacks],
         practices=practices,
         ema=ema,
         augmenter=augmenter,
@@ -339,12 +339,13 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
     return run
 
 
-def _registered_callbacks(names: Sequence[str]) -> list[Any]:
+def _registered_callbacks(names: Sequence[str], options: Mapping[str, Mapping[str, Any]]) -> list[Any]:
+    """The ``--callback`` callbacks, each built with its ``--callback-option`` values (checked by :func:`resolve`)."""
     from ..registry.catalog import get_callback_spec
 
     built = []
     for name in names:
-        callback = get_callback_spec(name).build()
+        callback = get_callback_spec(name).build(**options.get(name, {}))
         callback.registered_name = name
         built.append(callback)
     return built

@@ -4,23 +4,65 @@ Reading a value back from a GPU waits for the GPU, so the step writes its metric
 preallocated tensor and the host looks at the rows only every ``log_every`` steps (and before
 a checkpoint). On several processes the rows are averaged over the ranks when they are read,
 so every rank sees the same numbers and a NaN on one rank stops all of them at the same step.
+
+A callback that wants every step's values reads :class:`StepMetrics` (``run.step_metrics``): the public,
+read-only view of the last step's row, copied to the host only when it is read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
 
 from .parallel.distributed import Group
 
-__all__ = ["METRICS", "MetricWindow", "NonFinite"]
+__all__ = ["METRICS", "MetricWindow", "NonFinite", "StepMetrics"]
 
 INITIAL_ROWS = 1024
 """Rows the window holds before it first grows: a record every 50 steps (the default) never grows it."""
 METRICS = ("loss_d", "loss_g", "d_real", "d_fake")
 """The columns of a row: both losses, then the mean of sigmoid(D) on the real and on the fake batch."""
+
+
+class StepMetrics(Mapping[str, float]):
+    """One step's metrics, for callbacks: a read-only mapping of :data:`METRICS` to floats, and ``step``.
+
+    ``run.step_metrics`` in ``on_step_end`` is the step just done (None before this session's first step).
+    The stable contract: the keys are :data:`METRICS` (``loss_d``, ``loss_g``, ``d_real``, ``d_fake``) in that
+    order; keys may be added in a later version, never renamed or removed; values are Python floats (NaN or
+    infinite when the step diverged: the log record after it stops the run). The row is copied to the host on
+    the first read, which waits for the device: on a GPU, read it only on the steps you use. Under torchrun
+    it is this process's own values (the log records average the ranks).
+    """
+
+    __slots__ = ("_row", "_values", "step")
+
+    def __init__(self, step: int, row: torch.Tensor):
+        self.step = step
+        """The step these values belong to (``run.step`` when it was made)."""
+        self._row: torch.Tensor | None = row.detach().clone()  # the step may reuse its row's memory
+        self._values: dict[str, float] | None = None
+
+    def _read(self) -> dict[str, float]:
+        if self._values is None:
+            assert self._row is not None
+            self._values = dict(zip(METRICS, (float(v) for v in self._row.tolist()), strict=True))
+            self._row = None
+        return self._values
+
+    def __getitem__(self, key: str) -> float:
+        return self._read()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(METRICS)
+
+    def __len__(self) -> int:
+        return len(METRICS)
+
+    def __repr__(self) -> str:
+        return f"StepMetrics(step={self.step}, {self._read()})"
 
 
 class NonFinite:

@@ -1,7 +1,8 @@
 """ganzoo-wgan: a third-party ganzoo plugin written only against ganzoo's public API.
 
 It registers one model (``wgan-gp-dcgan``), one loss (``wgan-lp``), one dataset
-(``shapes-28``) and one command (``ganzoo wgan-info``). Importing this module is cheap:
+(``shapes-28``), one training callback with options (``wgan-steps-csv``) and one command
+(``ganzoo wgan-info``). Importing this module is cheap:
 the records name their networks, loss and loader lazily as ``"module:attribute"``
 strings, so ``ganzoo list`` never imports torch on this plugin's account.
 """
@@ -68,6 +69,18 @@ def register_datasets(register):
             embedded=True,
             splits=("train", "test"),
             license="generated",
+        )
+    )
+
+
+@ganzoo.hookimpl
+def register_callbacks(register):
+    register(
+        ganzoo.CallbackSpec(
+            name="wgan-steps-csv",
+            summary="Every N steps' critic and generator losses in OUT/steps.csv (option every, default 1).",
+            builder="ganzoo_wgan.callback:StepCSV",
+            options={"every": int, "file": str},  # --callback-option wgan-steps-csv.every=5
         )
     )
 

@@ -9,6 +9,8 @@ registered with ``register_callbacks``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .base import Callback, CallbackList
 from .builtin import (
     ApplySchedules,
@@ -18,6 +20,7 @@ from .builtin import (
     MetricLog,
     Progress,
     SampleGrids,
+    StepCheckpoints,
     StopOnSignal,
     raise_if_diverged,
 )
@@ -30,9 +33,11 @@ __all__ = [
     "MetricLog",
     "Progress",
     "SampleGrids",
+    "StepCheckpoints",
     "StopOnSignal",
     "builtin_callbacks",
     "raise_if_diverged",
+    "run_callbacks",
 ]
 
 
@@ -45,3 +50,11 @@ def builtin_callbacks() -> list[Callback]:
 
     return [MetricLog(), SampleGrids(), ProgressGif(), SnapshotMetrics(), TensorBoardLog(), Checkpoints(),
             CpuSpeedWatch(), Progress(), StopOnSignal(), Export(), ApplySchedules()]
+
+
+def run_callbacks(added: Sequence[Callback] = ()) -> list[Callback]:
+    """Every callback of a run, in the order they run: the built-ins, then ``added`` (``--callback NAME`` and
+    ``Trainer(callbacks=...)``), then the periodic checkpoint. Last, so that the state it saves of a callback
+    includes the step just done: a resume goes on from the step after, and would otherwise lose that step's
+    work (a count, a sum) from every callback's state."""
+    return [*builtin_callbacks(), *added, StepCheckpoints()]

@@ -11,8 +11,9 @@ A callback overrides any of four methods, each called with the :class:`.run.Run`
   ``"interrupted"`` (Ctrl-C: the run continues with ``--resume``);
 * ``teardown(run)``: always, last, also after an error: release what ``on_train_start`` took.
 
-Callbacks run in order: the built-ins first (as listed in :func:`builtin_callbacks`), then the
-ones asked for with ``--callback``. Under torchrun every rank runs every callback (some of them
+Callbacks run in order (:func:`run_callbacks`): the built-ins first (as listed in :func:`builtin_callbacks`), then
+the ones asked for with ``--callback``, then the periodic checkpoint, so that a callback's saved state includes the
+step it was saved at. Under torchrun every rank runs every callback (some of them
 synchronise the ranks); only rank 0 writes files (``run.is_main``). A callback that sets
 ``run.outcome = "interrupted"`` in ``on_step_end`` stops the run after that step with a checkpoint.
 """

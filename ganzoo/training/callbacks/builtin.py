@@ -10,9 +10,9 @@ A callback overrides any of four methods, each called with the :class:`.run.Run`
 * ``teardown(run)``: always, last, also after an error: release what ``on_train_start`` took.
 
 Callbacks run in order: the built-ins first (as listed in :func:`ganzoo.training.callbacks.builtin_callbacks`), then the
-ones asked for with ``--callback``. Under torchrun every rank runs every callback (some of them
-synchronise the ranks); only rank 0 writes files (``run.is_main``). A callback that sets
-``run.outcome = "interrupted"`` in ``on_step_end`` stops the run after that step with a checkpoint.
+ones asked for with ``--callback``, then the periodic checkpoint (:class:`StepCheckpoints`). Under torchrun every
+rank runs every callback (some of them synchronise the ranks); only rank 0 writes files (``run.is_main``). A callback
+that sets ``run.outcome = "interrupted"`` in ``on_step_end`` stops the run after that step with a checkpoint.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ __all__ = [
     "MetricLog",
     "Progress",
     "SampleGrids",
+    "StepCheckpoints",
     "StopOnSignal",
     "raise_if_diverged",
 ]
@@ -174,11 +175,7 @@ class SampleGrids(Callback):
 
 
 class Checkpoints(Callback):
-    """Every ``--checkpoint-every`` steps and at the end (also after Ctrl-C): the full state, atomically."""
-
-    def on_step_end(self, run: Run) -> None:
-        if run.step % run.config.checkpoint_every == 0 and not run.is_last_step:
-            self.save(run)
+    """At the end (also after Ctrl-C) the full state, atomically; :class:`StepCheckpoints` writes the others."""
 
     def on_train_end(self, run: Run) -> None:
         self.save(run)
@@ -193,6 +190,15 @@ class Checkpoints(Callback):
         if state is not None:
             save_checkpoint(run.paths.checkpoint, state)
         run.last_checkpoint_step = run.step
+
+
+class StepCheckpoints(Callback):
+    """Every ``--checkpoint-every`` steps the full state, atomically: the last callback of a step, after the run's own
+    (``--callback``), so that a callback's state in the checkpoint holds that step, which a resume does not replay."""
+
+    def on_step_end(self, run: Run) -> None:
+        if run.step % run.config.checkpoint_every == 0 and not run.is_last_step:
+            Checkpoints.save(run)
 
 
 class StopOnSignal(Callback):

@@ -1,8 +1,9 @@
-"""The README's "Taking a generator elsewhere" commands run as written: export, torch.hub, the Hub.
+"""The commands of docs/export.md ("Taking a generator elsewhere") run as written: export, torch.hub, the Hub.
 
-Each ``bash`` block of the section's three parts is run line by line in a shell, as a reader
-would paste it: the export and Hub commands in a fresh folder (the Hub part with an export folder
-at the path the README names, ``runs/mnist/export``, and a Hub on 127.0.0.1, tests/hubserver.py),
+The page marks these blocks ``<!-- run-by: tests/test_docs_exits.py -->``: each ``bash`` block of its three
+parts is run line by line in a shell, as a reader would paste it: the export and Hub commands in a fresh
+folder (the Hub part with an export folder at the path the page names, ``runs/mnist/export``, and a Hub on
+127.0.0.1, tests/hubserver.py),
 the torch.hub commands in the checkout, which they read and do not write. ``HF_HUB_DISABLE_XET=1``
 makes huggingface_hub upload through the LFS protocol the local Hub serves.
 """
@@ -20,9 +21,9 @@ from helpers import tiny_export
 from hubserver import LocalHub
 
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text(encoding="utf-8")
-SECTION = README.split("## Taking a generator elsewhere\n", 1)[1].split("\n## ", 1)[0]
-PARTS = {title: body for title, body in re.findall(r"### ([^\n]+)\n(.*?)(?=\n### |\Z)", SECTION, flags=re.DOTALL)}
+PAGE = (ROOT / "docs" / "export.md").read_text(encoding="utf-8")
+SECTION = PAGE.split("# Taking a generator elsewhere\n", 1)[1]
+PARTS = {title: body for title, body in re.findall(r"\n## ([^\n]+)\n(.*?)(?=\n## |\Z)", SECTION, flags=re.DOTALL)}
 
 
 def commands(part: str) -> list[str]:
