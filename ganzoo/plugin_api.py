@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .cards.card import MAX_LICENSE_NAME
 from .cards.folder import write_generator_weights
-from .io.files import CacheWarning, write_atomic, write_cache
+from .io.files import CacheWarning, file_sha256, write_atomic, write_cache
 from .io.imaging import check_picture_size, open_image
 from .io.memory import require_memory
 from .io.paths import cache_dir, data_cache_dir, data_dir
@@ -27,6 +27,7 @@ __all__ = [
     "check_picture_size",
     "data_cache_dir",
     "data_dir",
+    "file_sha256",
     "generator_loss",
     "generator_loss_takes_real_logits",
     "open_image",

@@ -23,7 +23,6 @@ and prints the ``ganzoo.WeightsSpec(...)`` record to paste into the plugin's
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import json
 import re
@@ -37,10 +36,6 @@ WEIGHTS_DIR = ROOT / "plugins" / "weights"
 CARDS_DIR = ROOT / "model_cards"
 GRID_SEED = 0
 TRAINING_METRICS = ("loss_d", "loss_g", "d_real", "d_fake", "images_per_s")
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _grid_request(loaded: Any) -> tuple[int, Any, int]:
@@ -195,7 +190,9 @@ def publish(
     if (export / PROGRESS_NAME).is_file():
         animation = f"{name}.gif"
         write_bytes(CARDS_DIR / animation, (export / PROGRESS_NAME).read_bytes())
-    digest = _sha256(weights_path)
+    from ganzoo.io.files import file_sha256
+
+    digest = file_sha256(weights_path)
     size_kib = weights_path.stat().st_size / 1024
     training = document.get("training", {})
     # the record keeps measured quality (ganzoo eval); training losses stay in the card

@@ -28,7 +28,7 @@ from torch import nn
 
 from .._version import __version__
 from ..errors import ConfigError, WeightsError, redact
-from ..io.files import write_atomic
+from ..io.files import file_sha256, write_atomic
 from ..io.paths import cache_dir as default_cache_dir
 from ..registry.records import ModelSpec, WeightsSpec
 
@@ -55,7 +55,6 @@ DOWNLOAD_TIMEOUT_S = 60.0
 
 _PREFIX = "generator."
 EMA_PREFIX = "generator_ema."
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -181,14 +180,6 @@ def load_generator_state(generator: nn.Module, state: Mapping[str, torch.Tensor]
         loaded[key] = value
     generator.load_state_dict(loaded, strict=True)
 
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """The sha256 of the file at ``path``, read in chunks of a megabyte (never whole)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while chunk := file.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def cached_weights_path(spec: ModelSpec, weights: WeightsSpec, cache_dir: str | os.PathLike[str] | None = None) -> Path:

@@ -36,6 +36,7 @@ Only the standard library is imported: ``ganzoo list`` may load this module.
 from __future__ import annotations
 
 import errno
+import hashlib
 import logging
 import os
 import re
@@ -53,6 +54,7 @@ __all__ = [
     "check_output_file",
     "check_output_folder",
     "describe_size",
+    "file_sha256",
     "find_os_error",
     "is_temporary",
     "jsonable",
@@ -81,6 +83,16 @@ def describe_size(size: int) -> str:
             return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
         value /= 1000
     raise AssertionError("unreachable")
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The sha256 of the file at ``path``, read a megabyte at a time (a weights file is never held whole
+    just to be hashed): the one digest every weights, extractor and statistics check compares."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def find_os_error(error: BaseException) -> OSError | None:

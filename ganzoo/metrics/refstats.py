@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from ganzoo.errors import ConfigError
+from ganzoo.io.files import file_sha256
 from ganzoo.io.untrusted import parse_json
 
 __all__ = ["MAX_STATS_BYTES", "MAX_STATS_DIM", "ReferenceStats", "load_reference_stats", "save_reference_stats"]
@@ -80,16 +81,6 @@ class ReferenceStats:
             if made else "origin not recorded in the file: its features must come from the same extractor and resize"
         )
         return f"mean and covariance from {self.path.name} (sha256 {self.sha256[:12]}; {how})"
-
-
-def _file_sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _float_array(archive: Any, key: str, path: Path) -> Any:
@@ -147,7 +138,7 @@ def load_reference_stats(path: str | os.PathLike[str]) -> ReferenceStats:
         raise ConfigError(f"{path}: its '{_META_KEY}' entry is not a JSON object")
     return ReferenceStats(
         mu=torch.from_numpy(mu.astype(np.float64)), sigma=torch.from_numpy(sigma.astype(np.float64)), path=path,
-        sha256=_file_sha256(path), made_with=made_with,
+        sha256=file_sha256(path), made_with=made_with,
     )
 
 

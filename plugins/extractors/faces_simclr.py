@@ -28,7 +28,6 @@ retrieval accuracy of the views) is stored in the file's metadata and in the car
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import json
 import math
@@ -45,7 +44,7 @@ from torch.nn import functional as F
 
 from ganzoo.errors import ConfigError, DataNotFoundError, WeightsError
 from ganzoo.nn import rgb_images_at
-from ganzoo.plugin_api import write_atomic
+from ganzoo.plugin_api import file_sha256, write_atomic
 
 __all__ = [
     "FEATURE_DIM",
@@ -134,14 +133,6 @@ class FacesSimCLR:
 
 def weights_path() -> Path:
     return Path(str(resources.files(WEIGHTS_PACKAGE).joinpath(WEIGHTS_FILENAME)))
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 MAX_WEIGHTS_BYTES = 32 << 20

@@ -34,7 +34,6 @@ one line; there is no fallback to another extractor.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
@@ -46,6 +45,7 @@ import torch
 from torch.nn import functional as F
 
 from ganzoo.errors import ConfigError, WeightsError
+from ganzoo.plugin_api import file_sha256
 
 from .fid_inception_net import FEATURE_DIM, FIDInceptionNet
 
@@ -94,14 +94,6 @@ def _where_to_get() -> str:
     )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _check_file(path: Path) -> str:
     """The sha256 of ``path`` once it is a regular file of bounded size whose digest has the expected start."""
     try:
@@ -117,7 +109,7 @@ def _check_file(path: Path) -> str:
             f"fid-inception weights {path} is {info.st_size:,} bytes, more than the {MAX_WEIGHTS_BYTES:,} of the "
             f"FID Inception file: it is another file; {_where_to_get()}"
         )
-    digest = _sha256(path)
+    digest = file_sha256(path)
     if not digest.startswith(SHA256_PREFIX):
         raise WeightsError(
             f"fid-inception weights {path} have sha256 {digest[:16]}..., not the {SHA256_PREFIX}... of "

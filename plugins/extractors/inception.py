@@ -13,7 +13,6 @@ within ganzoo.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from torch import nn
 
 from ganzoo.errors import ConfigError, WeightsError
 from ganzoo.nn import rgb_images_at
+from ganzoo.plugin_api import file_sha256
 
 __all__ = ["INPUT_SIZE", "InceptionExtractor", "build", "checkpoint_path"]
 
@@ -41,14 +41,6 @@ def checkpoint_path() -> Path:
     """Where torch hub keeps the weights file (whether or not it is there)."""
     url = _weights_enum().url
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class InceptionExtractor:
@@ -117,7 +109,7 @@ def build(device: str = "cpu", weights: str | None = "auto", download: bool = Fa
                 f"inception-v3 weights at {path} are unusable ({type(error).__name__}); delete the file "
                 "and fetch it again"
             ) from None
-        sha = _sha256(path)
+        sha = file_sha256(path)
     net.fc = nn.Identity()
     net.to(device)
     return InceptionExtractor(net, sha, device)

@@ -17,7 +17,6 @@ file's metadata.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -32,7 +31,7 @@ from torch.nn import functional as F
 
 from ganzoo.errors import DataNotFoundError, WeightsError
 from ganzoo.nn import uint8_to_unit
-from ganzoo.plugin_api import write_atomic
+from ganzoo.plugin_api import file_sha256, write_atomic
 
 __all__ = ["FEATURE_DIM", "MnistClassifier", "MnistClassifierNet", "build", "main", "train_classifier"]
 
@@ -122,14 +121,6 @@ class MnistClassifier:
 
 def weights_path() -> Path:
     return Path(str(resources.files(WEIGHTS_PACKAGE).joinpath(WEIGHTS_FILENAME)))
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def build(device: str = "cpu", path: str | os.PathLike[str] | None = None) -> MnistClassifier:
