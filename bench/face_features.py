@@ -7,9 +7,12 @@ generated against ``n`` real faces of the fixed reference half, latents from ``-
 1. **seeds**: FID for each evaluation seed (``ganzoo eval --seed S``), and mean, standard
    deviation and std/mean over the seeds; the samples of a seed are drawn once and scored
    in every space;
-2. **checkpoints** (``--chunks K``): a short fine-tuning run from the model
+2. **checkpoints**: the spread over consecutive checkpoints, each scored with the first seed:
+   ``--checkpoints FILE...`` scores saved training checkpoints (copies of a run's
+   ``checkpoints/last.pt`` taken as it trains; the generator's moving average is scored when the
+   run keeps one), and ``--chunks K`` makes them by a short fine-tuning run from the model
    (``ganzoo train MODEL --init-from MODEL.TAG``) exported every ``--chunk-steps`` steps
-   (``--resume``), each export scored with seed 0: the spread over consecutive checkpoints;
+   (``--resume``);
 3. **baselines**: the floor (real faces disjoint from the reference, as ``ganzoo eval
    --real``); the same faces with a 5% colour cast (hardly visible: a space that trusts
    faces should barely move), blurred to 32x32 and back, and blurred to 16x16 and back, and
@@ -21,6 +24,8 @@ Usage (the numbers in the README and the faces-simclr card)::
     python bench/face_features.py --data ../shared/data/faces/utkface --n 5000 \\
         --seeds 0,1,2,3,4 --chunks 4 --chunk-steps 50 --json face-features.json
     python bench/face_features.py --data ../shared/data/faces/utkface --n 5000 --seeds 0   # baselines only
+    python bench/face_features.py --data ../shared/data/faces/utkface --n 5000 --seeds 0 \
+        --model r3gan.utkface --checkpoints kept/*.pt   # a run's consecutive checkpoints
 
 Run it with one torch thread on a shared machine (``--threads 1``, the default). Every
 FID here is a ganzoo ``evaluate`` with a registered extractor: nothing is computed another
@@ -139,6 +144,24 @@ def _checkpoint_exports(
         yield steps, out / "export"
 
 
+def checkpoint_generator(path: str) -> tuple[int, Any]:
+    """The step and the generator (its moving average when the run keeps one) of a training checkpoint."""
+    import ganzoo
+    from ganzoo.models.creating import build_network
+    from ganzoo.models.model_config import assemble_config
+    from ganzoo.training.checkpoint import load_checkpoint
+
+    state = load_checkpoint(path)
+    spec = ganzoo.get_model_spec(state["run"]["model"])
+    config = assemble_config(spec, sources=[(path, state["model_config"])])
+    generator = build_network(spec, spec.generator, config, "generator")
+    ema = state["parts"].get("ema")
+    generator.load_state_dict(ema["module"] if ema else state["parts"]["generator"])
+    model = ganzoo.PretrainedGenerator(generator, spec=spec, config=config, source=path,
+                                       ema=bool(ema))
+    return int(state["parts"]["counters"]["step"]), model
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="the face folder the model was trained on")
@@ -149,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--truncation", type=float, default=1.0)
     parser.add_argument("--chunks", type=int, default=0, help="checkpoints of a short fine-tuning run (0: none)")
     parser.add_argument("--chunk-steps", type=int, default=50)
+    parser.add_argument("--checkpoints", nargs="+", default=[], metavar="FILE",
+                        help="training checkpoints of one run to score in order of their step (instead of --chunks)")
     parser.add_argument("--batch-size", type=int, default=64, help="of the fine-tuning run (the model's recipe: 64)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", default=None, help="also write every number to this file")
@@ -184,7 +209,18 @@ def main(argv: list[str] | None = None) -> int:
             label: {name: fid(images, name, data=args.data, seed=seeds[0]) for name in extractors}
             for label, images in baselines.items()
         }
-        if args.chunks:
+        if args.checkpoints:
+            by_step = {name: [] for name in extractors}
+            steps = []
+            for step, checkpoint in sorted((checkpoint_generator(path) for path in args.checkpoints),
+                                           key=lambda item: item[0]):
+                images = _generated(checkpoint, args.n, seeds[0])
+                steps.append(step)
+                for name in extractors:
+                    by_step[name].append(fid(images, name, data=args.data, seed=seeds[0]))
+            report["checkpoints_fid"] = {"steps": steps, **{
+                name: {"fid": values, **spread(values)} for name, values in by_step.items()}}
+        elif args.chunks:
             with tempfile.TemporaryDirectory(prefix="face-features-") as workdir:
                 by_step: dict[str, list[float]] = {name: [] for name in extractors}
                 steps = []

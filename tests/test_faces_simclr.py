@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,30 @@ def test_the_bench_scores_each_checkpoint_of_a_short_fine_tuning_run_before_the_
     assert checkpoints["steps"] == [1, 2]
     first, second = checkpoints["random-conv"]["fid"]
     assert first != second, "both checkpoints were scored from the same (last) export"
+
+
+def test_the_bench_scores_kept_checkpoints_in_step_order_from_their_moving_average(tmp_path):
+    from ganzoo import TrainConfig, train
+
+    spec = importlib.util.spec_from_file_location("face_features", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    folder = tiny_image_folder(tmp_path, count=24, size=64)
+    run, kept = tmp_path / "run", []
+    for steps in (1, 2):  # a run's last.pt is replaced at every checkpoint: keep a copy of each
+        train(TrainConfig("dcgan-faces", dataset="image-folder", data_dir=folder, steps=steps, batch_size=4,
+                          options={"ngf": 8, "ndf": 8}, ema=50, device="cpu", quiet=True, out=run,
+                          checkpoint_every=1, sample_every=1000, resume=steps > 1))
+        kept.append(tmp_path / f"kept-{steps}.pt")
+        shutil.copy(run / "checkpoints" / "last.pt", kept[-1])
+    step, model = bench.checkpoint_generator(str(kept[1]))
+    assert step == 2 and model.ema and model.sample(2, seed=0).shape == (2, 3, 64, 64)
+    report = tmp_path / "report.json"
+    code = bench.main(["--data", str(folder), "--model", str(run / "export"), "--n", "8", "--seeds", "0",
+                       "--extractors", "random-conv", "--checkpoints", str(kept[1]), str(kept[0]),
+                       "--json", str(report)])
+    assert code == 0
+    checkpoints = json.loads(report.read_text())["checkpoints_fid"]
+    assert checkpoints["steps"] == [1, 2]
+    first, second = checkpoints["random-conv"]["fid"]
+    assert first != second
