@@ -150,3 +150,17 @@ def test_the_dist_timeout_default_is_the_trainers():
     command = typer.main.get_command(build_app()).commands["train"]
     default = next(p.default for p in command.params if p.name == "dist_timeout")
     assert default == DEFAULT_DIST_TIMEOUT_S
+
+
+def test_eval_samples_sets_the_evaluation_size_is_recorded_and_kept_on_resume(tmp_path):
+    out = tmp_path / "run"
+    first = invoke(*quick(out, "--quiet", "--eval-every", "15", "--eval-samples", "40", "--checkpoint-every", "15"))
+    assert first.exit_code == 0, first.output
+    resumed = invoke("train", "mlp-gan", "--dataset", "ring-8", "--steps", "45", "--resume", "--quiet", "--out", out)
+    assert resumed.exit_code == 0, resumed.output
+    scored = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines() if '"fid"' in line]
+    assert [r["step"] for r in scored] == [15, 30, 45] and {r["eval_samples"] for r in scored} == {40}
+    commands = json.loads((out / "export" / "config.json").read_text())["training"]["command"]
+    assert "--eval-samples 40" in commands
+    refused = invoke(*quick(tmp_path / "other", "--eval-every", "15", "--eval-samples", "4"))
+    assert refused.exit_code != 0 and "--eval-samples must be a whole number from 5 to 50000, got 4" in refused.output

@@ -55,6 +55,8 @@ DEFAULT_BETAS = (0.5, 0.999)
 DEFAULT_SAMPLE_EVERY = 500
 DEFAULT_CHECKPOINT_EVERY = 1000
 DEFAULT_LOG_EVERY = 50
+DEFAULT_EVAL_SAMPLES = 1000
+"""``--eval-every``'s samples per evaluation: cheap enough to run often, steady enough to rank snapshots."""
 DEFAULT_DIST_TIMEOUT_S = optiontable.DEFAULT_DIST_TIMEOUT_S
 MAX_EPOCHS = optiontable.MAX_EPOCHS
 MAX_SAMPLE_GRID = optiontable.MAX_SAMPLE_GRID

@@ -501,6 +501,14 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
         command=when_set("--eval-every"),
     ),
     TrainOption(
+        "eval_samples", "int | None", range=NumberRange(low=5, high=MAX_EVAL_SAMPLES, integer=True),
+        resume="inherit", help="``eval_every``: generated and reference samples per evaluation (default 1000).",
+        cli=(Cli(("--eval-samples",), int | None, metavar="N", panel=PANEL_RUN,
+                 help="--eval-every: generated and as many reference samples per evaluation (default 1000; more is "
+                 "steadier and slower). A resumed run keeps its own."),),
+        command=when_set("--eval-samples"),
+    ),
+    TrainOption(
         "tensorboard", "str | Path | bool | None", resume="inherit", kind="path", config="tensorboard",
         config_value=lambda settings: str(settings["tensorboard"]) if settings.get("tensorboard") is not None else None,
         help="TensorBoard events of this session: True writes them to ``OUT/tb``, a path to that folder; False: none; "
@@ -550,10 +558,6 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
     TrainOption(
         "num_samples", "int", default=64, range=NumberRange(low=1, high=MAX_SAMPLE_GRID, integer=True),
         help="Images in the fixed-noise sample grid.",
-    ),
-    TrainOption(
-        "eval_samples", "int", default=1000, range=NumberRange(low=5, high=MAX_EVAL_SAMPLES, integer=True),
-        resume="inherit", help="``eval_every``: generated and reference samples per evaluation.",
     ),
     TrainOption(
         "command", "str | None", help="The command line recorded in the model card (the CLI passes its argv).",
