@@ -162,6 +162,29 @@ def checkpoint_generator(path: str) -> tuple[int, Any]:
     return int(state["parts"]["counters"]["step"]), model
 
 
+def _ranks(values: list[float]) -> list[float]:
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    for rank, index in enumerate(order):
+        ranks[index] = float(rank)
+    return ranks
+
+
+def ranking_agreement(series: list[list[float]]) -> dict[str, float]:
+    """Whether one run's checkpoints are ranked alike under other evaluation seeds.
+
+    ``spearman``: the mean rank correlation of each later seed's FIDs with the first seed's
+    (1: the same order; near 0: picking the best checkpoint picks noise). ``signal_to_noise``:
+    the spread over checkpoints (std of the first seed's FIDs) over the seed noise (the mean
+    absolute difference between a later seed's FID and the first's, checkpoint by checkpoint).
+    """
+    first = series[0]
+    correlations = [statistics.correlation(_ranks(first), _ranks(other)) for other in series[1:]]
+    noise = statistics.fmean(abs(a - b) for other in series[1:] for a, b in zip(first, other, strict=True))
+    return {"spearman": statistics.fmean(correlations),
+            "signal_to_noise": statistics.stdev(first) / noise if noise else float("inf")}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="the face folder the model was trained on")
@@ -174,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-steps", type=int, default=50)
     parser.add_argument("--checkpoints", nargs="+", default=[], metavar="FILE",
                         help="training checkpoints of one run to score in order of their step (instead of --chunks)")
+    parser.add_argument("--checkpoint-seeds", default=None, metavar="S,S",
+                        help="--checkpoints: score each at these evaluation seeds (default: the first of --seeds); "
+                        "two or more also report how alike the seeds rank the checkpoints")
     parser.add_argument("--batch-size", type=int, default=64, help="of the fine-tuning run (the model's recipe: 64)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", default=None, help="also write every number to this file")
@@ -210,16 +236,22 @@ def main(argv: list[str] | None = None) -> int:
             for label, images in baselines.items()
         }
         if args.checkpoints:
-            by_step = {name: [] for name in extractors}
-            steps = []
-            for step, checkpoint in sorted((checkpoint_generator(path) for path in args.checkpoints),
-                                           key=lambda item: item[0]):
-                images = _generated(checkpoint, args.n, seeds[0])
-                steps.append(step)
-                for name in extractors:
-                    by_step[name].append(fid(images, name, data=args.data, seed=seeds[0]))
-            report["checkpoints_fid"] = {"steps": steps, **{
-                name: {"fid": values, **spread(values)} for name, values in by_step.items()}}
+            kept = sorted((checkpoint_generator(path) for path in args.checkpoints), key=lambda item: item[0])
+            checkpoint_seeds = [int(seed) for seed in (args.checkpoint_seeds or str(seeds[0])).split(",")]
+            by_seed: dict[int, dict[str, list[float]]] = {}
+            for seed in checkpoint_seeds:
+                by_seed[seed] = {name: [] for name in extractors}
+                for _, checkpoint in kept:
+                    images = _generated(checkpoint, args.n, seed)
+                    for name in extractors:
+                        by_seed[seed][name].append(fid(images, name, data=args.data, seed=seed))
+            first = by_seed[checkpoint_seeds[0]]
+            report["checkpoints_fid"] = {"steps": [step for step, _ in kept], **{
+                name: {"fid": values, **spread(values)} for name, values in first.items()}}
+            if len(checkpoint_seeds) > 1:
+                report["checkpoints_by_seed"] = {str(seed): rows for seed, rows in by_seed.items()}
+                report["checkpoint_ranking"] = {name: ranking_agreement([by_seed[s][name] for s in checkpoint_seeds])
+                                                for name in extractors}
         elif args.chunks:
             with tempfile.TemporaryDirectory(prefix="face-features-") as workdir:
                 by_step: dict[str, list[float]] = {name: [] for name in extractors}
@@ -259,6 +291,14 @@ def format_report(report: dict[str, Any]) -> str:
     spread_table("FID by seed", "seeds_fid", [f"seed {s}" for s in report["seeds"]])
     if "checkpoints_fid" in report:
         spread_table("FID by checkpoint", "checkpoints_fid", [f"step {s}" for s in report["checkpoints_fid"]["steps"]])
+    if "checkpoint_ranking" in report:
+        lines.append("")
+        lines.append("| checkpoints under other seeds | rank correlation (Spearman) "
+                     "| spread over checkpoints / seed noise |")
+        lines.append("|---|---|---|")
+        for name in names:
+            agreement = report["checkpoint_ranking"][name]
+            lines.append(f"| {name} | {agreement['spearman']:.3f} | {agreement['signal_to_noise']:.2f} |")
     lines.append("")
     lines.append(f"| FID (seed {report['seeds'][0]}) | " + " | ".join(names) + " |")
     lines.append("|---" * (len(names) + 1) + "|")

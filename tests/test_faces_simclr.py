@@ -173,9 +173,22 @@ def test_the_bench_scores_kept_checkpoints_in_step_order_from_their_moving_avera
     report = tmp_path / "report.json"
     code = bench.main(["--data", str(folder), "--model", str(run / "export"), "--n", "8", "--seeds", "0",
                        "--extractors", "random-conv", "--checkpoints", str(kept[1]), str(kept[0]),
-                       "--json", str(report)])
+                       "--checkpoint-seeds", "0,1", "--json", str(report)])
     assert code == 0
-    checkpoints = json.loads(report.read_text())["checkpoints_fid"]
+    numbers = json.loads(report.read_text())
+    checkpoints = numbers["checkpoints_fid"]
     assert checkpoints["steps"] == [1, 2]
     first, second = checkpoints["random-conv"]["fid"]
-    assert first != second
+    assert first != second and numbers["checkpoints_by_seed"]["0"]["random-conv"] == [first, second]
+    assert numbers["checkpoints_by_seed"]["1"]["random-conv"] != [first, second]  # other latents, other reals
+    assert numbers["checkpoint_ranking"]["random-conv"]["spearman"] in (-1.0, 1.0)
+
+
+def test_ranking_agreement_is_one_for_the_same_order_and_minus_one_for_the_reverse():
+    spec = importlib.util.spec_from_file_location("face_features", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    same = bench.ranking_agreement([[1.0, 2.0, 3.0, 4.0], [1.1, 2.2, 2.9, 4.5]])
+    assert same["spearman"] == pytest.approx(1.0)
+    assert same["signal_to_noise"] == pytest.approx(1.29099 / 0.225, rel=1e-4)  # std 1.29 over mean |diff| 0.225
+    assert bench.ranking_agreement([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]])["spearman"] == pytest.approx(-1.0)
