@@ -181,7 +181,6 @@ def load_generator_state(generator: nn.Module, state: Mapping[str, torch.Tensor]
     generator.load_state_dict(loaded, strict=True)
 
 
-
 def cached_weights_path(spec: ModelSpec, weights: WeightsSpec, cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Where the cache keeps ``spec.name.weights.tag``: named with its hash, so that a new
     release of the weights never collides with an old cached file."""

@@ -170,6 +170,8 @@ class ResolvedConfig:
     sample_every: int
     checkpoint_every: int
     log_every: int
+    eval_samples: int
+    """``eval_every``'s generated (and reference) samples per evaluation."""
     steps: int | None
     epochs: float | None
     loss_options: dict[str, Any] = field(default_factory=dict)
@@ -291,6 +293,7 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
         sample_every=_pick(config.sample_every, DEFAULT_SAMPLE_EVERY),
         checkpoint_every=_pick(config.checkpoint_every, DEFAULT_CHECKPOINT_EVERY),
         log_every=_pick(config.log_every, DEFAULT_LOG_EVERY),
+        eval_samples=_pick(config.eval_samples, DEFAULT_EVAL_SAMPLES),
         steps=steps,
         epochs=epochs,
         loss_options=loss_options,

@@ -44,7 +44,6 @@ from ...metrics.reference import Setting, select
 from ...metrics.scoring import scores
 from ...metrics.sources import GeneratedSource
 from ...metrics.stats import real_features
-from ..config import DEFAULT_EVAL_SAMPLES
 from ..run import Run
 from .base import Callback
 from .builtin import MetricLog
@@ -56,11 +55,6 @@ EVAL_KEYS = ("fid", "kid_mean", "kid_std", "precision", "recall")
 LATENT_SEED_OFFSET = 5
 """The evaluation's latents are drawn with ``--seed`` plus this (the streams use +0 to +4)."""
 EVAL_BATCH = 250
-
-
-def eval_samples(request: Any) -> int:
-    """The samples per evaluation the run asked for (``--eval-samples``), or the default."""
-    return DEFAULT_EVAL_SAMPLES if request.eval_samples is None else int(request.eval_samples)
 
 
 @contextlib.contextmanager
@@ -95,7 +89,7 @@ class SnapshotScorer:
         self.device = run.device
         resolved = resolve_extractor(None, dataset=spec.name, point_data=not data.is_image, device=run.device)
         self.extractor, self.note = resolved.extractor, resolved.note
-        self.n = min(eval_samples(request), len(data))
+        self.n = min(run.config.eval_samples, len(data))
         self.total = len(data)
         self.protocol = EvalProtocol(n=self.n, seed=int(request.seed), extractor=self.extractor)
         self.setting = Setting(spec=spec, split=request.split, extractor=self.extractor, note=self.note,
@@ -194,7 +188,7 @@ class SnapshotMetrics(Callback):
             )
 
     def _n(self, run: Run) -> int:
-        return self.scorer.n if self.scorer is not None else min(eval_samples(run.config.request), len(run.data))
+        return self.scorer.n if self.scorer is not None else min(run.config.eval_samples, len(run.data))
 
     def on_train_end(self, run: Run) -> None:
         if run.outcome == "finished" and run.is_main and run.config.request.eval_every:
