@@ -144,22 +144,31 @@ def _checkpoint_exports(
         yield steps, out / "export"
 
 
+def by_checkpoint(steps: list[int], fids: dict[str, list[float]]) -> dict[str, Any]:
+    """The report's checkpoint series: the steps, and per extractor the FIDs with their spread."""
+    return {"steps": steps, **{name: {"fid": values, **spread(values)} for name, values in fids.items()}}
+
+
 def checkpoint_generator(path: str) -> tuple[int, Any]:
     """The step and the generator (its moving average when the run keeps one) of a training checkpoint."""
     import ganzoo
+    from ganzoo.errors import WeightsError
     from ganzoo.models.creating import build_network
     from ganzoo.models.model_config import assemble_config
     from ganzoo.training.checkpoint import load_checkpoint
 
-    state = load_checkpoint(path)
+    state = load_checkpoint(path)  # tensors and plain data only, its top-level fields checked
     spec = ganzoo.get_model_spec(state["run"]["model"])
     config = assemble_config(spec, sources=[(path, state["model_config"])])
     generator = build_network(spec, spec.generator, config, "generator")
-    ema = state["parts"].get("ema")
-    generator.load_state_dict(ema["module"] if ema else state["parts"]["generator"])
-    model = ganzoo.PretrainedGenerator(generator, spec=spec, config=config, source=path,
-                                       ema=bool(ema))
-    return int(state["parts"]["counters"]["step"]), model
+    try:
+        ema = state["parts"].get("ema")
+        generator.load_state_dict(ema["module"] if ema else state["parts"]["generator"])
+        step = int(state["parts"]["counters"]["step"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise WeightsError(f"{path}: not a training checkpoint of a {spec.name} generator "
+                           f"({type(error).__name__}: {str(error).splitlines()[0][:200]})") from None
+    return step, ganzoo.PretrainedGenerator(generator, spec=spec, config=config, source=path, ema=bool(ema))
 
 
 def _ranks(values: list[float]) -> list[float]:
@@ -246,8 +255,7 @@ def main(argv: list[str] | None = None) -> int:
                     for name in extractors:
                         by_seed[seed][name].append(fid(images, name, data=args.data, seed=seed))
             first = by_seed[checkpoint_seeds[0]]
-            report["checkpoints_fid"] = {"steps": [step for step, _ in kept], **{
-                name: {"fid": values, **spread(values)} for name, values in first.items()}}
+            report["checkpoints_fid"] = by_checkpoint([step for step, _ in kept], first)
             if len(checkpoint_seeds) > 1:
                 report["checkpoints_by_seed"] = {str(seed): rows for seed, rows in by_seed.items()}
                 report["checkpoint_ranking"] = {name: ranking_agreement([by_seed[s][name] for s in checkpoint_seeds])
@@ -262,8 +270,7 @@ def main(argv: list[str] | None = None) -> int:
                     steps.append(step)
                     for name in extractors:
                         by_step[name].append(fid(images, name, data=args.data, seed=seeds[0]))
-            report["checkpoints_fid"] = {"steps": steps, **{
-                name: {"fid": values, **spread(values)} for name, values in by_step.items()}}
+            report["checkpoints_fid"] = by_checkpoint(steps, by_step)
     except (GanzooError, subprocess.CalledProcessError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -170,6 +170,10 @@ def test_the_bench_scores_kept_checkpoints_in_step_order_from_their_moving_avera
         shutil.copy(run / "checkpoints" / "last.pt", kept[-1])
     step, model = bench.checkpoint_generator(str(kept[1]))
     assert step == 2 and model.ema and model.sample(2, seed=0).shape == (2, 3, 64, 64)
+    torch.save({"format": "ganzoo-checkpoint", "version": 2, "run": {"model": "dcgan-faces"}, "parts": {},
+                "model_config": {"ngf": 8, "ndf": 8}}, tmp_path / "empty.pt")
+    with pytest.raises(WeightsError, match=r"empty.pt: not a training checkpoint of a dcgan-faces generator \("):
+        bench.checkpoint_generator(str(tmp_path / "empty.pt"))
     report = tmp_path / "report.json"
     code = bench.main(["--data", str(folder), "--model", str(run / "export"), "--n", "8", "--seeds", "0",
                        "--extractors", "random-conv", "--checkpoints", str(kept[1]), str(kept[0]),
