@@ -127,3 +127,27 @@ def test_the_gradient_check_tells_a_zero_initialised_branch_from_an_unused_param
     blocks = [m for net in (generator, discriminator) for m in net.modules() if isinstance(m, ResidualBlock)]
     assert all(torch.count_nonzero(block.project.weight) == 0 for block in blocks)
     assert all(p.grad is None for net in (generator, discriminator) for p in net.parameters())
+
+
+@pytest.mark.parametrize("image_size,patch,widths", [(28, 2, "96,48"), (28, 4, "64"), (64, 2, "64,64,32,16"),
+                                                     (64, 4, "64,32,16")])
+def test_patch_folds_pixels_into_channels_losslessly(image_size, patch, widths):
+    """patch=p: both networks work at image_size/p; G unfolds p*p maps per channel, D folds them back."""
+    torch.manual_seed(0)
+    generator, discriminator = build(image_size=image_size, patch=patch, widths=widths, expansion=1)
+    channels = generator.sample_shape[0]
+    assert generator.to_image.out_channels == channels * patch**2 == discriminator.from_image.in_channels
+    assert generator.basis.shape[-1] == image_size // patch // 2 ** (len(widths.split(",")) - 1)
+    images = generator(torch.randn(3, generator.latent_dim))
+    assert images.shape == (3, channels, image_size, image_size)
+    assert discriminator(images).shape == (3,)
+    # the fold is a permutation: D's first layer sees every pixel of each patch once
+    folded = torch.nn.functional.pixel_unshuffle(images, patch)
+    assert torch.equal(torch.nn.functional.pixel_shuffle(folded, patch), images)
+
+
+def test_patch_errors_name_the_option_and_what_fits():
+    with pytest.raises(ConfigError, match="patch must be one of 1, 2, 4 for image_size=28, got 3"):
+        R3Generator(patch=3)
+    with pytest.raises(ConfigError, match="3 stages do not fit image_size=28 folded by patch=2"):
+        R3Discriminator(patch=2, widths="64,32,16")

@@ -3,7 +3,9 @@
 The model follows the paper's recipe: the relativistic pairing loss (``relativistic``) with R1 and R2
 (``--r1-gamma``, ``--r2-gamma``), Adam with beta1 = 0, a generator EMA, and ResNets of inverted-bottleneck
 blocks with grouped convolutions, no normalisation and zero-initialised residual branches (see
-:mod:`.nets`). 28x28 grey digits by default; ``--option image_size=64`` gives the 64x64 RGB faces layout.
+:mod:`.nets`). ``--option patch=2`` folds 2x2 pixels into channels at the image end of both networks, which
+removes the full-resolution stage, the costliest on a CPU. 28x28 grey digits by default;
+``--option image_size=64`` gives the 64x64 RGB faces layout.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ D: 1x1 conv 32 [28x28] -> ResBlock -> 2x down, 1x1 conv 64 [14x14] -> ResBlock -
    [7x7] -> ResBlock -> depthwise 7x7 conv (valid) -> linear(128->1) logit
 ResBlock(C): x + conv1x1(2C->C)(LReLU(grouped conv3x3(2C->2C, 2C/16 groups)(LReLU(conv1x1(C->2C)(x)))))
 image_size=64 (channels 3, widths 256,256,128,64,32): basis 4x4, four 2x stages to 64x64.
+patch=p (ganzoo's, for CPUs; default 1): both networks work at image_size/p; G ends with a 1x1 conv to
+   channels*p*p maps and a pixel shuffle, D starts with a pixel unshuffle (each pxp patch folded into channels).
 Resampling: the fixed [1,2,1] low-pass filter, as depthwise (transposed) convolutions. No normalisation.
 Init: last conv of each residual branch zero (each block starts as the identity); the others
 N(0, (gain / sqrt(fan_in))^2) with the leaky ReLU's gain times (blocks in the network)^(-1/4)."""
@@ -39,6 +43,7 @@ def register_models(register):
                 "blocks": 1,
                 "expansion": 2,
                 "group_size": 16,
+                "patch": 1,
             },
             options={
                 "image_size": (28, 64),
@@ -47,6 +52,7 @@ def register_models(register):
                 "blocks": int,
                 "expansion": int,
                 "group_size": int,
+                "patch": (1, 2, 4),
             },
             presets={"image_size=64": {"channels": 3, "widths": "256,256,128,64,32"}},
             default_dataset="mnist",

@@ -15,6 +15,12 @@ The recipe, as the paper's section 3 and its reference networks describe it:
 * G starts from a learned ``base x base`` basis scaled per channel by a linear map of ``z``; D ends with
   a depthwise ``base x base`` convolution over its last map and a linear map to one logit.
 
+``patch`` (ganzoo's, for the CPU): with ``patch=p`` both networks work at ``image_size / p`` and fold each
+``p x p`` patch of pixels into channels at the image end (G: a 1x1 convolution to ``channels * p**2`` maps
+and a pixel shuffle; D: a pixel unshuffle and a 1x1 convolution), as ConvNeXt's patchify stem does. The fold
+is lossless both ways, so D still sees every pixel, and the most expensive stage (the full-resolution one,
+where a step spent half its time on this CPU) is gone; ``patch=1`` is the paper's layout.
+
 What changed for ganzoo: G ends with ``tanh`` (ganzoo's generators give images in ``[-1, 1]`` for every
 latent; the paper's G is linear at the output); the 3x3 convolutions' bias is the convolution's own
 (the paper adds it in the activation: the same function); 28x28 images use three stages 7 -> 14 -> 28
@@ -37,6 +43,7 @@ from ganzoo.nn import positive_int
 
 __all__ = [
     "IMAGE_SIZES",
+    "PATCHES",
     "R3Discriminator",
     "R3Generator",
     "ResidualBlock",
@@ -53,11 +60,11 @@ _LOWPASS = (1.0, 3.0, 3.0, 1.0)
 MAX_STAGES = 8
 
 
-def parse_widths(widths: str | Sequence[int], image_size: int) -> tuple[int, ...]:
-    """``"256,128,64"`` (lowest resolution first) as a tuple, checked against ``image_size``.
+def parse_widths(widths: str | Sequence[int], image_size: int, patch: int = 1) -> tuple[int, ...]:
+    """``"256,128,64"`` (lowest resolution first) as a tuple, checked against ``image_size`` and ``patch``.
 
-    Each stage after the first doubles the resolution, so ``image_size`` must be ``base * 2**(stages-1)``
-    with a base of at least 4 pixels; the error names the option and what would fit.
+    Each stage after the first doubles the resolution, so ``image_size / patch`` must be
+    ``base * 2**(stages-1)`` with a base of at least 4 pixels; the error names the option and what would fit.
     """
     if isinstance(widths, str):
         parts = [p.strip() for p in widths.split(",")]
@@ -72,11 +79,22 @@ def parse_widths(widths: str | Sequence[int], image_size: int) -> tuple[int, ...
         raise ConfigError(f"{_MODEL}: widths must name 1 to {MAX_STAGES} stages, got {widths!r}")
     for value in values:
         positive_int(value, "each of widths", _MODEL)
-    base, remainder = divmod(image_size, 2 ** (len(values) - 1))
+    base, remainder = divmod(image_size // patch, 2 ** (len(values) - 1))
     if remainder or base < 4:
-        raise ConfigError(f"{_MODEL}: {len(values)} stages do not fit image_size={image_size} (each stage doubles "
-                          f"the resolution from a base of at least 4 pixels); give fewer widths")
+        folded = f" folded by patch={patch}" if patch > 1 else ""
+        raise ConfigError(f"{_MODEL}: {len(values)} stages do not fit image_size={image_size}{folded} (each stage "
+                          f"doubles the resolution from a base of at least 4 pixels); give fewer widths")
     return values
+
+
+PATCHES = (1, 2, 4)
+
+
+def _patch(value: object, image_size: int) -> int:
+    if isinstance(value, bool) or value not in PATCHES or image_size % int(value):  # type: ignore[call-overload]
+        allowed = ", ".join(str(p) for p in PATCHES if image_size % p == 0)
+        raise ConfigError(f"{_MODEL}: patch must be one of {allowed} for image_size={image_size}, got {value!r}")
+    return int(value)  # type: ignore[call-overload]
 
 
 def _image_size(value: object) -> int:
@@ -150,14 +168,16 @@ class _Options:
     """The options both networks share, checked once with errors that name them."""
 
     def __init__(self, image_size: object, channels: object, widths: str | Sequence[int], blocks: object,
-                 expansion: object, group_size: object):
+                 expansion: object, group_size: object, patch: object):
         self.image_size = _image_size(image_size)
         self.channels = positive_int(channels, "channels", _MODEL)
-        self.widths = parse_widths(widths, self.image_size)
+        self.patch = _patch(patch, self.image_size)
+        self.widths = parse_widths(widths, self.image_size, self.patch)
         self.blocks = positive_int(blocks, "blocks", _MODEL)
         self.expansion = positive_int(expansion, "expansion", _MODEL)
         self.group_size = positive_int(group_size, "group_size", _MODEL)
-        self.base = self.image_size // 2 ** (len(self.widths) - 1)
+        self.base = self.image_size // self.patch // 2 ** (len(self.widths) - 1)
+        self.folded_channels = self.channels * self.patch**2
         self.total_blocks = self.blocks * len(self.widths)
 
     def blocks_at(self, width: int) -> list[nn.Module]:
@@ -165,15 +185,15 @@ class _Options:
 
 
 class R3Generator(nn.Module):
-    """z -> basis (widths[0] x base x base) -> [blocks, 2x up] per stage -> 1x1 conv -> tanh."""
+    """z -> basis (widths[0] x base x base) -> [blocks, 2x up] per stage -> 1x1 conv [-> unfold] -> tanh."""
 
     num_classes: int | None = None
 
     def __init__(self, latent_dim: int = 64, image_size: int = 28, channels: int = 1,
                  widths: str | Sequence[int] = "128,64,32", blocks: int = 1, expansion: int = 2,
-                 group_size: int = 16):
+                 group_size: int = 16, patch: int = 1):
         super().__init__()
-        opts = _Options(image_size, channels, widths, blocks, expansion, group_size)
+        opts = _Options(image_size, channels, widths, blocks, expansion, group_size, patch)
         self.latent_dim = positive_int(latent_dim, "latent_dim", _MODEL)
         self.image_size = opts.image_size
         self.sample_shape = (opts.channels, opts.image_size, opts.image_size)
@@ -187,27 +207,32 @@ class R3Generator(nn.Module):
             layers.append(_Resample(up=True))
             layers += opts.blocks_at(after)
         self.trunk = nn.Sequential(*layers)
-        self.to_image = _conv(opts.widths[-1], opts.channels)
+        self.to_image = _conv(opts.widths[-1], opts.folded_channels)
+        self.patch = opts.patch
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Images in ``[-1, 1]``, shape ``(N, channels, image_size, image_size)``; ``labels`` is ignored."""
         x = self.basis.unsqueeze(0) * self.basis_scale(z.reshape(z.shape[0], self.latent_dim))[:, :, None, None]
-        return torch.tanh(self.to_image(self.trunk(x)))
+        x = self.to_image(self.trunk(x))
+        if self.patch > 1:
+            x = F.pixel_shuffle(x, self.patch)
+        return torch.tanh(x)
 
 
 class R3Discriminator(nn.Module):
-    """image -> 1x1 conv -> [blocks, 2x down] per stage -> depthwise base x base conv -> linear -> logit."""
+    """image [-> fold] -> 1x1 conv -> [blocks, 2x down] per stage -> depthwise base x base conv -> linear -> logit."""
 
     num_classes: int | None = None
 
     def __init__(self, image_size: int = 28, channels: int = 1, widths: str | Sequence[int] = "128,64,32",
-                 blocks: int = 1, expansion: int = 2, group_size: int = 16):
+                 blocks: int = 1, expansion: int = 2, group_size: int = 16, patch: int = 1):
         super().__init__()
-        opts = _Options(image_size, channels, widths, blocks, expansion, group_size)
+        opts = _Options(image_size, channels, widths, blocks, expansion, group_size, patch)
         self.image_size = opts.image_size
         self.sample_shape = (opts.channels, opts.image_size, opts.image_size)
         widths_down = opts.widths[::-1]  # the generator's stages mirrored: highest resolution first
-        self.from_image = _conv(opts.channels, widths_down[0])
+        self.patch = opts.patch
+        self.from_image = _conv(opts.folded_channels, widths_down[0])
         layers: list[nn.Module] = []
         for before, after in itertools.pairwise(widths_down):
             layers += opts.blocks_at(before)
@@ -223,5 +248,7 @@ class R3Discriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """One raw logit per image, shape ``(N,)``; ``labels`` is ignored."""
+        if self.patch > 1:
+            x = F.pixel_unshuffle(x, self.patch)
         features = self.basis(self.trunk(self.from_image(x)))
         return self.to_logit(features.flatten(1)).flatten()
