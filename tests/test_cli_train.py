@@ -164,3 +164,39 @@ def test_eval_samples_sets_the_evaluation_size_is_recorded_and_kept_on_resume(tm
     assert "--eval-samples 40" in commands
     refused = invoke(*quick(tmp_path / "other", "--eval-every", "15", "--eval-samples", "4"))
     assert refused.exit_code != 0 and "--eval-samples must be a whole number from 5 to 50000, got 4" in refused.output
+
+
+def test_a_resumed_run_reads_the_data_folder_it_recorded(tmp_path, monkeypatch):
+    """``--data`` given relative at the start is recorded absolute: a resume from elsewhere, without ``--data``,
+    reads the same folder and says so; ``--data`` given again wins; a record that is no path is one line."""
+    from helpers import tiny_image_folder
+
+    from ganzoo.training.checkpoint import load_checkpoint
+    from ganzoo.training.config import TrainConfig
+    from ganzoo.training.resume import check_resume_compatible
+
+    faces = tiny_image_folder(tmp_path / "data")
+    monkeypatch.chdir(tmp_path / "data")
+    out = tmp_path / "run"
+    common = ["--device", "cpu", "--quiet", "--out", out]
+    model = ["r3gan", "--dataset", "image-folder", "--batch-size", "4", "--option", "image_size=64",
+             "--option", "patch=4", "--option", "widths=8,8"]
+    first = invoke("train", *model, "--data", "faces", "--steps", "2", *common)
+    assert first.exit_code == 0, first.output
+    monkeypatch.chdir(tmp_path)
+    resumed = invoke("train", "r3gan", "--resume", "--steps", "3", *common)
+    assert resumed.exit_code == 0, resumed.output
+    assert f"--data {faces.resolve()}: the folder this run was trained on" in resumed.output
+    moved = tmp_path / "moved"
+    faces.rename(moved)
+    gone = invoke("train", "r3gan", "--resume", "--steps", "4", *common)
+    assert gone.exit_code == 1 and f"image folder {faces.resolve()} does not exist" in gone.output
+    again = invoke("train", "r3gan", "--resume", "--steps", "4", "--data", moved, *common)
+    assert again.exit_code == 0, again.output
+    assert "the folder this run was trained on" not in again.output
+
+    saved = load_checkpoint(out / "checkpoints" / "last.pt", map_location="cpu")["run"]
+    assert saved["data_dir"] == str(moved.resolve())
+    for bad in (7, "", "x" * 5000, "a\0b"):
+        with pytest.raises(ConfigError, match="records a data folder that is not a path; resume with --data DIR"):
+            check_resume_compatible(TrainConfig(model="r3gan", resume=True), {**saved, "data_dir": bad}, out)

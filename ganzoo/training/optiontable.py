@@ -186,9 +186,11 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
         command=always("--dataset"),
     ),
     TrainOption(
-        "data_dir", "str | Path | None", kind="path", help="Where the data is (None: $GANZOO_DATA_DIR or ~/.cache).",
+        "data_dir", "str | Path | None", kind="path", resume="inherit",
+        help="Where the data is (None: $GANZOO_DATA_DIR or ~/.cache). A resumed run reads the folder it recorded "
+        "unless given another.",
         cli=(Cli(("--data",), Path | None, param="data", panel=PANEL_DATA,
-                 help="Data directory (default: $GANZOO_DATA_DIR or ~/.cache/ganzoo/data)."),),
+                 help="Data directory (default: $GANZOO_DATA_DIR or ~/.cache/ganzoo/data; resumed: the run's own)."),),
         command=when_set("--data"),
     ),
     TrainOption(

@@ -136,13 +136,25 @@ def _inherit(merged: TrainConfig, saved: Mapping[str, Any], out: Path) -> None:
             str(saved["tensorboard"]), source=f"the checkpoint of {out}",
             fix="resume with --tensorboard (events in OUT/tb) or --tensorboard-dir DIR",
         )
+    if merged.data_dir is None and saved.get("data_dir") is not None:  # the folder the run was trained on
+        merged.data_dir = _recorded_folder(saved["data_dir"], out)
     if merged.compile is None:  # compiling changes the rounding only; unset, the run keeps its own, and its mode
         merged.compile = bool(saved.get("compile", False))
         merged.compile_mode = merged.compile_mode or (saved.get("compile_mode") if merged.compile else None)
 
 
-_COUPLED = frozenset({"steps", "epochs", "callbacks", "tensorboard", "compile", "compile_mode"})
-"""``inherit`` settings :func:`_inherit` treats together or specially (a path relative to the run folder)."""
+_COUPLED = frozenset({"steps", "epochs", "callbacks", "tensorboard", "compile", "compile_mode", "data_dir"})
+"""``inherit`` settings :func:`_inherit` treats together or specially (paths from the checkpoint)."""
+MAX_PATH_CHARS = 4096
+"""Longer than any path a file system takes (Linux: 4096 bytes): a recorded path beyond it is not one."""
+
+
+def _recorded_folder(value: Any, out: Path) -> Path:
+    """The data folder a checkpoint recorded, checked as the untrusted text it is. It is only read from, as
+    ``--data`` is: the dataset loader refuses it in one line when it is gone or holds no data."""
+    if not isinstance(value, str) or not value or len(value) > MAX_PATH_CHARS or "\0" in value:
+        raise ConfigError(f"the checkpoint of {out} records a data folder that is not a path; resume with --data DIR")
+    return Path(value)
 
 
 def check_resume_compatible(request: TrainConfig, saved: Mapping[str, Any], out: Path) -> TrainConfig:

@@ -122,7 +122,10 @@ def _open_run_folder(request: TrainConfig, group: Group) -> OpenedFolder:
             return OpenedFolder(request, paths, lock, None, notes)
         saved = group.from_main(lambda: load_checkpoint(paths.checkpoint, map_location="cpu"))
         check_world_size(saved["run"], group.world_size, out)
-        request = check_resume_compatible(request, saved["run"], out)
+        resumed = check_resume_compatible(request, saved["run"], out)
+        if request.data_dir is None and resumed.data_dir is not None:
+            notes.append(f"--data {resumed.data_dir}: the folder this run was trained on (give --data to read another)")
+        request = resumed
         request.out = out
         return OpenedFolder(request, paths, lock, saved, notes)
     except BaseException:
@@ -390,13 +393,16 @@ def checkpoint_state(run: Run) -> dict[str, Any] | None:
 def run_record(run: Run) -> dict[str, Any]:
     """The settings a resumed run must share, and the defaults it inherits: the option table's recorded options
     (:func:`.record.run_record_of`), with the TensorBoard folder relative to the run folder (a moved folder
-    writes into itself, and a checkpoint names no place outside), and the number of processes."""
+    writes into itself, and a checkpoint names no place outside), the data folder made absolute, and the number
+    of processes."""
     from .artifacts import run_settings_of
     from .record import run_record_of
 
     settings = run_settings_of(run)
     board = run.config.tensorboard
     settings["tensorboard"] = run.paths.guard.record(board) if board is not None else None
+    given = run.config.request.data_dir  # absolute, so that a resume from another folder reads the same data
+    settings["data_dir"] = str(Path(given).expanduser().resolve()) if given else None
     return {**run_record_of(settings), "world_size": run.group.world_size}
 
 
