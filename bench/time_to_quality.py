@@ -20,6 +20,12 @@ A loop is ``NAME=SPEC`` (``--loop``, repeatable):
 The default is the race of docs/performance.md, ``--loop ganzoo=zoo:dcgan-mnist --loop textbook=textbook``;
 ``--ganzoo-args FLAGS`` replaces the first loop's recipe with ``train:dcgan-mnist FLAGS``.
 
+``--scored-run NAME=RUN --checkpoints FILE...`` adds a run trained apart (a zoo run, with copies of its
+``last.pt`` kept as it wrote them) to the table: each checkpoint's generator (its moving average when the run
+keeps one) is scored with the same protocol, and its training time is the run's ``log.jsonl`` time at the
+checkpoint's step. Such a run did not share the race's process, so its times are comparable only where it
+ran under the same conditions (threads, other jobs on the machine); the report says which times are whose.
+
 The table gives, per loop and per ``--target`` (repeatable; default 20), the training seconds, steps and
 images at which FID first fell to it. A loop stops once it has reached every target, at ``--max-steps``
 or ``--max-seconds`` of training, or once each target it has not reached was reached by another loop in
@@ -262,6 +268,80 @@ class Entrant:
             self.stopped = f"trained {args.give_up:g}x as long as a loop that reached its missing targets"
 
 
+class _Counted:
+    """What the report reads of a loop (steps and images), for a run scored from its checkpoints."""
+
+    def __init__(self, steps: int, images: int):
+        self.steps, self.images = steps, images
+
+
+class ScoredRun:
+    """A run trained apart, scored from its kept checkpoints: an :class:`Entrant` for :func:`report`."""
+
+    def __init__(self, name: str, run: Path, files: list[str], targets: list[float], args: argparse.Namespace):
+        from face_features import checkpoint_generator
+
+        self.name, self.stopped = name, "scored from its checkpoints"
+        self.reached: dict[float, tuple[float, int, int, float] | None] = dict.fromkeys(targets)
+        times = _log_times(run / "log.jsonl")
+        scored = []
+        for path in files:
+            step, loaded = checkpoint_generator(path)
+            scored.append((step, loaded, path))
+        scored.sort(key=lambda item: item[0])
+        if not scored:
+            raise SystemExit(f"--scored-run {name}: give its checkpoints with --checkpoints FILE...")
+        for step, loaded, path in scored:
+            seconds = _time_at(times, step, run)
+            batch = _batch_size(path)
+            self.fid = fid_of(_Frozen(loaded), args.data, args.n)
+            self.seconds, self.loop = seconds, _Counted(step, step * batch)
+            print(f"{name:>12}  {seconds:7.0f} s  step {step:7d}  images {step * batch:9d}  FID {self.fid:7.2f}"
+                  f"  ({Path(path).name})", flush=True)
+            for target, reached in self.reached.items():
+                if reached is None and self.fid <= target:
+                    self.reached[target] = (seconds, step, step * batch, self.fid)
+
+
+class _Frozen:
+    """A loaded generator in the shape :func:`fid_of` samples from."""
+
+    def __init__(self, loaded: Any):
+        self.loaded, self.latent_dim = loaded, loaded.latent_dim
+
+    @contextlib.contextmanager
+    def sampling(self) -> Any:
+        self.loaded.generator.eval()
+        yield self.loaded.generator
+
+
+def _log_times(log: Path) -> list[tuple[int, float]]:
+    import json
+
+    try:
+        lines = log.read_text().splitlines()
+    except OSError as error:
+        raise SystemExit(f"--scored-run: cannot read {log} ({error.strerror}); name the run folder") from None
+    records = [json.loads(line) for line in lines if line.strip()]
+    return sorted((int(r["step"]), float(r["time"])) for r in records if "time" in r and "step" in r)
+
+
+def _time_at(times: list[tuple[int, float]], step: int, run: Path) -> float:
+    """The run's training time at ``step``: interpolated between the log records around it."""
+    before = [(s, t) for s, t in times if s <= step]
+    after = [(s, t) for s, t in times if s >= step]
+    if not before or not after:
+        raise SystemExit(f"--scored-run: {run}/log.jsonl has no record around step {step}")
+    (s0, t0), (s1, t1) = before[-1], after[0]
+    return t0 if s1 == s0 else t0 + (t1 - t0) * (step - s0) / (s1 - s0)
+
+
+def _batch_size(path: str) -> int:
+    from ganzoo.training.checkpoint import load_checkpoint
+
+    return int(load_checkpoint(path)["run"]["batch_size"])
+
+
 def race(entrants: list[Entrant], args: argparse.Namespace) -> None:
     while any(not entrant.stopped for entrant in entrants):
         for entrant in entrants:
@@ -321,10 +401,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--give-up", type=float, default=2.0, help="see the module docstring")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--scored-run", default=None, metavar="NAME=RUN",
+                        help="also score a run trained apart, from --checkpoints (see the module docstring)")
+    parser.add_argument("--checkpoints", nargs="+", default=None, metavar="FILE",
+                        help="the kept checkpoints of --scored-run")
     args = parser.parse_args(argv)
+    if (args.scored_run is None) != (args.checkpoints is None):
+        parser.error("--scored-run NAME=RUN and --checkpoints FILE... go together")
+    if args.scored_run is not None and "=" not in args.scored_run:
+        parser.error(f"--scored-run {args.scored_run!r}: give NAME=RUN, e.g. r3gan=runs/r3gan-mnist")
     if args.loop is not None and args.ganzoo_args is not None:
         parser.error("--ganzoo-args sets the default race's recipe; with --loop give train:MODEL FLAGS instead")
-    if args.loop is None:
+    if args.loop is None and args.scored_run is not None:
+        args.loop = []
+    elif args.loop is None:
         first = "zoo:dcgan-mnist" if args.ganzoo_args is None else f"train:dcgan-mnist {args.ganzoo_args}"
         args.loop = [f"ganzoo={first}", "textbook=textbook"]
     args.target = sorted(set(args.target or [20.0]), reverse=True)
@@ -357,6 +447,9 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             for entrant in entrants:
                 entrant.loop.close()
+    if args.scored_run is not None:
+        name, run = args.scored_run.split("=", 1)
+        entrants.append(ScoredRun(name, Path(run), args.checkpoints, args.target, args))  # type: ignore[arg-type]
     for entrant in entrants:
         print(f"{entrant.name} stopped: {entrant.stopped}")
     report(entrants, args.target)

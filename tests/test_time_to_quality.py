@@ -146,3 +146,28 @@ def test_a_loop_stops_at_its_step_or_time_budget(bench):
     field = [entrant(bench, "b", 301.0, {20.0: None})]
     field[0].settle(field, race_args(max_seconds=300.0))
     assert field[0].stopped == "--max-seconds 300"
+
+
+def test_a_run_trained_apart_is_scored_from_its_kept_checkpoints_at_its_logged_times(tmp_path):
+    """--scored-run: each kept last.pt scored with the race's protocol, at the run's log.jsonl time of its step."""
+    import json
+    import shutil
+
+    data = tiny_mnist_root(tmp_path, count=256)
+    run, kept = tmp_path / "run", tmp_path / "kept"
+    kept.mkdir()
+    train = [sys.executable, "-m", "ganzoo", "train", "dcgan-mnist", "--data", str(data), "--batch-size", "8",
+             "--log-every", "1", "--checkpoint-every", "2", "--quiet", "--device", "cpu", "--out", str(run)]
+    for steps, more in ((2, ()), (3, ("--resume",))):
+        done = subprocess.run([*train, "--steps", str(steps), *more], capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        shutil.copy(run / "checkpoints" / "last.pt", kept / f"at-{steps}.pt")
+    times = {r["step"]: r["time"] for r in map(json.loads, (run / "log.jsonl").read_text().splitlines())}
+    done = race(data, "--scored-run", f"apart={run}", "--checkpoints", str(kept / "at-3.pt"), str(kept / "at-2.pt"),
+                "--target", "1e9", "--target", "-1")
+    assert done.returncode == 0, done.stderr[-4000:]
+    rows = table_rows(done.stdout)
+    assert rows["apart", "1e+09"][:3] == [f"{times[2]:.0f} s", "2", "16"], rows  # the earlier checkpoint first
+    assert rows["apart", "-1"][0] == f"not reached in {times[3]:.0f} s" and rows["apart", "-1"][1:3] == ["> 3", "> 24"]
+    alone = race(data, "--scored-run", f"apart={run}")
+    assert alone.returncode != 0 and "--scored-run NAME=RUN and --checkpoints FILE... go together" in alone.stderr
