@@ -27,6 +27,60 @@ Init: last conv of each residual branch zero (each block starts as the identity)
 N(0, (gain / sqrt(fan_in))^2) with the leaky ReLU's gain times (blocks in the network)^(-1/4)."""
 
 
+# Written by tools/publish_weights.py from the run named in `recipe`; tests/test_zoo.py checks it.
+WEIGHTS = (
+    ganzoo.WeightsSpec(
+        tag='mnist',
+        dataset='mnist',
+        sha256='a198d33858df3a564b578b24faa9e90391f64a547709394485c9cecb03ec87f8',
+        package='ganzoo_plugins.weights',
+        filename='r3gan.mnist.safetensors',
+        config={
+            'latent_dim': 64,
+            'image_size': 28,
+            'channels': 1,
+            'widths': '96,48,16',
+            'blocks': 1,
+            'expansion': 1,
+            'group_size': 16,
+            'patch': 1,
+        },
+        num_params=63152,
+        metrics={
+            'fid': 5.517,
+            'kid_mean': 0.924,
+            'kid_std': 1.31,
+            'precision': 0.8059,
+            'recall': 0.7902,
+            'classes_covered': 10,
+            'class_tv': 0.0499,
+            'class_kl': 0.006463,
+        },
+        recipe=(
+            'ganzoo train r3gan --data path/to/data --seed 0 --threads 1 --batch-size '
+            '32 --option widths=96,48,16 --option expansion=1 --lr 1e-3 --schedule '
+            'lr=1e-3:2e-4:700000 --loss relativistic --r1-gamma 0.1 --r2-gamma 0.1 '
+            '--reg-every 4 --ema 10000 --eval-every 2000 --sample-every 500 '
+            '--checkpoint-every 500 --steps 22000 --quiet --out '
+            'runs/r3gan-mnist\nganzoo train r3gan --resume --steps 21500 --data '
+            'path/to/data --out runs/r3gan-mnist --quiet'
+        ),
+        card='r3gan.mnist.md',
+        license='CC BY-SA 3.0',
+        extra={
+            'seed': 0,
+            'steps': 21500,
+            'epochs': 11.467,
+            'batch_size': 32,
+            'train_time': '50 min 34 s',
+            'hardware': 'AMD EPYC CPU, 2 cores (1 torch thread)',
+            'storage': 'float16, generator EMA only',
+            'extractor': 'mnist-classifier',
+        },
+    ),
+)
+
+
 @ganzoo.hookimpl
 def register_models(register):
     register(
@@ -61,6 +115,7 @@ def register_models(register):
             default_loss="relativistic",
             hyperparameters={"batch_size": 64, "lr": 2e-4, "betas": (0.0, 0.99)},
             architecture=ARCHITECTURE,
+            weights=WEIGHTS,
             reference=(
                 "Huang, Gokaslan, Kuleshov & Tompkin, The GAN is dead; long live the GAN! "
                 "A Modern GAN Baseline, NeurIPS 2024"
