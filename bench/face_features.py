@@ -186,12 +186,21 @@ def ranking_agreement(series: list[list[float]]) -> dict[str, float]:
     (1: the same order; near 0: picking the best checkpoint picks noise). ``signal_to_noise``:
     the spread over checkpoints (std of the first seed's FIDs) over the seed noise (the mean
     absolute difference between a later seed's FID and the first's, checkpoint by checkpoint).
+    ``signal_to_shift_free_noise``: the same spread over the part of that noise that differs between
+    checkpoints (the std over checkpoints of a later seed's differences from the first, averaged over
+    the later seeds). Another seed draws another reference half, which can move every checkpoint's
+    FID alike: that shift matters when numbers of two seeds are compared, not when one seed picks the
+    best checkpoint, so both ratios are reported.
     """
     first = series[0]
     correlations = [statistics.correlation(_ranks(first), _ranks(other)) for other in series[1:]]
     noise = statistics.fmean(abs(a - b) for other in series[1:] for a, b in zip(first, other, strict=True))
+    differing = statistics.fmean(statistics.pstdev([b - a for a, b in zip(first, other, strict=True)])
+                                 for other in series[1:])
+    spread = statistics.stdev(first)
     return {"spearman": statistics.fmean(correlations),
-            "signal_to_noise": statistics.stdev(first) / noise if noise else float("inf")}
+            "signal_to_noise": spread / noise if noise else float("inf"),
+            "signal_to_shift_free_noise": spread / differing if differing else float("inf")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -301,11 +310,12 @@ def format_report(report: dict[str, Any]) -> str:
     if "checkpoint_ranking" in report:
         lines.append("")
         lines.append("| checkpoints under other seeds | rank correlation (Spearman) "
-                     "| spread over checkpoints / seed noise |")
-        lines.append("|---|---|---|")
+                     "| spread over checkpoints / seed noise | the same, the shift shared by all checkpoints removed |")
+        lines.append("|---|---|---|---|")
         for name in names:
             agreement = report["checkpoint_ranking"][name]
-            lines.append(f"| {name} | {agreement['spearman']:.3f} | {agreement['signal_to_noise']:.2f} |")
+            lines.append(f"| {name} | {agreement['spearman']:.3f} | {agreement['signal_to_noise']:.2f} "
+                         f"| {agreement['signal_to_shift_free_noise']:.2f} |")
     lines.append("")
     lines.append(f"| FID (seed {report['seeds'][0]}) | " + " | ".join(names) + " |")
     lines.append("|---" * (len(names) + 1) + "|")

@@ -195,4 +195,9 @@ def test_ranking_agreement_is_one_for_the_same_order_and_minus_one_for_the_rever
     same = bench.ranking_agreement([[1.0, 2.0, 3.0, 4.0], [1.1, 2.2, 2.9, 4.5]])
     assert same["spearman"] == pytest.approx(1.0)
     assert same["signal_to_noise"] == pytest.approx(1.29099 / 0.225, rel=1e-4)  # std 1.29 over mean |diff| 0.225
+    # differences 0.1, 0.2, -0.1, 0.5: their spread over checkpoints, 0.2165, is the noise once the shift is removed
+    assert same["signal_to_shift_free_noise"] == pytest.approx(1.29099 / 0.216506, rel=1e-4)
+    shifted = bench.ranking_agreement([[1.0, 2.0, 3.0, 4.0], [1.5, 2.5, 3.5, 4.5]])  # another seed moves all alike
+    assert shifted["signal_to_noise"] == pytest.approx(1.29099 / 0.5, rel=1e-4)
+    assert shifted["signal_to_shift_free_noise"] == float("inf")
     assert bench.ranking_agreement([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]])["spearman"] == pytest.approx(-1.0)
