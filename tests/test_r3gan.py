@@ -146,6 +146,16 @@ def test_patch_folds_pixels_into_channels_losslessly(image_size, patch, widths):
     assert torch.equal(torch.nn.functional.pixel_shuffle(folded, patch), images)
 
 
+@pytest.mark.parametrize("image_size", [28, 64])
+@pytest.mark.parametrize(("patch", "widths"), [(2, "128,64"), (4, "128")])
+def test_patch_alone_brings_widths_that_fit_unless_widths_are_given(image_size, patch, widths):
+    generator, discriminator = build(image_size=image_size, patch=patch)
+    assert generator.to_image.in_channels == int(widths.split(",")[-1])
+    assert discriminator(generator(torch.randn(2, generator.latent_dim))).shape == (2,)
+    given, _ = build(image_size=image_size, patch=patch, widths="32,16" if patch == 2 else "16")
+    assert given.to_image.in_channels == 16
+
+
 def test_patch_errors_name_the_option_and_what_fits():
     with pytest.raises(ConfigError, match="patch must be one of 1, 2, 4 for image_size=28, got 3"):
         R3Generator(patch=3)

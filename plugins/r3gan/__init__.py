@@ -108,7 +108,9 @@ def register_models(register):
                 "group_size": int,
                 "patch": (1, 2, 4),
             },
-            presets={"image_size=64": {"channels": 3, "widths": "256,256,128,64,32"}},
+            # patch=2 and patch=4 leave fewer stages: widths that fit both image sizes unless widths are given
+            presets={"image_size=64": {"channels": 3, "widths": "256,256,128,64,32"},
+                     "patch=2": {"widths": "128,64"}, "patch=4": {"widths": "128"}},
             default_dataset="mnist",
             datasets=("mnist", "fashion-mnist", "kmnist", "image-folder", "celeba"),
             sample_shapes=("*x28x28", "*x64x64"),
