@@ -197,6 +197,10 @@ def test_a_resumed_run_reads_the_data_folder_it_recorded(tmp_path, monkeypatch):
 
     saved = load_checkpoint(out / "checkpoints" / "last.pt", map_location="cpu")["run"]
     assert saved["data_dir"] == str(moved.resolve())
+    whole = load_checkpoint(out / "checkpoints" / "last.pt", map_location="cpu")
+    torch.save({**whole, "run": {**saved, "data_dir": 7}}, tmp_path / "bad.pt")
+    with pytest.raises(ConfigError, match=r"run\.data_dir"):  # the type, where every recorded field's is checked
+        load_checkpoint(tmp_path / "bad.pt")
     for bad in (7, "", "x" * 5000, "a\0b"):
         with pytest.raises(ConfigError, match="records a data folder that is not a path; resume with --data DIR"):
             check_resume_compatible(TrainConfig(model="r3gan", resume=True), {**saved, "data_dir": bad}, out)

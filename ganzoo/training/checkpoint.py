@@ -64,6 +64,7 @@ RUN_FIELDS = {
     "callbacks": Field("list", nullable=True),
     "callback_options": Field("mapping", nullable=True),
     "tensorboard": Field("string", nullable=True),
+    "data_dir": Field("string", nullable=True),
     "compile_mode": Field("string", nullable=True),
     "data_license": Field("string", nullable=True),
 }
