@@ -150,7 +150,8 @@ def by_checkpoint(steps: list[int], fids: dict[str, list[float]]) -> dict[str, A
 
 
 def checkpoint_generator(path: str) -> tuple[int, Any]:
-    """The step and the generator (its moving average when the run keeps one) of a training checkpoint."""
+    """The step and the generator (its moving average when the run keeps one) of a training checkpoint; the
+    generator's ``metadata`` holds the images the run had seen then (``images_seen``)."""
     import ganzoo
     from ganzoo.errors import WeightsError
     from ganzoo.models.creating import build_network
@@ -164,11 +165,13 @@ def checkpoint_generator(path: str) -> tuple[int, Any]:
     try:
         ema = state["parts"].get("ema")
         generator.load_state_dict(ema["module"] if ema else state["parts"]["generator"])
-        step = int(state["parts"]["counters"]["step"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        counters = state["parts"]["counters"]
+        step, images = int(counters["step"]), int(counters.get("images_seen", 0))
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
         raise WeightsError(f"{path}: not a training checkpoint of a {spec.name} generator "
                            f"({type(error).__name__}: {str(error).splitlines()[0][:200]})") from None
-    return step, ganzoo.PretrainedGenerator(generator, spec=spec, config=config, source=path, ema=bool(ema))
+    return step, ganzoo.PretrainedGenerator(generator, spec=spec, config=config, source=path, ema=bool(ema),
+                                            metadata={"images_seen": images})
 
 
 def _ranks(values: list[float]) -> list[float]:

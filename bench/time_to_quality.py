@@ -249,10 +249,14 @@ class Entrant:
         self.seconds += time.perf_counter() - start
 
     def score(self, args: argparse.Namespace) -> None:
-        self.fid = fid_of(self.loop, args.data, args.n)
+        self.note_score(fid_of(self.loop, args.data, args.n))
+
+    def note_score(self, fid: float) -> None:
+        """Take ``fid`` as the loop's score now, and note each target it reaches first."""
+        self.fid = fid
         for target, reached in self.reached.items():
-            if reached is None and self.fid <= target:
-                self.reached[target] = (self.seconds, self.loop.steps, self.loop.images, self.fid)
+            if reached is None and fid <= target:
+                self.reached[target] = (self.seconds, self.loop.steps, self.loop.images, fid)
 
     def settle(self, field: list[Entrant], args: argparse.Namespace) -> None:
         """Stop this loop when nothing more can be learnt from it (see the module docstring)."""
@@ -275,32 +279,24 @@ class _Counted:
         self.steps, self.images = steps, images
 
 
-class ScoredRun:
-    """A run trained apart, scored from its kept checkpoints: an :class:`Entrant` for :func:`report`."""
+class ScoredRun(Entrant):
+    """A run trained apart, scored from its kept checkpoints, each at the time the run logged for its step."""
 
     def __init__(self, name: str, run: Path, files: list[str], targets: list[float], args: argparse.Namespace):
         from face_features import checkpoint_generator
 
-        self.name, self.stopped = name, "scored from its checkpoints"
-        self.reached: dict[float, tuple[float, int, int, float] | None] = dict.fromkeys(targets)
+        super().__init__(name, _Counted(0, 0), targets)
+        self.stopped = "scored from its checkpoints"
         times = _log_times(run / "log.jsonl")
-        scored = []
-        for path in files:
-            step, loaded = checkpoint_generator(path)
-            scored.append((step, loaded, path))
-        scored.sort(key=lambda item: item[0])
+        scored = sorted(((*checkpoint_generator(path), path) for path in files), key=lambda item: item[0])
         if not scored:
             raise SystemExit(f"--scored-run {name}: give its checkpoints with --checkpoints FILE...")
         for step, loaded, path in scored:
-            seconds = _time_at(times, step, run)
-            batch = _batch_size(path)
-            self.fid = fid_of(_Frozen(loaded), args.data, args.n)
-            self.seconds, self.loop = seconds, _Counted(step, step * batch)
-            print(f"{name:>12}  {seconds:7.0f} s  step {step:7d}  images {step * batch:9d}  FID {self.fid:7.2f}"
-                  f"  ({Path(path).name})", flush=True)
-            for target, reached in self.reached.items():
-                if reached is None and self.fid <= target:
-                    self.reached[target] = (seconds, step, step * batch, self.fid)
+            self.seconds = _time_at(times, step, run)
+            self.loop = _Counted(step, loaded.metadata["images_seen"])
+            self.note_score(fid_of(_Frozen(loaded), args.data, args.n))
+            print(f"{name:>12}  {self.seconds:7.0f} s  step {step:7d}  images {self.loop.images:9d}  "
+                  f"FID {self.fid:7.2f}  ({Path(path).name})", flush=True)
 
 
 class _Frozen:
@@ -334,12 +330,6 @@ def _time_at(times: list[tuple[int, float]], step: int, run: Path) -> float:
         raise SystemExit(f"--scored-run: {run}/log.jsonl has no record around step {step}")
     (s0, t0), (s1, t1) = before[-1], after[0]
     return t0 if s1 == s0 else t0 + (t1 - t0) * (step - s0) / (s1 - s0)
-
-
-def _batch_size(path: str) -> int:
-    from ganzoo.training.checkpoint import load_checkpoint
-
-    return int(load_checkpoint(path)["run"]["batch_size"])
 
 
 def race(entrants: list[Entrant], args: argparse.Namespace) -> None:
@@ -449,7 +439,7 @@ def main(argv: list[str] | None = None) -> None:
                 entrant.loop.close()
     if args.scored_run is not None:
         name, run = args.scored_run.split("=", 1)
-        entrants.append(ScoredRun(name, Path(run), args.checkpoints, args.target, args))  # type: ignore[arg-type]
+        entrants.append(ScoredRun(name, Path(run), args.checkpoints, args.target, args))
     for entrant in entrants:
         print(f"{entrant.name} stopped: {entrant.stopped}")
     report(entrants, args.target)
