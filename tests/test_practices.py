@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+import ganzoo
 from ganzoo.errors import ConfigError
 from ganzoo.training.config import TrainConfig
 from ganzoo.training.practices.augment import ADA_INTERVAL, LEAK_P, OPERATIONS, Augmenter, parse_augment
@@ -191,6 +192,9 @@ def test_augmenter_refuses_point_data_in_one_line():
     ("diffaug:color,color", {}, "named twice"),
     ("diffaug", {"target": 0.5}, "need --augment ada"),
     ("none:color", {}, "takes no operations"),
+    ("none", {"p": 0.3}, "--augment-p needs --augment fixed"),
+    ("ada", {"p": 0.3}, "with --augment ada use --ada-target to steer it"),
+    ("diffaug", {"p": 0.3}, "with --augment diffaug use --augment fixed instead"),
 ])
 def test_bad_augment_requests_get_one_line_errors(text, kwargs, message):
     with pytest.raises(ConfigError, match=message) as caught:
@@ -202,17 +206,53 @@ def test_bad_augment_requests_get_one_line_errors(text, kwargs, message):
     ({"ada_target": 1.5}, "--ada-target must be a number in (0, 1), got 1.5"),
     ({"ada_speed": 0}, "--ada-speed must be a finite number > 0, got 0"),
     ({"ada_speed": float("inf")}, "--ada-speed must be a finite number > 0, got inf"),
+    ({"augment_p": 1.5}, "--augment-p must be a number in [0, 1], got 1.5"),
+    ({"augment_p": -0.1}, "--augment-p must be a number in [0, 1], got -0.1"),
 ])
-def test_the_ada_numbers_are_held_to_their_declared_ranges(kwargs, message):
+def test_the_augmentation_numbers_are_held_to_their_declared_ranges(kwargs, message):
     with pytest.raises(ConfigError) as caught:
         TrainConfig("dcgan-mnist", augment="ada", **kwargs)
     assert str(caught.value) == message
 
 
 def test_augment_spelling_round_trips():
-    for text in ("none", "diffaug", "ada:translation,cutout"):
+    for text in ("none", "diffaug", "ada:translation,cutout", "fixed:color"):
         policy = parse_augment(text)
         assert parse_augment(policy.spelling()) == policy
+
+
+def test_fixed_augmentation_applies_each_operation_to_a_share_p_of_the_images():
+    x = torch.linspace(-1, 1, 4000 * 16).view(4000, 1, 4, 4)
+    assert parse_augment("fixed").p == 0.2 and parse_augment("fixed", p=0.0).record()["p"] == 0.0
+    for p in (0.0, 0.3, 1.0):
+        fixed = Augmenter(parse_augment("fixed:translation,cutout", p=p), torch.device("cpu"), seed=0)
+        changed = (fixed(x) != x).flatten(1).any(dim=1).float().mean().item()
+        # an image is changed when either operation was drawn for it and moved or blanked something
+        assert changed == pytest.approx(1 - (1 - p) ** 2, abs=0.04 + 0.15 * p)
+        assert fixed.probability() == pytest.approx(p)
+        fixed.observe(torch.full((8,), 5.0))
+        fixed.step_done(8 * ADA_INTERVAL)  # fixed: nothing adapts p
+        assert fixed.probability() == pytest.approx(p)
+    assert parse_augment("fixed:color", p=0.25).record() == {"kind": "fixed", "operations": ["color"], "p": 0.25}
+
+
+def test_ada_counts_the_reals_against_the_losss_undecided_output():
+    """Least squares (targets 0 and 1) is undecided at 0.5: outputs of 0.3 are not sure of the reals."""
+    least_squares = Augmenter(parse_augment("ada", target=0.6, speed=1000), torch.device("cpu"), seed=0,
+                              undecided=0.5)
+    logistic = Augmenter(parse_augment("ada", target=0.6, speed=1000), torch.device("cpu"), seed=0)
+    for _ in range(ADA_INTERVAL):
+        for augmenter in (least_squares, logistic):
+            augmenter.observe(torch.full((10,), 0.3))
+            augmenter.step_done(100)
+    assert least_squares.probability() == 0.0 and logistic.probability() > 0
+
+
+@pytest.mark.parametrize("value", [float("nan"), True, "0"])
+def test_a_losss_undecided_output_must_be_a_finite_number_or_none(value):
+    with pytest.raises(ConfigError, match="undecided_logit must be a finite number or None"):
+        ganzoo.LossSpec(name="odd", summary="", builder=lambda: None, undecided_logit=value)
+    assert ganzoo.LossSpec(name="free", summary="", builder=lambda: None, undecided_logit=None).undecided_logit is None
 
 
 # ---------------------------------------------------------------- R1 / R2

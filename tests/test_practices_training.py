@@ -50,7 +50,8 @@ def test_a_run_whose_p_reaches_the_leaking_strength_says_so_once(mnist, tmp_path
     fast = {**PRACTICES, "ada_speed": 16.0}  # one adjustment (every 4 steps) can take p from 0 to 1
     first = train(dcgan(mnist, tmp_path / "run", steps=8, **fast))
     notices = json.loads((first.export_dir / "config.json").read_text())["training"]["notices"]
-    assert [line for line in notices if "leak" in line] == [notices[0]] and "ADA's p reached 1.00" in notices[0]
+    assert [line for line in notices if "leak" in line] == [notices[0]]
+    assert "augmentation's p reached 1.00" in notices[0]
     resumed = train(TrainConfig("dcgan-mnist", data_dir=mnist, out=tmp_path / "run", steps=10, resume=True,
                                 quiet=True, device="cpu"))
     last = json.loads(resumed.log.read_text().splitlines()[-1])
@@ -119,12 +120,59 @@ def test_augmenting_point_data_is_a_one_line_error(tmp_path):
     (["--reg-every", "0"], "--reg-every must be a whole number from 1 to 2**63 - 1, got 0"),
     (["--r1-gamma", "-2"], "--r1-gamma must be a number in [0, 1e6], got -2.0"),
     (["--ada-target", "0.5"], "need --augment ada"),
+    (["--augment", "diffaug", "--augment-p", "0.5"], "with --augment diffaug use --augment fixed instead"),
+    (["--schedule", "augment_p=0:0.3:100"], "give --augment fixed as well"),
 ])
 def test_cli_practice_flags_are_checked_before_any_data_is_loaded(flags, message, tmp_path):
     result = CliRunner().invoke(build_app(), ["train", "mlp-gan", "--dataset", "ring-8", "--out", str(tmp_path / "o"),
                                               *flags])
     assert result.exit_code != 0
     assert message in result.output and not (tmp_path / "o").exists()
+
+
+FIXED = {"augment": "fixed:translation,cutout", "augment_p": 0.0, "schedule": ("augment_p=0:0.3:64:linear",)}
+"""R3GAN's way on a small scale: p rises from 0 to 0.3 over the first 4 steps of 16 images, then holds."""
+
+
+def test_a_scheduled_fixed_augmentation_is_logged_carded_and_resumes_exactly(mnist, tmp_path):
+    whole = train(dcgan(mnist, tmp_path / "whole", steps=6, log_every=1, **FIXED))
+    ps = [json.loads(line)["augment_p"] for line in whole.log.read_text().splitlines()]
+    assert ps == pytest.approx([0.0, 0.075, 0.15, 0.225, 0.3, 0.3])  # the value each step trained with
+    train(dcgan(mnist, tmp_path / "parts", steps=2, log_every=1, **FIXED))  # stops while p is moving
+    resumed = train(TrainConfig("dcgan-mnist", data_dir=mnist, out=tmp_path / "parts", steps=6, resume=True,
+                                quiet=True, device="cpu"))
+    assert (whole.export_dir / WEIGHTS_NAME).read_bytes() == (resumed.export_dir / WEIGHTS_NAME).read_bytes()
+    training = json.loads((whole.export_dir / "config.json").read_text())["training"]
+    assert training["augment"] == {"kind": "fixed", "operations": ["translation", "cutout"], "p": 0.0}
+    card = (whole.export_dir / "README.md").read_text()
+    assert "fixed: translation, cutout (each with p = 0 unless a schedule moves it)" in card
+    assert "schedule of augment_p" in card and "--augment-p 0 " in card  # the equivalent command keeps p = 0
+    unaugmented = train(dcgan(mnist, tmp_path / "plain", steps=6))
+    assert (unaugmented.export_dir / WEIGHTS_NAME).read_bytes() != (whole.export_dir / WEIGHTS_NAME).read_bytes()
+
+
+@pytest.mark.parametrize("loss", ["relativistic", "relativistic-average", "wgan-gp"])
+def test_ada_with_a_loss_that_leaves_ds_level_free_is_refused_for_a_new_run(mnist, tmp_path, loss):
+    with pytest.raises(ConfigError, match=f"loss {loss!r} leaves the level of D's outputs free") as caught:
+        train(dcgan(mnist, tmp_path / "run", loss=loss, augment="ada"))
+    assert "--augment fixed" in str(caught.value) and "\n" not in str(caught.value)
+    assert not (tmp_path / "run").exists()
+    result = CliRunner().invoke(build_app(), ["train", "dcgan-mnist", "--data", str(mnist), "--loss", loss,
+                                              "--augment", "ada", "--out", str(tmp_path / "cli")])
+    assert result.exit_code != 0 and "--augment-p" in result.output and not (tmp_path / "cli").exists()
+
+
+def test_a_run_from_before_the_refusal_resumes_and_is_told_what_its_p_means(mnist, tmp_path):
+    spec = ganzoo.get_registry().losses.get("relativistic")
+    object.__setattr__(spec, "undecided_logit", 0.0)  # as the loss was declared before (a frozen record)
+    try:
+        train(dcgan(mnist, tmp_path / "run", steps=2, loss="relativistic", augment="ada"))
+    finally:
+        object.__setattr__(spec, "undecided_logit", None)
+    resumed = train(TrainConfig("dcgan-mnist", data_dir=mnist, out=tmp_path / "run", steps=4, resume=True,
+                                quiet=True, device="cpu"))
+    notices = json.loads((resumed.export_dir / "config.json").read_text())["training"]["notices"]
+    assert any("follows no measure of overfitting" in line for line in notices)
 
 
 def test_relativistic_losses_get_the_updated_discriminators_real_logits(mnist, tmp_path):

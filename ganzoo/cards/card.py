@@ -446,6 +446,8 @@ def practice_rows(training: Mapping[str, Any]) -> list[tuple[str, Any]]:
         text = f"{augment['kind']}: {', '.join(augment.get('operations', []))}"
         if augment["kind"] == "ada":
             text += f" (target {augment['target']:g}, p crosses [0, 1] in {augment['speed_images']:,.0f} images)"
+        elif augment["kind"] == "fixed":
+            text += f" (each with p = {augment['p']:g} unless a schedule moves it)"
         rows.append(("D augmentation", text))
     if penalty:
         weights = (("R1", penalty["r1_gamma"]), ("R2", penalty["r2_gamma"]))

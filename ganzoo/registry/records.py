@@ -11,6 +11,7 @@ Calling those builders (:func:`call_with_accepted`, :func:`resolve`) lives in
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -364,6 +365,11 @@ class LossSpec:
     options: Mapping[str, tuple[Any, ...] | type] = field(default_factory=dict)
     """Constructor keywords a user may set (``--loss-option gp_weight=5``), each with its type or a tuple
     of allowed values, like ``ModelSpec.options``; the constructor itself checks their ranges."""
+    undecided_logit: float | None = 0.0
+    """D's output where the loss has it unable to tell real from fake: 0 for logistic and hinge losses, 0.5
+    for least squares (targets 0 and 1). ``--augment ada`` measures D's confidence on the reals against it
+    (StyleGAN2-ADA's ``E[sign(D(real))]``). None where the loss leaves the level of D's outputs free (WGAN,
+    relativistic losses: only differences count), so that no such measure exists and ``ada`` is refused."""
     plugin: str = ""
     """Set by the registry: the plugin that registered this loss."""
 
@@ -371,6 +377,11 @@ class LossSpec:
         _check_name("loss", self.name)
         _check_builder("loss", self.name, "builder", self.builder)
         _check_options("loss", self.name, self.options)
+        undecided = self.undecided_logit
+        if undecided is not None and (isinstance(undecided, bool) or not isinstance(undecided, int | float)
+                                      or not math.isfinite(undecided)):
+            raise ConfigError(f"loss {self.name!r}: undecided_logit must be a finite number or None, "
+                              f"got {undecided!r}")
         object.__setattr__(self, "options", _freeze(self.options))
 
     def build(self, **options: Any) -> Any:

@@ -38,7 +38,7 @@ What is checked:
   trainable parameter (but those ``ModelSpec.unchanged_under`` declares for the loss) and write an export
   whose safetensors weights load back with ``ganzoo.load`` into a generator that reproduces the trained
   one, compared in the same memory layout (the trainer's channels-last network differs from a contiguous
-  copy by float32 rounding); a second run with EMA, R1/R2, ADA and a relativistic loss (``practices``)
+  copy by float32 rounding); a second run with EMA, R1/R2, augmentation and a relativistic loss (``practices``)
   exports the average; packaged pretrained weights (``WeightsSpec``) and their cards are in the installed
   package (``importlib.resources``), load, and match their hash and record. ``model_options`` (or
   ``check_model(options=...)``) checks a smaller model than the default config, held to its ``options``.

@@ -474,7 +474,9 @@ def _model_weights(spec: ModelSpec) -> None:
 def _model_practices(
     spec: ModelSpec, out: str | os.PathLike[str] | None = None, options: Options | None = None
 ) -> None:
-    """Train with every training practice on: generator EMA, ADA (image data), R1 and R2, a relativistic loss."""
+    """Train with every training practice on: generator EMA, augmentation (image data), R1 and R2, a relativistic
+    loss. The augmentation is ``fixed`` (R3GAN's: ``ada`` does not go with a relativistic loss), each operation on
+    about half the images, so that both the changed and the unchanged path of every sample are taken."""
     import torch
 
     import ganzoo
@@ -488,14 +490,14 @@ def _model_practices(
             spec.name, dataset=dataset, steps=TRAIN_STEPS, batch_size=TRAIN_BATCH, device="cpu",
             out=folder / f"{spec.name}-practices", quiet=True, num_samples=4, limit=SYNTHETIC_SAMPLES, log_every=1,
             sample_every=10_000, checkpoint_every=10_000, loss=loss, ema=50.0, r1_gamma=1.0, r2_gamma=1.0,
-            augment="ada" if is_image else None, ada_speed=100.0 if is_image else None, options=dict(options or {}),
+            augment="fixed" if is_image else None, augment_p=0.5 if is_image else None, options=dict(options or {}),
         )
         trainer = Trainer(config)
         try:
             result = trainer.run()
             loaded = ganzoo.load(result.export_dir)
         except GanzooError as error:
-            raise fail("model", spec, f"training with EMA, R1/R2{', ADA' if is_image else ''} and loss {loss} "
+            raise fail("model", spec, f"training with EMA, R1/R2{', augmentation' if is_image else ''} and loss {loss} "
                         f"failed: {error}") from error
         ema = trainer.state.ema
         if ema is None or not loaded.ema:

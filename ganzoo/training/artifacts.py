@@ -60,7 +60,7 @@ def final_metrics(run: Run, wall: float) -> dict[str, Any]:
     (``wall``: its training time over all sessions, the one the card states beside it).
     """
     metrics: dict[str, Any] = dict(trailing_means(run.counters.history, run.config.log_every))
-    if run.augmenter is not None and run.augmenter.policy.adaptive:
+    if run.augmenter is not None and run.augmenter.policy.per_image:
         metrics["augment_p"] = round(run.augmenter.probability(), 5)
     training = wall - run.counters.evaluation_s  # --eval-every's evaluations are not training
     metrics["images_per_s"] = round(run.counters.images_seen / training, 1) if training > 0 else 0.0

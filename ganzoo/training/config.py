@@ -255,7 +255,11 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
         loss_spec.build(**loss_options)
     from .practices import resolve_practices
 
-    resolve_practices(config, is_image=True)  # the EMA, --augment and R1/R2 settings' checks, before the data
+    practices = resolve_practices(config, is_image=True)  # the EMA, --augment, R1/R2 checks, before the data
+    if practices.augment.adaptive and loss_spec.undecided_logit is None and not config.resume:
+        raise ConfigError(f"--augment ada steers p by how sure D is of the reals, and loss {loss_spec.name!r} "
+                          "leaves the level of D's outputs free, so p would drift at random; use --augment fixed "
+                          "with --augment-p P or --schedule augment_p=START:END:IMAGES (as R3GAN does), or diffaug")
     from .parallel.compiling import check_compile_request
 
     check_compile_request(config.compile, config.compile_mode)

@@ -16,7 +16,8 @@ from typing import Any, Literal
 from ..ranges import NumberRange
 
 __all__ = [
-    "Cli", "Resume", "Rows", "TrainOption", "Words", "always", "each", "each_nested", "options_row", "row", "when_set",
+    "Cli", "Resume", "Rows", "TrainOption", "Words", "always", "each", "each_nested", "given", "options_row", "row",
+    "when_set",
 ]
 
 Resume = Literal["fixed", "inherit", "session"]
@@ -98,6 +99,11 @@ def always(flag: str, spell: Callable[[Any], str] = str) -> Words:
 def when_set(flag: str, spell: Callable[[Any], str] = str) -> Words:
     """The flag and the value when it is set (not None, not zero, not empty)."""
     return lambda value, settings: [flag, spell(value)] if value else []
+
+
+def given(flag: str, spell: Callable[[Any], str] = str) -> Words:
+    """The flag and the value when it is not None (0 included: ``--augment-p 0`` means what it says)."""
+    return lambda value, settings: [flag, spell(value)] if value is not None else []
 
 
 def each(flag: str, spell: Callable[[Any], str] = str) -> Words:

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..ranges import COUNT, NON_NEGATIVE, POSITIVE, SEED, NumberRange
-from .option_declaration import Cli, TrainOption, always, each, each_nested, options_row, row, when_set
+from .option_declaration import Cli, TrainOption, always, each, each_nested, given, options_row, row, when_set
 from .parallel import DEFAULT_DIST_TIMEOUT_S
 from .threads import THREADS, parse_threads
 
@@ -103,8 +103,8 @@ def _ema_record(settings: Mapping[str, Any]) -> Any:
 def _augment_record(settings: Mapping[str, Any]) -> Any:
     from .practices.augment import parse_augment
 
-    return parse_augment(settings.get("augment"), target=settings.get("ada_target"),
-                         speed=settings.get("ada_speed")).record()
+    return parse_augment(settings.get("augment"), target=settings.get("ada_target"), speed=settings.get("ada_speed"),
+                         p=settings.get("augment_p")).record()
 
 
 def _penalty_record(settings: Mapping[str, Any]) -> Any:
@@ -205,7 +205,7 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
         cli=(Cli(("--data-license",), str | None, metavar="LICENCE", panel=PANEL_DATA,
                  help="Licence of the training data, for the card (e.g. 'CC BY 4.0'), when its folder has no "
                  "LICENSE file."),),
-        command=lambda value, settings: ["--data-license", value] if value is not None else [],
+        command=given("--data-license"),
     ),
     TrainOption(
         "limit", "int | None", range=COUNT, resume="fixed", help="Train on the first ``limit`` samples only.",
@@ -380,11 +380,12 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
     ),
     TrainOption(
         "augment", "str | None", resume="fixed", before="none", config="augment", config_value=_augment_record,
-        help="D's augmentation: ``none`` (default), ``diffaug[:ops]`` or ``ada[:ops]`` (:mod:`.practices.augment`).",
+        help="D's augmentation: ``none`` (default), ``diffaug[:ops]``, ``ada[:ops]`` or ``fixed[:ops]`` "
+        "(:mod:`.practices.augment`).",
         cli=(Cli(("--augment",), str | None, metavar="KIND[:OPS]", panel=PANEL_PRACTICE,
-                 help="Augment what D sees, reals and fakes alike: diffaug (DiffAugment) or ada (adaptive, "
-                 "StyleGAN2-ADA's p), with ops from color,translation,cutout (default all), e.g. --augment "
-                 "diffaug:translation,cutout. Default none."),),
+                 help="Augment what D sees, reals and fakes alike: diffaug (DiffAugment), ada (StyleGAN2-ADA's "
+                 "adaptive p) or fixed (p from --augment-p or --schedule augment_p=..., R3GAN's way), with ops from "
+                 "color,translation,cutout (default all), e.g. --augment diffaug:translation,cutout. Default none."),),
         command=lambda value, settings: ["--augment", value] if value and value != "none" else [],
     ),
     TrainOption(
@@ -392,14 +393,21 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
         resume="fixed", help="``--augment ada``: the target of ``r_t = E[sign(D(real))]`` (default 0.6).",
         cli=(Cli(("--ada-target",), float | None, panel=PANEL_PRACTICE,
                  help="--augment ada: target of E[sign(D(real))] (default 0.6)."),),
-        command=lambda value, settings: ["--ada-target", f"{value:g}"] if value is not None else [],
+        command=given("--ada-target", _g),
     ),
     TrainOption(
         "ada_speed", "float | None", range=POSITIVE, resume="fixed",
         help="``--augment ada``: images in which ``p`` can go from 0 to 1 (default 100,000).",
         cli=(Cli(("--ada-speed",), float | None, metavar="IMAGES", panel=PANEL_PRACTICE,
                  help="--augment ada: images in which p can go from 0 to 1 (default 100000)."),),
-        command=lambda value, settings: ["--ada-speed", f"{value:g}"] if value is not None else [],
+        command=given("--ada-speed", _g),
+    ),
+    TrainOption(
+        "augment_p", "float | None", range=NumberRange(low=0, high=1), resume="fixed",
+        help="``--augment fixed``: the probability of each operation on each image (default 0.2).",
+        cli=(Cli(("--augment-p",), float | None, metavar="P", panel=PANEL_PRACTICE,
+                 help="--augment fixed: probability of each operation on each image (default 0.2)."),),
+        command=given("--augment-p", _g),
     ),
     TrainOption(
         "r1_gamma", "float | None", range=NumberRange(low=0, high=MAX_PENALTY_GAMMA), resume="fixed", before=0.0,
@@ -428,8 +436,8 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
         config_value=_schedules_record,
         help="``--schedule NAME=START:END:IMAGES[:SHAPE]``: settings that move over the run (:mod:`.schedules`).",
         cli=(Cli(("--schedule",), list[str] | None, metavar="NAME=START:END:IMAGES[:SHAPE]", panel=PANEL_PRACTICE,
-                 help="Move a setting (lr, beta2, r1_gamma, r2_gamma, ema) from START to END over IMAGES images, "
-                 "along a cosine (default) or linear curve, as R3GAN does; repeatable, e.g. --schedule "
+                 help="Move a setting (lr, beta2, r1_gamma, r2_gamma, ema, augment_p) from START to END over IMAGES "
+                 "images, along a cosine (default) or linear curve, as R3GAN does; repeatable, e.g. --schedule "
                  "lr=2e-4:5e-5:2000000."),),
         from_cli=_tuple_or_none("schedule"), command=each("--schedule"),
     ),
@@ -541,10 +549,9 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
     TrainOption(
         "sync_bn", "bool", default=False,
         help="Several processes: BatchNorm statistics over the global batch (``SyncBatchNorm``, CUDA only).",
-        cli=(Cli(("--sync-bn",), bool, False, panel=PANEL_DIST,
-                 help="Several processes: BatchNorm statistics over the global batch (SyncBatchNorm; CUDA only). "
-                 "Default: each process normalises with its own batch's statistics, and rank 0's running statistics "
-                 "are broadcast to the others before every forward pass and saved."),),
+        cli=(Cli(("--sync-bn",), bool, False, panel=PANEL_DIST, help="Several processes: BatchNorm statistics over "
+                 "the global batch (SyncBatchNorm; CUDA only). Default: each process uses its own batch's, and rank "
+                 "0's running statistics are broadcast before every forward pass and saved."),),
     ),
     TrainOption(
         "dist_timeout", "float", default=DEFAULT_DIST_TIMEOUT_S,
@@ -578,12 +585,10 @@ def config_fields() -> tuple[TrainOption, ...]:
 
 
 TRAIN_RANGES: dict[str, NumberRange] = {option.name: option.range for option in TRAIN_OPTIONS if option.range}
+"""The range of every numeric option by its ``TrainConfig`` field: what ``TrainConfig`` holds a value to when it is
+set (command line, Python, a resumed checkpoint's record) and ``resolve`` holds a model's defaults to."""
 TRAIN_WORDS: dict[str, tuple[str, ...]] = {option.name: option.words for option in TRAIN_OPTIONS if option.words}
 """The words a numeric option takes besides its numbers (``--threads auto``), keyed like :data:`TRAIN_RANGES`."""
-"""The range of every numeric training option, keyed by its ``TrainConfig`` field: the one declaration that
-:class:`~ganzoo.training.config.TrainConfig` holds each value to when it is set (from the command line, from
-Python, from a resumed checkpoint's record) and :func:`~ganzoo.training.config.resolve` holds a model's default
-hyper-parameters to."""
 
 
 def option_name(field_name: str) -> str:

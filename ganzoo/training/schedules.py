@@ -1,9 +1,10 @@
 """Schedules: a training setting that moves from one value to another over a number of images.
 
 R3GAN (Huang et al., NeurIPS 2024, ``training_loop.py``) decays the learning rate, R1/R2's gamma, Adam's
-beta2 and the EMA half-life along cosine curves counted in images seen; that is what this module gives any
-run, for any model: ``--schedule lr=2e-4:5e-5:2000000:cosine`` (``NAME=START:END:IMAGES[:SHAPE]``, the shape
-``linear`` or ``cosine``, default cosine). A setting holds ``END`` once ``IMAGES`` images have been seen.
+beta2 and the EMA half-life, and raises the augmentation probability, along cosine curves counted in images
+seen; that is what this module gives any run, for any model: ``--schedule lr=2e-4:5e-5:2000000:cosine``
+(``NAME=START:END:IMAGES[:SHAPE]``, the shape ``linear`` or ``cosine``, default cosine). A setting holds
+``END`` once ``IMAGES`` images have been seen.
 
 A value is a pure function of the images seen, applied before every step (:class:`ApplySchedules`, one
 of the built-in callbacks), so a resumed run takes the value an uninterrupted run would: exact resume
@@ -37,6 +38,7 @@ SCHEDULABLE: dict[str, tuple[str, float, float, bool]] = {
     "r1_gamma": ("R1's gamma (the run needs --r1-gamma > 0)", 0.0, 1e6, True),
     "r2_gamma": ("R2's gamma (the run needs --r2-gamma > 0)", 0.0, 1e6, True),
     "ema": ("the generator EMA's half-life in images (the run needs --ema > 0)", 0.0, 1e12, True),
+    "augment_p": ("the probability of each augmentation (the run needs --augment fixed)", 0.0, 1.0, True),
 }
 """What a schedule can move, with the range its values must lie in."""
 
@@ -119,15 +121,15 @@ def parse_schedules(spellings: Iterable[str] | None) -> tuple[Schedule, ...]:
 
 
 def check_schedules_apply(schedules: tuple[Schedule, ...], *, ema_half_life: float, r1_gamma: float,
-                          r2_gamma: float) -> None:
+                          r2_gamma: float, augment: str = "none") -> None:
     """A schedule of a practice the run does not use would be silently ignored: refuse it instead."""
-    needs = {"ema": ("--ema", ema_half_life), "r1_gamma": ("--r1-gamma", r1_gamma),
-             "r2_gamma": ("--r2-gamma", r2_gamma)}
+    needs = {"ema": ("--ema > 0", ema_half_life > 0), "r1_gamma": ("--r1-gamma > 0", r1_gamma > 0),
+             "r2_gamma": ("--r2-gamma > 0", r2_gamma > 0), "augment_p": ("--augment fixed", augment == "fixed")}
     for schedule in schedules:
-        if schedule.name in needs and not needs[schedule.name][1] > 0:
+        if schedule.name in needs and not needs[schedule.name][1]:
             flag = needs[schedule.name][0]
             raise ConfigError(f"--schedule {schedule.name}=... moves a setting this run does not use; give {flag} "
-                              "> 0 as well (the schedule then sets its value at every step)")
+                              "as well (the schedule then sets its value at every step)")
 
 
 def apply_schedules(run: Run) -> None:
@@ -150,3 +152,5 @@ def apply_schedules(run: Run) -> None:
             step.regularizer = dataclasses.replace(step.regularizer, **{schedule.name: value})
         elif schedule.name == "ema" and step.ema is not None:
             step.ema.half_life = value
+        elif schedule.name == "augment_p" and step.augment is not None:
+            step.augment.p.fill_(value)

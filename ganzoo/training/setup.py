@@ -284,9 +284,14 @@ def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callba
     conditional = bool(spec.conditional)
     # on the GPU when they fit (placement.py), else batch by batch from host memory
     samples, labels = place_data(data.samples, data.labels if conditional else None, device, opened.notes.append)
+    undecided = resolved.loss_spec.undecided_logit
+    if practices.augment.adaptive and undecided is None:  # only a resume gets here (resolve refuses a new run)
+        opened.notes.append(f"this run's --augment ada counts D's real outputs against 0, a level that loss "
+                            f"{resolved.loss_spec.name!r} leaves free: its p follows no measure of overfitting; "
+                            "it is kept so that the run resumes as it began")
     augmenter = Augmenter(
         practices.augment, device, seed=request.seed + 4 + group.rank * RANK_SEED_STRIDE,
-        all_reduce=group.mean_ if group.enabled else None,
+        undecided=undecided or 0.0, all_reduce=group.mean_ if group.enabled else None,
     ) if practices.augment.enabled else None
     batches = BatchStream(
         samples, labels, batch_size=resolved.batch_size, seed=request.seed,

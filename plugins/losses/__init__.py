@@ -39,6 +39,7 @@ def register_losses(register):
             formula="D: 1/2 (D(x) - 1)^2 + 1/2 D(G(z))^2;  G: 1/2 (D(G(z)) - 1)^2",
             reference="Mao et al., Least Squares GANs, ICCV 2017",
             options=_D_STEPS,
+            undecided_logit=0.5,  # halfway between the targets 0 and 1
         )
     )
     register(
@@ -59,6 +60,7 @@ def register_losses(register):
             formula="D: D(G(z)) - D(x) + 10 (||grad D(x_hat)||_2 - 1)^2;  G: -D(G(z))",
             reference="Gulrajani et al., Improved Training of Wasserstein GANs, NeurIPS 2017",
             options={"gp_weight": float, **_D_STEPS},
+            undecided_logit=None,  # only differences of D's outputs count: their level is free
         )
     )
     register(
@@ -69,6 +71,7 @@ def register_losses(register):
             formula="D: softplus(-(D(x) - D(G(z))));  G: softplus(-(D(G(z)) - D(x)))",
             reference="Jolicoeur-Martineau, ICLR 2019; Huang et al., R3GAN, NeurIPS 2024",
             options=_D_STEPS,
+            undecided_logit=None,  # only differences of D's outputs count: their level is free
         )
     )
     register(
@@ -80,5 +83,6 @@ def register_losses(register):
             "G: softplus(-(D(G(z)) - mean D(x))) + softplus(D(x) - mean D(G(z)))",
             reference="Jolicoeur-Martineau, The relativistic discriminator, ICLR 2019",
             options=_D_STEPS,
+            undecided_logit=None,  # only differences of D's outputs count: their level is free
         )
     )

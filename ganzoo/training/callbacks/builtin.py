@@ -111,8 +111,8 @@ class MetricLog(Callback):
             "lr": run.train_step.g_update.optimizer.param_groups[0]["lr"],  # a --schedule moves it
             "time": round(run.counters.wall_before + (now - run.counters.session_start), 3),
         }
-        if run.augmenter is not None and run.augmenter.policy.adaptive:
-            record["augment_p"] = round(run.augmenter.probability_for_log(), 5)  # ADA's p after this step
+        if run.augmenter is not None and run.augmenter.policy.per_image:
+            record["augment_p"] = round(run.augmenter.probability_for_log(), 5)  # p after this step
         run.counters.history.append(record)
         if run.is_main:
             self._write(run, "a", json.dumps(record) + "\n")

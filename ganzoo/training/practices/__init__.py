@@ -38,6 +38,7 @@ class Practices:
             "augment": self.augment.spelling(),
             "ada_target": self.augment.target if self.augment.adaptive else None,
             "ada_speed": self.augment.speed if self.augment.adaptive else None,
+            "augment_p": self.augment.p if self.augment.kind == "fixed" else None,
             "r1_gamma": self.penalty.r1_gamma,
             "r2_gamma": self.penalty.r2_gamma,
             "reg_every": self.penalty.every,
@@ -53,7 +54,8 @@ def resolve_practices(request: Any, *, is_image: bool) -> Practices:
     default_ema = DEFAULT_EMA_HALF_LIFE if is_image else 0.0
     half_life = float(default_ema if request.ema is None else request.ema)
     rampup = float(DEFAULT_EMA_RAMPUP if request.ema_rampup is None else request.ema_rampup)
-    augment = parse_augment(request.augment, target=request.ada_target, speed=request.ada_speed)
+    augment = parse_augment(request.augment, target=request.ada_target, speed=request.ada_speed,
+                            p=request.augment_p)
     if augment.enabled and not is_image:
         raise ConfigError(f"--augment {augment.spelling()} works on images, and this dataset's samples are not "
                           "images; train without --augment")
@@ -61,5 +63,5 @@ def resolve_practices(request: Any, *, is_image: bool) -> Practices:
     r2 = float(request.r2_gamma or 0.0)
     every = 1 if request.reg_every is None else int(request.reg_every)
     schedules = parse_schedules(request.schedule)
-    check_schedules_apply(schedules, ema_half_life=half_life, r1_gamma=r1, r2_gamma=r2)
+    check_schedules_apply(schedules, ema_half_life=half_life, r1_gamma=r1, r2_gamma=r2, augment=augment.kind)
     return Practices(half_life, rampup, augment, GradientPenalty(r1, r2, every), schedules)

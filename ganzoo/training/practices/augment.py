@@ -4,9 +4,13 @@
 batch D sees (real and fake alike, and the fakes of the generator's update, differentiably), as Zhao
 et al. (2020) do. ``--augment ada[:...]`` applies each operation to each sample with a probability
 ``p`` that adapts as in StyleGAN2-ADA (Karras et al. 2020): every few steps the overfitting heuristic
-``r_t = E[sign(D(real))]`` is compared with a target (0.6) and ``p`` moves up when D is too sure of the
-reals, down when it is not, by an amount that lets ``p`` cross [0, 1] in ``speed`` images. ``p`` lives on
-the device (no host round trip per step), is logged, and is part of the checkpoint.
+``r_t = E[sign(D(real) - u)]`` (``u`` the loss's undecided output, ``LossSpec.undecided_logit``: 0 for
+logistic losses) is compared with a target (0.6) and ``p`` moves up when D is too sure of the reals, down
+when it is not, by an amount that lets ``p`` cross [0, 1] in ``speed`` images. A loss that leaves the level
+of D's outputs free (relativistic, WGAN) gives that heuristic no meaning: there ``--augment fixed[:...]``
+applies each operation with a probability the user sets (``--augment-p``) or schedules (``--schedule
+augment_p=...``), which is what R3GAN does (0 rising to 0.3 on FFHQ-64). ``p`` lives on the device (no host
+round trip per step), is logged, and is part of the checkpoint.
 """
 
 from __future__ import annotations
@@ -130,7 +134,9 @@ DEFAULT_ADA_TARGET = 0.6
 DEFAULT_ADA_SPEED = 100_000
 """Images in which ``p`` can go from 0 to 1. StyleGAN2-ADA uses 500,000 for runs of tens of millions of
 images; a CPU run here sees about a million, so ``p`` must be able to move five times faster."""
-KINDS = ("none", "diffaug", "ada")
+KINDS = ("none", "diffaug", "ada", "fixed")
+DEFAULT_FIXED_P = 0.2
+"""``--augment fixed``'s probability unless ``--augment-p`` or a schedule sets it (StyleGAN2-ADA's ``--p``)."""
 LEAK_P = 0.8
 """The ``p`` above which StyleGAN2-ADA (Karras et al. 2020, section 2.2) finds augmentations starting to leak
 into the generated images. With the default speed ``p`` gets there fast on a small set (the 20,000 UTKFace
@@ -145,6 +151,8 @@ class AugmentPolicy:
     operations: tuple[str, ...] = ()
     target: float = DEFAULT_ADA_TARGET
     speed: float = DEFAULT_ADA_SPEED
+    p: float = DEFAULT_FIXED_P
+    """``fixed``: the probability of each operation on each image (a ``--schedule augment_p`` moves it)."""
 
     @property
     def enabled(self) -> bool:
@@ -153,6 +161,11 @@ class AugmentPolicy:
     @property
     def adaptive(self) -> bool:
         return self.kind == "ada"
+
+    @property
+    def per_image(self) -> bool:
+        """Each operation applies to each image with probability ``p`` (``ada``, ``fixed``), not to all."""
+        return self.kind in ("ada", "fixed")
 
     def spelling(self) -> str:
         """The ``--augment`` value that asks for this policy."""
@@ -165,13 +178,17 @@ class AugmentPolicy:
         record: dict[str, Any] = {"kind": self.kind, "operations": list(self.operations)}
         if self.adaptive:
             record.update(target=self.target, speed_images=self.speed, interval_steps=ADA_INTERVAL)
+        if self.kind == "fixed":
+            record.update(p=self.p)
         return record
 
 
-def parse_augment(text: str | None, *, target: float | None = None, speed: float | None = None) -> AugmentPolicy:
-    """``none``, ``diffaug``, ``ada``, optionally with ``:op,op`` (``color``, ``translation``, ``cutout``).
+def parse_augment(text: str | None, *, target: float | None = None, speed: float | None = None,
+                  p: float | None = None) -> AugmentPolicy:
+    """``none``, ``diffaug``, ``ada``, ``fixed``, optionally with ``:op,op`` (``color``, ``translation``,
+    ``cutout``).
 
-    ``target`` and ``speed`` are taken as given: their ranges are declared, and checked, with the other
+    ``target``, ``speed`` and ``p`` are taken as given: their ranges are declared, and checked, with the other
     training options (``ganzoo.training.config.TRAIN_RANGES``)."""
     text = (text or "none").strip()
     kind, _, rest = text.partition(":")
@@ -184,6 +201,8 @@ def parse_augment(text: str | None, *, target: float | None = None, speed: float
             raise ConfigError(f"--augment {text!r}: 'none' takes no operations")
         if target is not None or speed is not None:
             raise ConfigError("--ada-target and --ada-speed need --augment ada")
+        if p is not None:
+            raise ConfigError("--augment-p needs --augment fixed")
         return AugmentPolicy()
     names = tuple(n.strip() for n in rest.split(",")) if rest else DEFAULT_OPERATIONS
     unknown = [n for n in names if n not in OPERATIONS]
@@ -194,15 +213,19 @@ def parse_augment(text: str | None, *, target: float | None = None, speed: float
         raise ConfigError(f"--augment {text!r}: an operation is named twice")
     if kind != "ada" and (target is not None or speed is not None):
         raise ConfigError("--ada-target and --ada-speed need --augment ada")
+    if kind != "fixed" and p is not None:
+        raise ConfigError(f"--augment-p sets --augment fixed's probability; with --augment {kind} use "
+                          + ("--ada-target to steer it" if kind == "ada" else "--augment fixed instead"))
     target = DEFAULT_ADA_TARGET if target is None else float(target)
     speed = DEFAULT_ADA_SPEED if speed is None else float(speed)
-    return AugmentPolicy(kind, names, target, speed)
+    return AugmentPolicy(kind, names, target, speed, DEFAULT_FIXED_P if p is None else float(p))
 
 
 class Augmenter:
-    """Calls the policy's operations on a batch; with ``ada``, also keeps and adapts ``p``.
+    """Calls the policy's operations on a batch; keeps ``p`` (``ada``, ``fixed``) and adapts it (``ada``).
 
-    ``all_reduce`` (several processes) sums a tensor over the ranks, so every rank adapts ``p`` alike.
+    ``undecided`` is the loss's ``undecided_logit``, against which ``ada`` counts the signs of D's real
+    outputs. ``all_reduce`` (several processes) sums a tensor over the ranks, so every rank adapts ``p`` alike.
     """
 
     def __init__(
@@ -211,15 +234,17 @@ class Augmenter:
         device: torch.device,
         *,
         seed: int,
+        undecided: float = 0.0,
         all_reduce: Callable[[torch.Tensor], None] | None = None,
     ):
         self.policy = policy
         self.device = device
         self.seed = seed
+        self.undecided = float(undecided)
         self.generator = torch.Generator(device=device).manual_seed(seed)
         self.operations = [op for name in policy.operations for op in OPERATIONS[name]]
         self.all_reduce = all_reduce
-        self.p = torch.zeros((), device=device)
+        self.p = torch.full((), policy.p if policy.kind == "fixed" else 0.0, device=device)
         self.signs = torch.zeros(2, device=device)  # sum of sign(D(real)) and the count, since the last adjustment
         self.steps = 0
         self.notice: Callable[[str], None] | None = None
@@ -233,7 +258,7 @@ class Augmenter:
                               f"{tuple(x.shape[1:])}; train without --augment")
         for operation in self.operations:
             apply = None
-            if self.policy.adaptive:
+            if self.policy.per_image:
                 apply = torch.rand(x.shape[0], generator=self.generator, device=x.device) < self.p
             x = operation(x, self.generator, apply)
         return x
@@ -242,7 +267,7 @@ class Augmenter:
         """ADA: count the signs of D's real logits (stays on the device)."""
         if self.policy.adaptive:
             with torch.no_grad():
-                flat = real_logits.detach().float().flatten()
+                flat = real_logits.detach().float().flatten() - self.undecided
                 self.signs += torch.stack([flat.sign().sum(), flat.new_tensor(float(flat.numel()))])
 
     def step_done(self, images: int) -> None:
@@ -274,10 +299,11 @@ class Augmenter:
         if p >= LEAK_P and not self.warned_of_leaks:
             self.warned_of_leaks = True
             if self.notice is not None:
-                self.notice(f"ADA's p reached {p:.2f}, where StyleGAN2-ADA finds augmentations starting to leak "
-                            f"into the generated images; if the sample grids look augmented, train again with "
-                            f"fewer operations than {','.join(self.policy.operations)} or a higher --ada-target "
-                            f"than {self.policy.target}")
+                steer = (f"a higher --ada-target than {self.policy.target}" if self.policy.adaptive
+                         else "a lower --augment-p (or schedule end)")
+                self.notice(f"the augmentation's p reached {p:.2f}, where StyleGAN2-ADA finds augmentations starting "
+                            f"to leak into the generated images; if the sample grids look augmented, train again "
+                            f"with fewer operations than {','.join(self.policy.operations)} or {steer}")
         return p
 
     def state_dict(self) -> dict[str, Any]:
