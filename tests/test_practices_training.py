@@ -3,6 +3,7 @@ exports, relativistic losses in the step, and one-line errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -173,6 +174,28 @@ def test_a_run_from_before_the_refusal_resumes_and_is_told_what_its_p_means(mnis
                                 quiet=True, device="cpu"))
     notices = json.loads((resumed.export_dir / "config.json").read_text())["training"]["notices"]
     assert any("follows no measure of overfitting" in line for line in notices)
+
+
+def test_a_models_training_practices_fill_what_the_request_leaves_unset():
+    from ganzoo.training.config import resolve, with_model_practices
+
+    r3gan = ganzoo.get_model_spec("r3gan")
+    request = resolve(TrainConfig("r3gan")).request
+    assert (request.r1_gamma, request.r2_gamma, request.reg_every) == (0.1, 0.1, 4)  # R3GAN's own R1 and R2
+    assert resolve(TrainConfig("r3gan", r1_gamma=0.0)).request.r1_gamma == 0.0  # a flag overrides, 0 included
+    assert resolve(TrainConfig("dcgan-mnist")).request.r1_gamma is None
+    scheduled = dataclasses.replace(r3gan, hyperparameters={
+        "schedule": ("lr=1e-3:2e-4:1000", "r1_gamma=1:0.1:1000"), "ema": 500.0})
+    assert with_model_practices(TrainConfig("r3gan"), scheduled).schedule == ("lr=1e-3:2e-4:1000",
+                                                                               "r1_gamma=1:0.1:1000")
+    # --lr given: the default lr schedule would overwrite it at every step, so it yields to the flag
+    assert with_model_practices(TrainConfig("r3gan", lr=5e-4), scheduled).schedule == ("r1_gamma=1:0.1:1000",)
+    assert with_model_practices(TrainConfig("r3gan", schedule=("ema=0:10:5",)), scheduled).schedule == \
+        ("ema=0:10:5",)
+    for bad in ({"r1_gamma": -1.0}, {"schedule": "lr=1e-3:2e-4:1000"}):
+        with pytest.raises(ConfigError, match="model 'r3gan'") as caught:
+            with_model_practices(TrainConfig("r3gan"), dataclasses.replace(r3gan, hyperparameters=bad))
+        assert "\n" not in str(caught.value)
 
 
 def test_relativistic_losses_get_the_updated_discriminators_real_logits(mnist, tmp_path):

@@ -246,8 +246,11 @@ class ModelSpec:
     """Losses the model accepts; empty means any registered loss."""
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)
     """Training defaults, each overridden by its ``ganzoo train`` flag: ``batch_size`` (else 64), ``lr`` (else
-    2e-4), ``betas`` (else ``(0.5, 0.999)``), and the run's length as ``steps`` or ``epochs`` (else one
-    epoch). Other keys are only shown by ``ganzoo info``; D's updates per G update are the loss's ``d_steps``."""
+    2e-4), ``betas`` (else ``(0.5, 0.999)``), the run's length as ``steps`` or ``epochs`` (else one epoch),
+    and the training practices by their ``TrainConfig`` names (``r1_gamma``, ``r2_gamma``, ``reg_every``,
+    ``ema``, ``augment``, ``augment_p``, ``schedule`` as a tuple of ``--schedule`` strings, ...: a recipe such
+    as R3GAN's needs its R1 and R2 to be itself). Other keys are only shown by ``ganzoo info``; D's updates per
+    G update are the loss's ``d_steps``."""
     unchanged_under: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Parameters that training with a loss is expected to leave unchanged, by loss name, each ``role.name``
     as ``named_parameters`` gives it: ``{"relativistic": ("discriminator.linear.bias",)}`` (a relativistic loss

@@ -224,12 +224,46 @@ def default_out(model: str, dataset: str) -> Path:
     return Path("runs") / f"{model}-{dataset}"
 
 
+_SCHEDULED_BY = {"lr": "lr", "beta2": "betas", "r1_gamma": "r1_gamma", "r2_gamma": "r2_gamma", "ema": "ema",
+                 "augment_p": "augment_p"}
+"""The request field whose flag a schedule of each setting moves: a default schedule yields to that flag."""
+
+
+def _flag_given(config: TrainConfig, schedule: str) -> bool:
+    name = schedule.partition("=")[0].strip().replace("-", "_")
+    return name in _SCHEDULED_BY and getattr(config, _SCHEDULED_BY[name]) is not None
+
+
+def with_model_practices(config: TrainConfig, spec: ModelSpec) -> TrainConfig:
+    """``config`` with the model's training practices (``ModelSpec.hyperparameters``: R3GAN's R1 and R2, say)
+    wherever it leaves one unset, held to the options' ranges like any request.
+
+    A default schedule of a setting the request gives (``--lr`` beside a default ``lr`` schedule) is left out:
+    the schedule would set the value at every step, and the user's flag would do nothing."""
+    defaults = {name: spec.hyperparameters[name] for name in optiontable.PRACTICE_OPTIONS
+                if name in spec.hyperparameters and getattr(config, name) is None}
+    if "schedule" in defaults:
+        schedules = defaults["schedule"]
+        if isinstance(schedules, str) or not all(isinstance(text, str) for text in schedules):
+            raise ConfigError(f"model {spec.name!r}: hyperparameters['schedule'] must be a tuple of "
+                              f"'NAME=START:END:IMAGES' strings, got {schedules!r:.100}")
+        defaults["schedule"] = tuple(text for text in schedules if not _flag_given(config, text)) or None
+    if not defaults:
+        return config
+    try:
+        return dataclasses.replace(config, **defaults)
+    except (ConfigError, TypeError) as error:
+        raise ConfigError(f"model {spec.name!r} declares a bad training default in hyperparameters "
+                          f"({str(error).splitlines()[0][:200]}); report it to the plugin's authors") from None
+
+
 def resolve(config: TrainConfig) -> ResolvedConfig:
     """Check ``config`` against the registry and fill in the model's defaults."""
     from ..registry.catalog import get_model_spec, get_registry, list_datasets
 
     registry = get_registry()
     spec = get_model_spec(config.model)
+    config = with_model_practices(config, spec)
     dataset_name = config.dataset or spec.default_dataset
     if not dataset_name:
         raise ConfigError(f"{spec.name} has no default dataset; choose one with --dataset")

@@ -29,6 +29,7 @@ from .threads import THREADS, parse_threads
 __all__ = [
     "MEMORY_FORMATS",
     "PANELS",
+    "PRACTICE_OPTIONS",
     "TRAIN_OPTIONS",
     "TRAIN_RANGES",
     "TRAIN_WORDS",
@@ -584,6 +585,9 @@ def config_fields() -> tuple[TrainOption, ...]:
     return tuple(option for option in TRAIN_OPTIONS if option.field)
 
 
+PRACTICE_OPTIONS = tuple(option.name for option in TRAIN_OPTIONS if any(c.panel == PANEL_PRACTICE for c in option.cli))
+"""The training practices (EMA, augmentation, R1/R2, schedules): what a model may default in its
+``ModelSpec.hyperparameters`` (R3GAN's R1 and R2), each overridden by its flag."""
 TRAIN_RANGES: dict[str, NumberRange] = {option.name: option.range for option in TRAIN_OPTIONS if option.range}
 """The range of every numeric option by its ``TrainConfig`` field: what ``TrainConfig`` holds a value to when it is
 set (command line, Python, a resumed checkpoint's record) and ``resolve`` holds a model's defaults to."""

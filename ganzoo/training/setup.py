@@ -193,8 +193,9 @@ def build_run(
 
 
 def _build(opened: OpenedFolder, group: Group, reporter: Reporter | None, callbacks: Sequence[Any]) -> Run:
-    request, paths = opened.request, opened.paths
-    resolved = resolve(request)
+    paths = opened.paths
+    resolved = resolve(opened.request)
+    request = resolved.request  # with the model's training practices where the request leaves them unset
     # before the data are decoded and the networks built: both use torch's threads
     threads, why = apply_threads(request.threads, group.topology.local_world_size)
     if why is not None:
