@@ -75,7 +75,7 @@ def export_module(module: GANModule, folder: Path, *, command: str | None = None
     own writer (:func:`ganzoo.training.record.export_training`)."""
     from ..io.files import make_folder
     from ..io.imaging import save_samples
-    from ..training.optiontable import layout_word
+    from ..training.memory_layout import layout_word
     from ..training.record import export_training, run_settings
 
     config = module.config

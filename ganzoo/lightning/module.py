@@ -162,7 +162,8 @@ class GANModule(L.LightningModule):
         random.seed(seed)
         self.generator: nn.Module = call_with_accepted(spec.generator, self.model_config)
         self.discriminator: nn.Module = call_with_accepted(spec.discriminator, self.model_config)
-        from ..training.setup import check_batch_normalisation, fixed_samples, uses_channels_last
+        from ..training.memory_layout import uses_channels_last
+        from ..training.setup import check_batch_normalisation, fixed_samples
 
         check_batch_normalisation(self.config.batch_size, spec.name,
                                   {"generator": self.generator, "discriminator": self.discriminator})

@@ -138,7 +138,7 @@ def training_facts(run: Run, wall: float, checksums: list[str] | None) -> dict[s
 
 def run_settings_of(run: Run) -> dict[str, Any]:
     """The run's settings (:func:`.record.run_settings`) with what only the built run knows."""
-    from .optiontable import layout_word
+    from .memory_layout import layout_word
     from .record import run_settings
 
     return run_settings(run.config, run.practices, reuse_fakes=run.train_step.reuse_fakes, steps=run.total_steps,

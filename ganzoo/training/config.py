@@ -35,6 +35,7 @@ from ..io.files import jsonable
 from ..models.model_options import coerce_declared, coerce_loss_options, coerce_options
 from ..registry.records import DatasetSpec, LossSpec, ModelSpec
 from . import optiontable
+from .memory_layout import parse_memory_format
 from .optiontable import TrainOption, config_fields
 
 __all__ = [
@@ -301,7 +302,7 @@ def resolve(config: TrainConfig) -> ResolvedConfig:
     from .threads import parse_threads
 
     parse_threads(config.threads)
-    optiontable.parse_memory_format(config.memory_format)
+    parse_memory_format(config.memory_format)
 
     if config.steps is not None and config.epochs is not None:
         raise ConfigError("give --steps or --epochs, not both")

@@ -20,14 +20,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
 from ..ranges import COUNT, NON_NEGATIVE, POSITIVE, SEED, NumberRange
 from .option_declaration import Cli, TrainOption, always, each, each_nested, given, options_row, row, when_set
 from .parallel import DEFAULT_DIST_TIMEOUT_S
 from .threads import THREADS, parse_threads
 
 __all__ = [
-    "MEMORY_FORMATS",
     "PANELS",
     "PRACTICE_OPTIONS",
     "TRAIN_OPTIONS",
@@ -37,10 +35,8 @@ __all__ = [
     "TrainOption",
     "card_rows",
     "config_fields",
-    "layout_word",
     "option_name",
     "options_by_name",
-    "parse_memory_format",
 ]
 
 PANEL_DATA = "Data"
@@ -63,29 +59,6 @@ MAX_EVAL_SAMPLES = 50_000
 """Samples per ``--eval-every`` evaluation: the published FID's 50k at most (a cheap protocol is far fewer)."""
 DEFAULT_EMA_RAMPUP = 0.05
 """StyleGAN2's EMA ramp-up (:mod:`.ema` uses it)."""
-MEMORY_FORMATS = ("auto", "channels-last", "contiguous")
-"""``--memory-format``'s words: the layout of convolutional networks and image batches (:func:`parse_memory_format`)."""
-
-
-def parse_memory_format(value: Any) -> str:
-    """``--memory-format``'s word, spelled canonically (``channels_last`` -> ``channels-last``); None: ``auto``.
-
-    ``channels-last`` is NHWC (faster convolutions with oneDNN on the CPU and with tensor cores on GPUs),
-    ``contiguous`` PyTorch's default NCHW, which ``ganzoo.load`` gives; ``auto`` is channels-last for image data
-    when either network has a convolution. The layout changes no result but float32 rounding."""
-    if value is None:
-        return "auto"
-    word = str(value).strip().lower().replace("_", "-")
-    if word not in MEMORY_FORMATS:
-        raise ConfigError(f"--memory-format must be one of {', '.join(MEMORY_FORMATS)}, got {str(value)[:40]!r}")
-    return word
-
-
-def layout_word(channels_last: bool) -> str:
-    """How ``config.json`` and the checkpoint record the layout a run used, so that a resume keeps it."""
-    return "channels-last" if channels_last else "contiguous"
-
-
 def _g(value: Any) -> str:
     return f"{value:g}"
 
@@ -287,7 +260,7 @@ TRAIN_OPTIONS: tuple[TrainOption, ...] = (
         "(NCHW, PyTorch's default and what ``ganzoo.load`` gives) or ``auto`` (None for a new run): channels-last "
         "when the data are images and either network has a convolution, on every device. It changes no result "
         "but float32 rounding (about 1e-6 in a ResNet's samples); a resumed run keeps its own unless given. "
-        "``config.json`` records the layout the run used. See :func:`.optiontable.parse_memory_format`.",
+        "``config.json`` records the layout the run used. See :func:`.memory_layout.parse_memory_format`.",
         cli=(Cli(("--memory-format",), str | None, metavar="auto|channels-last|contiguous", panel=PANEL_LENGTH,
                  help="Memory layout of the networks and image batches: channels-last (NHWC, faster convolutions "
                  "on the CPU and on GPUs), contiguous (PyTorch's default NCHW) or auto (default: channels-last for "

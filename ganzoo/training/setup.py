@@ -25,7 +25,7 @@ from ..registry.records import call_with_accepted
 from .allocator import tune_cpu_allocator
 from .checkpoint import load_checkpoint
 from .config import TrainConfig, default_out, model_config_for, resolve
-from .optiontable import parse_memory_format
+from .memory_layout import uses_channels_last
 from .parallel.compiling import check_compile, compile_networks
 from .parallel.distributed import RANK_SEED_STRIDE, Group, check_world_size, launcher_words
 from .parallel.placement import place_data
@@ -42,34 +42,12 @@ from .streams import BatchStream, FixedSamples, GlobalRandomState, NoiseStream
 from .threads import apply_threads
 from .window import MetricWindow
 
-__all__ = ["build_run", "check_batch_normalisation", "restore", "uses_channels_last"]
+__all__ = ["build_run", "check_batch_normalisation", "restore"]
 
 POINTS_IN_SCATTER = 1000
 REAL_POINTS = 2000
 MIN_BATCHNORM_BATCH = 2
 """Samples a BatchNorm layer needs per batch in training: one sample has no batch statistics to normalise by."""
-
-
-def _has_conv(module: nn.Module) -> bool:
-    return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in module.modules())
-
-
-def uses_channels_last(setting: str | None, sample_dims: int, *networks: nn.Module, images: bool = True) -> bool:
-    """Whether a run lays its networks and image batches out channels-last (``--memory-format``, ``setting``).
-
-    ``auto`` (None) says yes for images (``images``, samples of ``sample_dims`` 3) when a network has a
-    convolution: NHWC convolutions are faster with oneDNN on the CPU and with tensor cores on GPUs. The trainer
-    and :class:`ganzoo.lightning.GANModule` both decide here. The layout changes float32 rounding only, so the
-    contract's ``train`` check compares a trained and a reloaded generator in the same layout."""
-    word = parse_memory_format(setting)
-    if word == "contiguous":
-        return False
-    if sample_dims != 3:
-        if word == "channels-last":
-            raise ConfigError(f"--memory-format channels-last needs images (samples of 3 dimensions, C x H x W); "
-                              f"these samples have {sample_dims}: leave it at auto or use contiguous")
-        return False
-    return word == "channels-last" or (images and any(_has_conv(network) for network in networks))
 
 
 def check_batch_normalisation(
