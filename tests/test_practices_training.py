@@ -192,7 +192,7 @@ def test_a_models_training_practices_fill_what_the_request_leaves_unset():
     assert with_model_practices(TrainConfig("r3gan", lr=5e-4), scheduled).schedule == ("r1_gamma=1:0.1:1000",)
     assert with_model_practices(TrainConfig("r3gan", schedule=("ema=0:10:5",)), scheduled).schedule == \
         ("ema=0:10:5",)
-    for bad in ({"r1_gamma": -1.0}, {"schedule": "lr=1e-3:2e-4:1000"}):
+    for bad in ({"r1_gamma": -1.0}, {"schedule": "lr=1e-3:2e-4:1000"}, {"schedule": 5}, {"schedule": ("lr=oops",)}):
         with pytest.raises(ConfigError, match="model 'r3gan'") as caught:
             with_model_practices(TrainConfig("r3gan"), dataclasses.replace(r3gan, hyperparameters=bad))
         assert "\n" not in str(caught.value)

@@ -37,6 +37,7 @@ from ..registry.records import DatasetSpec, LossSpec, ModelSpec
 from . import optiontable
 from .memory_layout import parse_memory_format
 from .optiontable import TrainOption, config_fields
+from .schedules import parse_schedule
 
 __all__ = [
     "TRAIN_RANGES",
@@ -225,16 +226,6 @@ def default_out(model: str, dataset: str) -> Path:
     return Path("runs") / f"{model}-{dataset}"
 
 
-_SCHEDULED_BY = {"lr": "lr", "beta2": "betas", "r1_gamma": "r1_gamma", "r2_gamma": "r2_gamma", "ema": "ema",
-                 "augment_p": "augment_p"}
-"""The request field whose flag a schedule of each setting moves: a default schedule yields to that flag."""
-
-
-def _flag_given(config: TrainConfig, schedule: str) -> bool:
-    name = schedule.partition("=")[0].strip().replace("-", "_")
-    return name in _SCHEDULED_BY and getattr(config, _SCHEDULED_BY[name]) is not None
-
-
 def with_model_practices(config: TrainConfig, spec: ModelSpec) -> TrainConfig:
     """``config`` with the model's training practices (``ModelSpec.hyperparameters``: R3GAN's R1 and R2, say)
     wherever it leaves one unset, held to the options' ranges like any request.
@@ -243,16 +234,15 @@ def with_model_practices(config: TrainConfig, spec: ModelSpec) -> TrainConfig:
     the schedule would set the value at every step, and the user's flag would do nothing."""
     defaults = {name: spec.hyperparameters[name] for name in optiontable.PRACTICE_OPTIONS
                 if name in spec.hyperparameters and getattr(config, name) is None}
-    if "schedule" in defaults:
-        schedules = defaults["schedule"]
-        if isinstance(schedules, str) or not all(isinstance(text, str) for text in schedules):
-            raise ConfigError(f"model {spec.name!r}: hyperparameters['schedule'] must be a tuple of "
-                              f"'NAME=START:END:IMAGES' strings, got {schedules!r:.100}")
-        defaults["schedule"] = tuple(text for text in schedules if not _flag_given(config, text)) or None
-    if not defaults:
-        return config
     try:
-        return dataclasses.replace(config, **defaults)
+        if "schedule" in defaults:
+            schedules = defaults["schedule"]
+            if not isinstance(schedules, tuple | list) or not all(isinstance(text, str) for text in schedules):
+                raise ConfigError(f"hyperparameters['schedule'] must be a tuple of 'NAME=START:END:IMAGES' strings, "
+                                  f"got {schedules!r:.100}")
+            defaults["schedule"] = tuple(text for text in schedules
+                                         if getattr(config, parse_schedule(text).replaces) is None) or None
+        return dataclasses.replace(config, **defaults) if defaults else config
     except (ConfigError, TypeError) as error:
         raise ConfigError(f"model {spec.name!r} declares a bad training default in hyperparameters "
                           f"({str(error).splitlines()[0][:200]}); report it to the plugin's authors") from None

@@ -31,16 +31,17 @@ SHAPES = ("cosine", "linear")
 MAX_SCHEDULE_IMAGES = 10**12
 """A bound on IMAGES: far beyond any run, small enough that every value stays an exact float."""
 
-SCHEDULABLE: dict[str, tuple[str, float, float, bool]] = {
-    # name: (meaning, lowest, highest, highest included)
-    "lr": ("the learning rate of both Adam optimizers", 0.0, 1.0, True),
-    "beta2": ("Adam's beta2 of both optimizers", 0.0, 1.0, False),
-    "r1_gamma": ("R1's gamma (the run needs --r1-gamma > 0)", 0.0, 1e6, True),
-    "r2_gamma": ("R2's gamma (the run needs --r2-gamma > 0)", 0.0, 1e6, True),
-    "ema": ("the generator EMA's half-life in images (the run needs --ema > 0)", 0.0, 1e12, True),
-    "augment_p": ("the probability of each augmentation (the run needs --augment fixed)", 0.0, 1.0, True),
+SCHEDULABLE: dict[str, tuple[str, float, float, bool, str]] = {
+    # name: (meaning, lowest, highest, highest included, the request field whose value the schedule replaces)
+    "lr": ("the learning rate of both Adam optimizers", 0.0, 1.0, True, "lr"),
+    "beta2": ("Adam's beta2 of both optimizers", 0.0, 1.0, False, "betas"),
+    "r1_gamma": ("R1's gamma (the run needs --r1-gamma > 0)", 0.0, 1e6, True, "r1_gamma"),
+    "r2_gamma": ("R2's gamma (the run needs --r2-gamma > 0)", 0.0, 1e6, True, "r2_gamma"),
+    "ema": ("the generator EMA's half-life in images (the run needs --ema > 0)", 0.0, 1e12, True, "ema"),
+    "augment_p": ("the probability of each augmentation (the run needs --augment fixed)", 0.0, 1.0, True,
+                  "augment_p"),
 }
-"""What a schedule can move, with the range its values must lie in."""
+"""What a schedule can move, with the range its values must lie in and the option it overrides at every step."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,11 @@ class Schedule:
         if self.shape == "cosine":
             progress = 0.5 * (1.0 - math.cos(math.pi * progress))
         return self.start + (self.end - self.start) * progress
+
+    @property
+    def replaces(self) -> str:
+        """The request field (``TrainConfig``) whose value this schedule sets anew at every step."""
+        return SCHEDULABLE[self.name][4]
 
     def spelling(self) -> str:
         """The ``--schedule`` argument that asks for this schedule (recorded, and compared on resume)."""
@@ -98,7 +104,7 @@ def parse_schedule(spelling: str) -> Schedule:
     shape = parts[3].lower() if len(parts) == 4 else "cosine"
     if shape not in SHAPES:
         raise ConfigError(f"--schedule {text}: the shape must be cosine or linear, got {parts[3]!r}")
-    meaning, low, high, high_included = SCHEDULABLE[name]
+    meaning, low, high, high_included, _ = SCHEDULABLE[name]
     for value in (start, end):
         if not (low <= value and (value <= high if high_included else value < high)):
             bracket = "]" if high_included else ")"
